@@ -1,0 +1,111 @@
+/**
+ * Bundles the tracker function with esbuild and packs it into a deterministic zip.
+ *
+ * Runs at synth time (the TrackerFunction construct calls it), so `cdktf synth` works on a fresh
+ * clone with no separate build step. The zip has fixed timestamps and file order, so the same
+ * source always gives the same bytes: `source_code_hash` is the base64 SHA-256 of the zip, exactly
+ * what Lambda reports as CodeSha256, and an unchanged function never shows a diff.
+ */
+import { buildSync, type BuildOptions } from "esbuild";
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { crc32, deflateRawSync } from "node:zlib";
+
+export const FUNCTION_ENTRY = resolve(__dirname, "handler.ts");
+/** Lambda handler setting for the bundle: file index.js, export `handler`. */
+export const LAMBDA_HANDLER = "index.handler";
+
+/** esbuild options of the deployed bundle (exported so the benchmark builds exactly the same). */
+export const BUNDLE_OPTIONS: BuildOptions = {
+  entryPoints: [FUNCTION_ENTRY],
+  bundle: true,
+  platform: "node",
+  target: "node22",
+  format: "cjs",
+  minify: true,
+  treeShaking: true,
+  sourcemap: false,
+  legalComments: "none",
+  // Resolve the "module" (ESM) builds so tree shaking can drop unused SDK code.
+  mainFields: ["module", "main"],
+  write: false,
+  logLevel: "silent",
+};
+
+export interface FunctionBundle {
+  /** Absolute path of the zip. */
+  readonly zipPath: string;
+  /** base64(SHA-256(zip)): Lambda's CodeSha256 and the resource's source_code_hash. */
+  readonly sha256: string;
+  readonly zipBytes: number;
+  readonly codeBytes: number;
+}
+
+/** A zip (stored method 8, deflate) whose bytes depend only on the given files. */
+export function deterministicZip(files: ReadonlyArray<{ name: string; data: Buffer }>): Buffer {
+  const DOS_TIME = 0; // 00:00:00
+  const DOS_DATE = (1980 - 1980) << 9 | 1 << 5 | 1; // 1980-01-01
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const file of [...files].sort((a, b) => a.name.localeCompare(b.name))) {
+    const name = Buffer.from(file.name, "utf8");
+    const compressed = deflateRawSync(file.data, { level: 9 });
+    const crc = crc32(file.data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(8, 8); // deflate
+    local.writeUInt16LE(DOS_TIME, 10);
+    local.writeUInt16LE(DOS_DATE, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(compressed.length, 18);
+    local.writeUInt32LE(file.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(0x0314, 4); // made by: unix, 2.0
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt16LE(DOS_TIME, 12);
+    central.writeUInt16LE(DOS_DATE, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(compressed.length, 20);
+    central.writeUInt32LE(file.data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // -rw-r--r--
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, compressed);
+    centrals.push(central, name);
+    offset += local.length + name.length + compressed.length;
+  }
+  const centralBytes = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(centralBytes.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, centralBytes, end]);
+}
+
+/** Bundles function/handler.ts into `<outDir>/function.zip` (index.js inside). */
+export function buildFunctionBundle(outDir: string): FunctionBundle {
+  const result = buildSync(BUNDLE_OPTIONS);
+  const code = result.outputFiles?.[0];
+  if (!code) throw new Error("esbuild produced no output for the tracker function");
+  const zip = deterministicZip([{ name: "index.js", data: Buffer.from(code.contents) }]);
+  mkdirSync(outDir, { recursive: true });
+  const zipPath = join(outDir, "function.zip");
+  writeFileSync(zipPath, zip);
+  return {
+    zipPath,
+    sha256: createHash("sha256").update(zip).digest("base64"),
+    zipBytes: zip.length,
+    codeBytes: code.contents.length,
+  };
+}
