@@ -8,7 +8,7 @@
  */
 import { buildSync, type BuildOptions } from "esbuild";
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 
@@ -101,7 +101,10 @@ export function buildFunctionBundle(outDir: string): FunctionBundle {
   const zip = deterministicZip([{ name: "index.js", data: Buffer.from(code.contents) }]);
   mkdirSync(outDir, { recursive: true });
   const zipPath = join(outDir, "function.zip");
-  writeFileSync(zipPath, zip);
+  // Parallel synths (test workers) share the file: write atomically.
+  const tmpPath = `${zipPath}.${process.pid}.tmp`;
+  writeFileSync(tmpPath, zip);
+  renameSync(tmpPath, zipPath);
   return {
     zipPath,
     sha256: createHash("sha256").update(zip).digest("base64"),

@@ -1,0 +1,102 @@
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { AssetType, TerraformAsset } from "cdktf";
+import { Construct } from "constructs";
+import { resolve } from "node:path";
+import { buildFunctionBundle, LAMBDA_HANDLER, type FunctionBundle } from "../../function/build";
+
+/** Where synth writes the bundle (git-ignored). */
+export const BUNDLE_DIR = resolve(__dirname, "..", "..", ".build", "function");
+
+let cachedBundle: FunctionBundle | undefined;
+/** Bundles once per process: several stacks (and test synths) share one build. */
+function bundle(): FunctionBundle {
+  cachedBundle ??= buildFunctionBundle(BUNDLE_DIR);
+  return cachedBundle;
+}
+
+/** Environment the function reads (see function/config.ts). */
+export interface TrackerEnvironment {
+  readonly ACCESS_ROLE_ARN: string;
+  readonly EXTERNAL_ID: string;
+  readonly BUCKET_NAME: string;
+  readonly BUCKET_REGION: string;
+  readonly OBJECT_KEY: string;
+  /** Comma-separated ISS position URLs, tried in order. */
+  readonly ISS_SOURCES: string;
+}
+
+export interface TrackerFunctionProps {
+  readonly provider: AwsProvider;
+  readonly functionName: string;
+  readonly role: IamRole;
+  readonly environment: TrackerEnvironment;
+  /** Log retention in days. Default: 365. */
+  readonly logRetentionDays?: number;
+  /**
+   * Timeout in seconds. Default: 30 — the ISS fetch is bounded to a few seconds per source, STS
+   * and S3 calls to a few more, and conditional-write retries to what is left of the deadline.
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * Memory in MiB. Default: 256 — the function's memory does not grow with the log (large logs
+   * are appended server-side), so this only buys CPU for a faster cold start.
+   */
+  readonly memoryMb?: number;
+  /**
+   * Retries of an asynchronous (scheduled) invocation that failed. Default: 2, Lambda's own.
+   * Safe: a retry either appends a newer position or finds its entry already last and writes nothing.
+   */
+  readonly maxRetryAttempts?: number;
+  /**
+   * Oldest event worth running, in seconds. Default: 600 — a position is stale after a couple of
+   * schedule periods; older events are dropped rather than queued up.
+   */
+  readonly maxEventAgeSeconds?: number;
+}
+
+/**
+ * The tracker function: bundled with esbuild at synth time (no separate build step), packaged as a
+ * deterministic zip, deployed as nodejs22.x on arm64 with an explicit log group.
+ */
+export class TrackerFunction extends Construct {
+  readonly function: LambdaFunction;
+  readonly logGroup: CloudwatchLogGroup;
+
+  constructor(scope: Construct, id: string, props: TrackerFunctionProps) {
+    super(scope, id);
+    const built = bundle();
+    const asset = new TerraformAsset(this, "bundle", { path: built.zipPath, type: AssetType.FILE });
+
+    this.logGroup = new CloudwatchLogGroup(this, "log-group", {
+      provider: props.provider,
+      name: `/aws/lambda/${props.functionName}`,
+      retentionInDays: props.logRetentionDays ?? 365,
+    });
+    this.function = new LambdaFunction(this, "function", {
+      provider: props.provider,
+      functionName: props.functionName,
+      description: "Appends the ISS position to the report object in account B",
+      role: props.role.arn,
+      runtime: "nodejs22.x",
+      architectures: ["arm64"],
+      handler: LAMBDA_HANDLER,
+      filename: asset.path,
+      sourceCodeHash: built.sha256,
+      timeout: props.timeoutSeconds ?? 30,
+      memorySize: props.memoryMb ?? 256,
+      environment: { variables: { ...props.environment } },
+      // The group exists (with its retention) before the first invocation could create it.
+      dependsOn: [this.logGroup],
+    });
+    new LambdaFunctionEventInvokeConfig(this, "async-invoke", {
+      provider: props.provider,
+      functionName: this.function.functionName,
+      maximumRetryAttempts: props.maxRetryAttempts ?? 2,
+      maximumEventAgeInSeconds: props.maxEventAgeSeconds ?? 600,
+    });
+  }
+}

@@ -1,0 +1,140 @@
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { Construct } from "constructs";
+import { policy, render, type PolicyDocument } from "../policy";
+
+/** Role chaining caps a chained session at one hour; the access role allows no more. */
+export const ROLE_CHAINING_MAX_SECONDS = 3600;
+
+export interface TrustChainProps {
+  /** Provider of account A (the function's account). */
+  readonly accountA: AwsProvider;
+  /** Provider of account B (the bucket's account). */
+  readonly accountB: AwsProvider;
+  /** Name of the Lambda execution role in A. */
+  readonly executionRoleName: string;
+  /** Name of the access role in B. */
+  readonly accessRoleName: string;
+  /** Value the access role requires as sts:ExternalId. */
+  readonly externalId: string;
+}
+
+/** Trust policy of the execution role: only the Lambda service may assume it. */
+export function lambdaTrustPolicy(): PolicyDocument {
+  return policy({
+    Sid: "LambdaServiceAssumesRole",
+    Effect: "Allow",
+    Principal: { Service: "lambda.amazonaws.com" },
+    Action: "sts:AssumeRole",
+  });
+}
+
+/** Trust policy of the access role: exactly A's execution role, with the external id. */
+export function accessTrustPolicy(executionRoleArn: string, externalId: string): PolicyDocument {
+  return policy({
+    Sid: "TrackerExecutionRoleAssumesRole",
+    Effect: "Allow",
+    Principal: { AWS: executionRoleArn },
+    Action: "sts:AssumeRole",
+    Condition: { StringEquals: { "sts:ExternalId": externalId } },
+  });
+}
+
+/** Execution role: may assume exactly the access role in B. */
+export function assumeAccessRolePolicy(accessRoleArn: string): PolicyDocument {
+  return policy({ Sid: "AssumeReportAccessRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: accessRoleArn });
+}
+
+/** Execution role: may write to its own log group only (the group is created by Terraform). */
+export function logWritingPolicy(logGroupArn: string): PolicyDocument {
+  return policy({
+    Sid: "WriteOwnLogGroup",
+    Effect: "Allow",
+    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+    Resource: `${logGroupArn}:*`,
+  });
+}
+
+/**
+ * Access role: what the function needs on the one object, and nothing else.
+ * - GetObject / PutObject: read-modify-write, conditional create and update, and every call of
+ *   the multipart append (CreateMultipartUpload, UploadPart, UploadPartCopy with the object as
+ *   its own source, CompleteMultipartUpload all authorize as s3:PutObject / s3:GetObject);
+ * - AbortMultipartUpload: cleaning up a failed append;
+ * - ListBucket limited to s3:prefix = the key: without it S3 answers a read of a missing key with
+ *   403 instead of 404, and the function could not tell "create the log" from "denied".
+ * No delete, no other key, no bucket configuration.
+ */
+export function objectAccessPolicy(bucketArn: string, objectKey: string): PolicyDocument {
+  return policy(
+    {
+      Sid: "ReadWriteReportObject",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+      Resource: `${bucketArn}/${objectKey}`,
+    },
+    {
+      Sid: "TellMissingReportObject",
+      Effect: "Allow",
+      Action: "s3:ListBucket",
+      Resource: bucketArn,
+      Condition: { StringEquals: { "s3:prefix": objectKey } },
+    },
+  );
+}
+
+/**
+ * The two-way trust chain:
+ *   lambda.amazonaws.com -> execution role (A) -> [sts:AssumeRole + ExternalId] -> access role (B)
+ * A grants the execution role permission to assume exactly the access role; B's access role
+ * trusts exactly the execution role. Permissions on other resources are granted by the
+ * constructs that own them, through the grant methods below.
+ */
+export class TrustChain extends Construct {
+  readonly executionRole: IamRole;
+  readonly accessRole: IamRole;
+
+  constructor(scope: Construct, id: string, props: TrustChainProps) {
+    super(scope, id);
+    this.executionRole = new IamRole(this, "execution-role", {
+      provider: props.accountA,
+      name: props.executionRoleName,
+      description: "iss-tracker function: runs in A, may only assume the report access role in B",
+      assumeRolePolicy: render(lambdaTrustPolicy()),
+    });
+    this.accessRole = new IamRole(this, "access-role", {
+      provider: props.accountB,
+      name: props.accessRoleName,
+      description: "iss-tracker report writer: assumed by the function's execution role in A",
+      assumeRolePolicy: render(accessTrustPolicy(this.executionRole.arn, props.externalId)),
+      maxSessionDuration: ROLE_CHAINING_MAX_SECONDS,
+    });
+    new IamRolePolicy(this, "assume-access-role", {
+      provider: props.accountA,
+      role: this.executionRole.name,
+      name: "assume-report-access-role",
+      policy: render(assumeAccessRolePolicy(this.accessRole.arn)),
+    });
+  }
+
+  /** Lets the execution role write its log streams in `logGroupArn`. */
+  grantLogWriting(logGroupArn: string): IamRolePolicy {
+    return new IamRolePolicy(this, "write-logs", {
+      provider: this.executionRole.provider,
+      role: this.executionRole.name,
+      name: "write-own-logs",
+      policy: render(logWritingPolicy(logGroupArn)),
+    });
+  }
+
+  /** Lets the access role read and append to exactly `objectKey` in `bucketArn`. */
+  grantObjectReadWrite(bucketArn: string, objectKey: string): IamRolePolicy {
+    return new IamRolePolicy(this, "report-object-access", {
+      provider: this.accessRole.provider,
+      role: this.accessRole.name,
+      name: "read-write-report-object",
+      policy: render(objectAccessPolicy(bucketArn, objectKey)),
+    });
+  }
+}
