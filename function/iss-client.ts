@@ -1,0 +1,181 @@
+/**
+ * ISS position adapter: undici with connect/headers/body timeouts and a cap per attempt, bounded
+ * retries with jittered backoff, and failover across the configured sources, in order.
+ *
+ * A transient failure (network error, timeout, HTTP 5xx or 429) is retried on the same source; a
+ * definite one (another HTTP status, a body that is not a valid position) moves on to the next
+ * source. When every source fails the run fails with IssUnavailableError, before S3 is touched.
+ */
+import type { Dispatcher } from "undici";
+import Agent from "undici/lib/dispatcher/agent.js";
+import request from "undici/lib/api/api-request.js";
+import { InvalidIssResponseError, parseIssResponse, type IssPosition } from "./core";
+import { backoffMs, NO_DEADLINE, realSleep, type Deadline, type Sleep } from "./retry";
+
+export interface IssFix {
+  readonly position: IssPosition;
+  /** URL of the source that answered. */
+  readonly source: string;
+  /** HTTP requests made, across all sources. */
+  readonly attempts: number;
+}
+
+export interface IssFailure {
+  readonly source: string;
+  readonly attempt: number;
+  readonly reason: string;
+}
+
+export class IssUnavailableError extends Error {
+  override readonly name = "IssUnavailableError";
+  constructor(readonly failures: readonly IssFailure[], why = "no ISS source gave a valid position") {
+    super(
+      `${why}; the object was not touched. ` +
+        (failures.map((f) => `[${f.source} attempt ${f.attempt}] ${f.reason}`).join("; ") || "no source was tried"),
+    );
+  }
+}
+
+export interface IssClientOptions {
+  /** URLs tried in order. */
+  readonly sources: readonly string[];
+  /** undici dispatcher; default: a shared Agent with the timeouts below (tests pass a MockAgent). */
+  readonly dispatcher?: Dispatcher;
+  /** Requests per source, first one included. Default 2. */
+  readonly attemptsPerSource?: number;
+  /** Cap on one request, connect to last body byte. Default 4000. */
+  readonly attemptTimeoutMs?: number;
+  readonly headersTimeoutMs?: number;
+  readonly bodyTimeoutMs?: number;
+  /** Bodies above this are refused (a position is ~200 bytes). Default 64 KiB. */
+  readonly maxBodyBytes?: number;
+  readonly backoff?: { readonly baseMs: number; readonly capMs: number };
+  readonly random?: () => number;
+  readonly sleep?: Sleep;
+  readonly deadline?: Deadline;
+  /** Time kept back for the rest of the run (STS, S3): no attempt eats into it. Default 8000. */
+  readonly reserveMs?: number;
+}
+
+export const ISS_DEFAULTS = {
+  connectTimeoutMs: 2000,
+  headersTimeoutMs: 3000,
+  bodyTimeoutMs: 2000,
+  attemptTimeoutMs: 4000,
+  attemptsPerSource: 2,
+  maxBodyBytes: 64 * 1024,
+  backoff: { baseMs: 250, capMs: 1000 },
+  reserveMs: 8000,
+  minAttemptMs: 500,
+} as const;
+
+let sharedAgent: Dispatcher | undefined;
+/** One Agent per container: warm invocations reuse its connections. */
+function defaultDispatcher(): Dispatcher {
+  sharedAgent ??= new Agent({
+    connect: { timeout: ISS_DEFAULTS.connectTimeoutMs },
+    headersTimeout: ISS_DEFAULTS.headersTimeoutMs,
+    bodyTimeout: ISS_DEFAULTS.bodyTimeoutMs,
+    // Lambda freezes the process between runs: don't keep sockets that will be stale on thaw.
+    keepAliveTimeout: 2000,
+  });
+  return sharedAgent;
+}
+
+class AttemptError extends Error {
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}
+
+async function readCapped(body: Dispatcher.ResponseData["body"], maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    size += buffer.length;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new AttemptError(`response body larger than ${maxBytes} bytes`, false);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function attemptOnce(url: URL, dispatcher: Dispatcher, timeoutMs: number, options: IssClientOptions): Promise<IssPosition> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  try {
+    const response = await request.call(dispatcher, {
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: "GET",
+      headers: { accept: "application/json", "user-agent": "iss-tracker" },
+      signal: controller.signal,
+      headersTimeout: options.headersTimeoutMs ?? ISS_DEFAULTS.headersTimeoutMs,
+      bodyTimeout: options.bodyTimeoutMs ?? ISS_DEFAULTS.bodyTimeoutMs,
+    });
+    if (response.statusCode !== 200) {
+      response.body.destroy();
+      const status = response.statusCode;
+      throw new AttemptError(`HTTP ${status}`, status >= 500 || status === 429);
+    }
+    const text = await readCapped(response.body, options.maxBodyBytes ?? ISS_DEFAULTS.maxBodyBytes);
+    return parseIssResponse(text);
+  } catch (error) {
+    if (error instanceof AttemptError) throw error;
+    if (error instanceof InvalidIssResponseError) throw new AttemptError(error.message, false);
+    if (timedOut) throw new AttemptError(`timed out after ${timeoutMs} ms`, true);
+    throw new AttemptError(describe(error), true);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Fetches the ISS position from the first source that gives a valid one. */
+export async function fetchIssPosition(options: IssClientOptions): Promise<IssFix> {
+  if (options.sources.length === 0) throw new IssUnavailableError([], "no ISS source configured");
+  const dispatcher = options.dispatcher ?? defaultDispatcher();
+  const perSource = Math.max(1, options.attemptsPerSource ?? ISS_DEFAULTS.attemptsPerSource);
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? ISS_DEFAULTS.attemptTimeoutMs;
+  const deadline = options.deadline ?? NO_DEADLINE;
+  const reserveMs = options.reserveMs ?? ISS_DEFAULTS.reserveMs;
+  const sleep = options.sleep ?? realSleep;
+  const backoff = { ...ISS_DEFAULTS.backoff, ...options.backoff, random: options.random ?? Math.random };
+  const failures: IssFailure[] = [];
+  let attempts = 0;
+
+  for (const source of options.sources) {
+    const url = new URL(source);
+    for (let attempt = 1; attempt <= perSource; attempt++) {
+      if (attempt > 1) await sleep(backoffMs(attempt - 1, backoff));
+      const budget = Math.min(attemptTimeoutMs, deadline.remainingMs() - reserveMs);
+      if (budget < ISS_DEFAULTS.minAttemptMs) {
+        throw new IssUnavailableError(failures, "out of time before an ISS source gave a valid position");
+      }
+      attempts++;
+      try {
+        const position = await attemptOnce(url, dispatcher, budget, options);
+        return { position, source, attempts };
+      } catch (error) {
+        const failure = error instanceof AttemptError ? error : new AttemptError(describe(error), true);
+        failures.push({ source, attempt, reason: failure.message });
+        if (!failure.retryable) break;
+      }
+    }
+  }
+  throw new IssUnavailableError(failures);
+}
