@@ -59,14 +59,14 @@ export class AccountProviders extends Construct {
 }
 
 /**
- * Provider settings for the local emulator: every endpoint on it, path-style S3, dummy keys.
+ * Provider settings for the local emulator: every endpoint on it, path-style S3, no real-AWS
+ * checks. Credentials still come from the environment (npm start sets the emulator's), so the
+ * bootstrap stack can run with B's credentials and the main stack with A's.
  * Empty for real AWS, so the normal synth output carries none of it.
  */
 export function localProviderSettings(endpoint: string | undefined): Partial<AwsProviderConfig> {
   if (endpoint === undefined) return {};
   return {
-    accessKey: "emulator",
-    secretKey: "emulator",
     s3UsePathStyle: true,
     skipCredentialsValidation: true,
     skipMetadataApiCheck: "true",

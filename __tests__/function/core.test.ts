@@ -1,0 +1,127 @@
+import {
+  formatCoordinate,
+  formatEntry,
+  formatUtc,
+  InvalidIssResponseError,
+  isDuplicate,
+  lastEntryTime,
+  LOG_HEADER,
+  parseIssResponse,
+  textToAppend,
+} from "../../function/core";
+
+const openNotify = (over: Record<string, unknown> = {}, position: Record<string, unknown> = {}) =>
+  JSON.stringify({ message: "success", timestamp: 1765041585, iss_position: { latitude: "-50.5587", longitude: "122.1887", ...position }, ...over });
+
+describe("parseIssResponse: open-notify", () => {
+  it("normalises string coordinates to numbers", () => {
+    expect(parseIssResponse(openNotify())).toEqual({ timestamp: 1765041585, latitude: -50.5587, longitude: 122.1887 });
+  });
+  it("accepts the exact bounds of latitude and longitude", () => {
+    expect(parseIssResponse(openNotify({}, { latitude: "-90", longitude: "180" }))).toMatchObject({ latitude: -90, longitude: 180 });
+    expect(parseIssResponse(openNotify({}, { latitude: "90.0000", longitude: "-180.0" }))).toMatchObject({ latitude: 90, longitude: -180 });
+  });
+  it.each([
+    ["message other than success", openNotify({ message: "failure" }), /not "success"/],
+    ["missing message", JSON.stringify({ timestamp: 1, iss_position: { latitude: "1", longitude: "1" } }), /not "success"/],
+    ["fractional timestamp", openNotify({ timestamp: 1765041585.5 }), /timestamp is not an integer/],
+    ["string timestamp", openNotify({ timestamp: "1765041585" }), /timestamp is not an integer/],
+    ["negative timestamp", openNotify({ timestamp: -5 }), /timestamp out of range/],
+    ["latitude above 90", openNotify({}, { latitude: "90.0001" }), /latitude out of range/],
+    ["longitude below -180", openNotify({}, { longitude: "-180.5" }), /longitude out of range/],
+    ["numeric string coordinate required", openNotify({}, { latitude: 12.5 }), /latitude is not a decimal string/],
+    ["non-decimal coordinate", openNotify({}, { longitude: "12e3" }), /longitude is not a decimal string/],
+    ["NaN coordinate", openNotify({}, { latitude: "NaN" }), /latitude is not a decimal string/],
+    ["missing iss_position", JSON.stringify({ message: "success", timestamp: 1 }), /iss_position is missing/],
+  ])("rejects %s", (_name, body, message) => {
+    expect(() => parseIssResponse(body)).toThrow(InvalidIssResponseError);
+    expect(() => parseIssResponse(body)).toThrow(message);
+  });
+});
+
+describe("parseIssResponse: wheretheiss.at", () => {
+  const where = (over: Record<string, unknown> = {}) =>
+    JSON.stringify({ name: "iss", id: 25544, latitude: 50.11496269845, longitude: 118.07900427317, altitude: 408.05, velocity: 27635.97, visibility: "daylight", timestamp: 1765041585, units: "kilometers", ...over });
+  it("reads numeric latitude, longitude and timestamp", () => {
+    expect(parseIssResponse(where())).toEqual({ timestamp: 1765041585, latitude: 50.11496269845, longitude: 118.07900427317 });
+  });
+  it.each([
+    ["string latitude", where({ latitude: "50.1" }), /latitude is not a number/],
+    ["latitude below -90", where({ latitude: -90.01 }), /latitude out of range/],
+    ["longitude above 180", where({ longitude: 180.0001 }), /longitude out of range/],
+    ["fractional timestamp", where({ timestamp: 1.5 }), /timestamp is not an integer/],
+    ["null timestamp", where({ timestamp: null }), /timestamp is not an integer/],
+  ])("rejects %s", (_name, body, message) => {
+    expect(() => parseIssResponse(body)).toThrow(message);
+  });
+});
+
+describe("parseIssResponse: not a position", () => {
+  it.each([
+    ["HTML", "<html><body>502 Bad Gateway</body></html>", /not JSON \(starts with "<html><body>502 Bad Gateway/],
+    ["garbage", "\u0000\u00ff{{", /not JSON/],
+    ["empty body", "", /not JSON/],
+    ["a JSON array", "[1,2]", /not a JSON object/],
+    ["JSON null", "null", /not a JSON object/],
+    ["an unknown shape", JSON.stringify({ lat: 1, lon: 2 }), /unrecognised response shape \(keys: lat, lon\)/],
+  ])("rejects %s", (_name, body, message) => {
+    expect(() => parseIssResponse(body)).toThrow(message);
+  });
+});
+
+describe("formatting", () => {
+  it("formats the time in UTC as YYYY-MM-DD HH:MM:SS", () => {
+    expect(formatUtc(1765041585)).toBe("2025-12-06 17:19:45");
+    expect(formatUtc(1)).toBe("1970-01-01 00:00:01");
+  });
+  it("formats coordinates with four decimals and never as -0.0000", () => {
+    expect(formatCoordinate(-50.55871)).toBe("-50.5587");
+    expect(formatCoordinate(122.18876)).toBe("122.1888");
+    expect(formatCoordinate(-0.00001)).toBe("0.0000");
+    expect(formatCoordinate(-180)).toBe("-180.0000");
+  });
+  it("renders an entry in seed 003's format, ending with a blank line", () => {
+    expect(formatEntry({ timestamp: 1765041585, latitude: -50.5587, longitude: 122.1887 })).toBe(
+      "Time: 2025-12-06 17:19:45\nLatitude: -50.5587\nLongitude: 122.1887\n\n",
+    );
+  });
+  it("has the seed's header: the title, a line of '=', a blank line", () => {
+    expect(LOG_HEADER).toBe("ISS Location Logs\n===================\n\n");
+  });
+});
+
+describe("duplicate detection", () => {
+  const position = { timestamp: 1765041585, latitude: 1, longitude: 2 };
+  const log = LOG_HEADER + formatEntry({ timestamp: 1765041000, latitude: 0, longitude: 0 });
+  it("finds the last entry's time in a tail", () => {
+    expect(lastEntryTime(log + formatEntry(position))).toBe("2025-12-06 17:19:45");
+    expect(lastEntryTime(LOG_HEADER)).toBeUndefined();
+  });
+  it("is a duplicate only when the last entry has the same timestamp", () => {
+    expect(isDuplicate(log + formatEntry(position), position)).toBe(true);
+    expect(isDuplicate(log + formatEntry({ ...position, latitude: 40 }), position)).toBe(true);
+    expect(isDuplicate(formatEntry(position) + formatEntry({ ...position, timestamp: position.timestamp + 1 }), position)).toBe(false);
+    expect(isDuplicate(log, position)).toBe(false);
+  });
+  it("works on a tail cut in the middle of an earlier entry", () => {
+    const tail = "ude: 12.0000\n\n" + formatEntry(position);
+    expect(isDuplicate(tail, position)).toBe(true);
+  });
+  it("ignores a Time line that is not a whole line", () => {
+    expect(lastEntryTime("xTime: 2025-12-06 17:19:45\n")).toBeUndefined();
+  });
+});
+
+describe("textToAppend (merge)", () => {
+  const entry = "Time: 2025-12-06 17:19:45\nLatitude: 1.0000\nLongitude: 2.0000\n\n";
+  it("puts the header before the entry of an empty object", () => {
+    expect(textToAppend("", 0, entry)).toBe(LOG_HEADER + entry);
+  });
+  it("appends the entry as is after a log ending with a blank line", () => {
+    expect(textToAppend(LOG_HEADER, LOG_HEADER.length, entry)).toBe(entry);
+  });
+  it("restores the blank line of a log that lost it", () => {
+    expect(textToAppend("Longitude: 2.0000\n", 5000, entry)).toBe(`\n${entry}`);
+    expect(textToAppend("Longitude: 2.0000", 5000, entry)).toBe(`\n\n${entry}`);
+  });
+});
