@@ -17,6 +17,9 @@ function options(extra: Partial<IssClientOptions> = {}): IssClientOptions {
 const openNotify = () => agent.get("http://api.open-notify.org").intercept({ path: "/iss-now.json", method: "GET" });
 const where = () => agent.get("https://api.wheretheiss.at").intercept({ path: "/v1/satellites/25544", method: "GET" });
 
+/** Fake timers, but not the microtask/nextTick queues undici's mock dispatch runs on. */
+const useFakeClock = () => jest.useFakeTimers({ doNotFake: ["nextTick", "setImmediate", "queueMicrotask"] });
+
 beforeEach(() => {
   agent = new MockAgent();
   agent.disableNetConnect();
@@ -86,7 +89,7 @@ describe("fetchIssPosition with MockAgent", () => {
   });
 
   it("times out an attempt that gets no answer, retries, then fails over", async () => {
-    jest.useFakeTimers();
+    useFakeClock();
     openNotify().reply(200, openNotifyBody).delay(60_000).times(2);
     where().reply(200, whereBody);
     const pending = fetchIssPosition(options({ attemptTimeoutMs: 1000 }));
@@ -96,7 +99,7 @@ describe("fetchIssPosition with MockAgent", () => {
   });
 
   it("reports a timeout as such when every source hangs", async () => {
-    jest.useFakeTimers();
+    useFakeClock();
     openNotify().reply(200, openNotifyBody).delay(60_000).times(2);
     where().reply(200, whereBody).delay(60_000).times(2);
     const pending = fetchIssPosition(options({ attemptTimeoutMs: 1000 })).catch((e: unknown) => e);
@@ -128,7 +131,7 @@ describe("fetchIssPosition with MockAgent", () => {
   });
 
   it("shortens the attempt to the time left before the reserve", async () => {
-    jest.useFakeTimers();
+    useFakeClock();
     openNotify().reply(200, openNotifyBody).delay(60_000);
     where().reply(200, whereBody);
     const pending = fetchIssPosition(options({ sources: [OPEN_NOTIFY], attemptsPerSource: 1, deadline: { remainingMs: () => 8600 }, reserveMs: 8000 })).catch((e: unknown) => e);
