@@ -1,0 +1,205 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+} from "@aws-sdk/client-s3";
+import { mockClient } from "aws-sdk-client-mock";
+import { ConflictError, copyRanges, MAX_PART_BYTES, parseContentRange, S3ObjectStore, StoreAccessDeniedError } from "../../function/object-store";
+
+const s3 = mockClient(S3Client);
+const BUCKET = "iss-reports";
+const KEY = "logs/iss position.txt";
+const store = () => new S3ObjectStore(new S3Client({ region: "us-east-1" }), BUCKET, KEY);
+
+/** A GetObject body as the SDK gives it (only what the store uses). */
+function body(bytes: Buffer | string) {
+  const data = Buffer.from(bytes);
+  return { transformToByteArray: async () => new Uint8Array(data), destroy: jest.fn() } as never;
+}
+function s3Error(name: string, status: number) {
+  return new S3ServiceException({ name, $fault: "client", $metadata: { httpStatusCode: status }, message: name });
+}
+
+beforeEach(() => {
+  s3.reset();
+  jest.spyOn(console, "warn").mockImplementation(() => undefined);
+});
+afterEach(() => jest.restoreAllMocks());
+
+describe("helpers", () => {
+  it("parses Content-Range", () => {
+    expect(parseContentRange("bytes 100-1123/1124")).toEqual({ start: 100, end: 1123, size: 1124 });
+    expect(parseContentRange("bytes */1124")).toBeUndefined();
+    expect(parseContentRange(undefined)).toBeUndefined();
+  });
+  it("splits a copy into parts of at most 5 GiB, each at least 5 MiB", () => {
+    expect(copyRanges(6 * 1024 * 1024)).toEqual([[0, 6 * 1024 * 1024 - 1]]);
+    const size = MAX_PART_BYTES * 2 + 10;
+    const ranges = copyRanges(size);
+    expect(ranges).toHaveLength(3);
+    expect(ranges[0][0]).toBe(0);
+    expect(ranges.at(-1)![1]).toBe(size - 1);
+    for (const [a, b] of ranges) expect(b - a + 1).toBeLessThanOrEqual(MAX_PART_BYTES);
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i][0]).toBe(ranges[i - 1][1] + 1);
+  });
+});
+
+describe("readTail", () => {
+  it("reads only the last bytes with a suffix Range and reports the whole size", async () => {
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentRange: "bytes 8388584-8389607/8389608", ContentLength: 1024, Body: body("x".repeat(1024)) });
+    const st = store();
+    const tail = await st.readTail(1024);
+    expect(tail).toMatchObject({ exists: true, etag: '"e1"', size: 8389608 });
+    expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toEqual({ Bucket: BUCKET, Key: KEY, Range: "bytes=-1024" });
+    expect(st.stats.bytesDownloaded).toBe(1024);
+  });
+  it("gets the whole object when it is shorter than the range", async () => {
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentRange: "bytes 0-4/5", ContentLength: 5, Body: body("hello") });
+    expect(await store().readTail(1024)).toEqual({ exists: true, etag: '"e1"', size: 5, tail: Buffer.from("hello") });
+  });
+  it("says a missing object does not exist (NoSuchKey)", async () => {
+    s3.on(GetObjectCommand).rejects(s3Error("NoSuchKey", 404));
+    expect(await store().readTail(1024)).toEqual({ exists: false });
+  });
+  it("reads an empty object whole when the suffix range is refused (416)", async () => {
+    s3.on(GetObjectCommand, { Range: "bytes=-1024" }).rejects(s3Error("InvalidRange", 416));
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: KEY }).resolves({ ETag: '"empty"', ContentLength: 0, Body: body("") });
+    expect(await store().readTail(1024)).toEqual({ exists: true, etag: '"empty"', size: 0, tail: Buffer.alloc(0) });
+  });
+  it("refuses to download an object when the server ignored the Range", async () => {
+    const b = body("");
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentLength: 64 * 1024 * 1024, Body: b });
+    await expect(store().readTail(1024)).rejects.toThrow(/ignored the Range header/);
+    expect((b as unknown as { destroy: jest.Mock }).destroy).toHaveBeenCalled();
+  });
+  it("fails on a truncated read", async () => {
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentRange: "bytes 0-9/10", ContentLength: 10, Body: body("short") });
+    await expect(store().readTail(1024)).rejects.toThrow(/got 5 bytes, expected 10/);
+  });
+  it("names the likely cause of AccessDenied", async () => {
+    s3.on(GetObjectCommand).rejects(s3Error("AccessDenied", 403));
+    const error = await store().readTail(1024).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreAccessDeniedError);
+    expect((error as Error).message).toMatch(/access role lacks s3:GetObject\/s3:PutObject\/s3:AbortMultipartUpload on arn:aws:s3:::iss-reports\/logs\/iss position\.txt/);
+  });
+});
+
+describe("conditional writes", () => {
+  it("creates with If-None-Match: * and the exact length", async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"new"' });
+    expect(await store().create(Buffer.from("abc"))).toBe('"new"');
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({ IfNoneMatch: "*", ContentLength: 3, Bucket: BUCKET, Key: KEY });
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).not.toHaveProperty("IfMatch");
+  });
+  it("turns 412 on create (someone created it first) into ConflictError", async () => {
+    s3.on(PutObjectCommand).rejects(s3Error("PreconditionFailed", 412));
+    await expect(store().create(Buffer.from("abc"))).rejects.toBeInstanceOf(ConflictError);
+  });
+  it("replaces with If-Match: <etag>", async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    await store().replace(Buffer.from("abcdef"), '"e1"');
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({ IfMatch: '"e1"', ContentLength: 6 });
+  });
+  it("turns 409 ConditionalRequestConflict into ConflictError", async () => {
+    s3.on(PutObjectCommand).rejects(s3Error("ConditionalRequestConflict", 409));
+    await expect(store().replace(Buffer.from("abc"), '"e1"')).rejects.toBeInstanceOf(ConflictError);
+  });
+  it("reads the whole object pinned by If-Match, and a changed object is a conflict", async () => {
+    s3.on(GetObjectCommand, { IfMatch: '"e1"' }).resolves({ ETag: '"e1"', ContentLength: 3, Body: body("abc") });
+    expect((await store().readWhole('"e1"', 3)).toString()).toBe("abc");
+    s3.on(GetObjectCommand, { IfMatch: '"old"' }).rejects(s3Error("PreconditionFailed", 412));
+    await expect(store().readWhole('"old"', 3)).rejects.toBeInstanceOf(ConflictError);
+  });
+});
+
+describe("appendMultipart", () => {
+  const SIZE = 6 * 1024 * 1024;
+  const ENTRY = Buffer.from("Time: 2025-12-06 17:19:45\nLatitude: 1.0000\nLongitude: 2.0000\n\n");
+  function happy() {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: "up-1" });
+    s3.on(UploadPartCopyCommand).resolves({ CopyPartResult: { ETag: '"p1"', ChecksumCRC32: "AAAAAA==" } });
+    s3.on(UploadPartCommand).resolves({ ETag: '"p2"', ChecksumCRC32: "BBBBBB==" });
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"whole-2"' });
+    s3.on(AbortMultipartUploadCommand).resolves({});
+  }
+
+  it("copies the object server-side pinned to its ETag, uploads the entry last and completes with If-Match", async () => {
+    happy();
+    const st = store();
+    expect(await st.appendMultipart(ENTRY, '"whole-1"', SIZE)).toBe('"whole-2"');
+    expect(s3.commandCalls(CreateMultipartUploadCommand)[0].args[0].input).toMatchObject({ Bucket: BUCKET, Key: KEY, ChecksumAlgorithm: "CRC32" });
+    expect(s3.commandCalls(UploadPartCopyCommand)[0].args[0].input).toEqual({
+      Bucket: BUCKET,
+      Key: KEY,
+      UploadId: "up-1",
+      PartNumber: 1,
+      CopySource: "iss-reports/logs/iss%20position.txt",
+      CopySourceIfMatch: '"whole-1"',
+    });
+    expect(s3.commandCalls(UploadPartCommand)[0].args[0].input).toMatchObject({ UploadId: "up-1", PartNumber: 2, Body: ENTRY, ContentLength: ENTRY.length });
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input).toEqual({
+      Bucket: BUCKET,
+      Key: KEY,
+      UploadId: "up-1",
+      IfMatch: '"whole-1"',
+      MultipartUpload: {
+        Parts: [
+          { PartNumber: 1, ETag: '"p1"', ChecksumCRC32: "AAAAAA==" },
+          { PartNumber: 2, ETag: '"p2"', ChecksumCRC32: "BBBBBB==" },
+        ],
+      },
+    });
+    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(st.stats).toEqual({ bytesDownloaded: 0, bytesUploaded: ENTRY.length, requests: 4 });
+  });
+
+  it("copies an object above 5 GiB in ranged parts", async () => {
+    happy();
+    await store().appendMultipart(ENTRY, '"whole-1"', MAX_PART_BYTES + 1);
+    const copies = s3.commandCalls(UploadPartCopyCommand).map((c) => c.args[0].input);
+    expect(copies.map((c) => [c.PartNumber, c.CopySourceRange])).toEqual([
+      [1, "bytes=0-2684354560"],
+      [2, `bytes=2684354561-${MAX_PART_BYTES}`],
+    ]);
+    expect(s3.commandCalls(UploadPartCommand)[0].args[0].input.PartNumber).toBe(3);
+  });
+
+  it("aborts the upload and reports a conflict when the complete loses the race (412)", async () => {
+    happy();
+    s3.on(CompleteMultipartUploadCommand).rejects(s3Error("PreconditionFailed", 412));
+    await expect(store().appendMultipart(ENTRY, '"whole-1"', SIZE)).rejects.toBeInstanceOf(ConflictError);
+    expect(s3.commandCalls(AbortMultipartUploadCommand)[0].args[0].input).toEqual({ Bucket: BUCKET, Key: KEY, UploadId: "up-1" });
+  });
+
+  it("aborts the upload when the object changed before the copy (CopySourceIfMatch 412)", async () => {
+    happy();
+    s3.on(UploadPartCopyCommand).rejects(s3Error("PreconditionFailed", 412));
+    await expect(store().appendMultipart(ENTRY, '"whole-1"', SIZE)).rejects.toBeInstanceOf(ConflictError);
+    expect(s3.commandCalls(UploadPartCommand)).toHaveLength(0);
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
+  it("aborts the upload on any other failure and rethrows it", async () => {
+    happy();
+    s3.on(UploadPartCommand).rejects(new Error("socket hang up"));
+    await expect(store().appendMultipart(ENTRY, '"whole-1"', SIZE)).rejects.toThrow("socket hang up");
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
+  it("keeps the original error when the abort fails too, and logs the abandoned upload", async () => {
+    happy();
+    s3.on(UploadPartCommand).rejects(new Error("socket hang up"));
+    s3.on(AbortMultipartUploadCommand).rejects(new Error("abort failed"));
+    await expect(store().appendMultipart(ENTRY, '"whole-1"', SIZE)).rejects.toThrow("socket hang up");
+    expect(console.warn).toHaveBeenCalledWith(expect.stringContaining('"uploadId":"up-1"'));
+  });
+});
