@@ -4,7 +4,7 @@ module.exports = {
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
   transform: {
-    "^.+\\.tsx?$": ["ts-jest", { isolatedModules: true, diagnostics: false }],
+    "^.+\\.tsx?$": ["ts-jest", { diagnostics: false }],
   },
   setupFilesAfterEnv: ["<rootDir>/test-support/setup.ts"],
   testTimeout: 60000,

@@ -85,13 +85,13 @@ export class BootstrapStack extends TerraformStack {
     this.role = new IamRole(this, "terraform-role", {
       name: config.bootstrapRoleName,
       description: "Assumed by account A's deployer to manage iss-tracker's resources in this account",
-      assumeRolePolicy: render(bootstrapTrustPolicy(deployer.stringValue)),
+      assumeRolePolicy: render(this, bootstrapTrustPolicy(deployer.stringValue)),
       maxSessionDuration: 3600,
     });
     new IamRolePolicy(this, "terraform-role-permissions", {
       role: this.role.name,
       name: "manage-iss-tracker",
-      policy: render(bootstrapPermissionsPolicy(config.accountBId, config.namePrefix, config.bucketName)),
+      policy: render(this, bootstrapPermissionsPolicy(config.accountBId, config.namePrefix, config.bucketName)),
     });
     new TerraformOutput(this, "bootstrap_role_arn", { value: this.role.arn, description: "Role the account_b provider assumes" });
   }

@@ -181,13 +181,12 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
   const namePrefix = text("namePrefix", "iss-tracker", PREFIX,
     "is not a valid name prefix", "use 3-24 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'");
 
-  const bucketFallback = `${namePrefix}-reports-${accountBId ?? "000000000000"}-${regionB}`;
-  const bucketName = raw("bucketName") ?? bucketFallback;
-  if (!BUCKET.test(bucketName) || bucketName.includes("..") || /^\d+\.\d+\.\d+\.\d+$/.test(bucketName) || bucketName.startsWith("xn--")) {
+  // The default name fits S3's 63 characters for every valid prefix (24) and region code.
+  const bucketName = raw("bucketName") ?? `${namePrefix}-reports-${accountBId ?? "000000000000"}-${regionB}`;
+  if (raw("bucketName") !== undefined &&
+      (!BUCKET.test(bucketName) || bucketName.includes("..") || /^\d+\.\d+\.\d+\.\d+$/.test(bucketName) || bucketName.startsWith("xn--"))) {
     problem("bucketName", bucketName, "is not a valid S3 bucket name",
-      raw("bucketName") === undefined
-        ? "shorten NAME_PREFIX (the default bucket name is <prefix>-reports-<account B>-<region B>) or set BUCKET_NAME"
-        : "use 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit");
+      "use 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit, or unset it for the default");
   }
 
   const objectKey = raw("objectKey") ?? "iss_position.txt";

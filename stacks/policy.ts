@@ -6,6 +6,8 @@
  * concrete under `terraform test` mock providers. References to other resources (role ARNs,
  * bucket ARNs) are cdktf tokens and render as Terraform interpolations inside the JSON string.
  */
+import { App, Fn } from "cdktf";
+import type { IConstruct } from "constructs";
 
 export type OneOrMany<T> = T | readonly T[];
 
@@ -46,7 +48,14 @@ export function policy(...statements: Statement[]): PolicyDocument {
   return { Version: "2012-10-17", Statement: statements };
 }
 
-/** The JSON handed to Terraform (stable key order, no whitespace churn). */
-export function render(document: PolicyDocument): string {
-  return JSON.stringify(document);
+/**
+ * The policy as Terraform sees it, rendered once per resource attribute.
+ *
+ * JSON synth (`cdktf synth`, `cdktf deploy`): the JSON text itself, readable in cdk.tf.json and
+ * the snapshots. HCL synth (`cdktf synth --hcl`): `jsonencode({...})`, because cdktf 0.21 writes a
+ * string that mixes JSON quotes with Terraform references as invalid HCL (terraform-cdk#3911).
+ * Both give AWS the same document.
+ */
+export function render(scope: IConstruct, document: PolicyDocument): string {
+  return App.of(scope).hclOutput ? Fn.jsonencode(document) : JSON.stringify(document);
 }

@@ -100,7 +100,7 @@ export class ReportBucket extends Construct {
       new S3BucketPolicy(this, "policy", {
         provider,
         bucket,
-        policy: render(tlsOnlyBucketPolicy(this.bucket.arn)),
+        policy: render(this, tlsOnlyBucketPolicy(this.bucket.arn)),
       });
     }
   }

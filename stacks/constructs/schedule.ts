@@ -65,7 +65,7 @@ export class Schedule extends Construct {
     new SqsQueuePolicy(this, "dead-letter-queue-policy", {
       provider,
       queueUrl: this.deadLetterQueue.url,
-      policy: render(deadLetterQueuePolicy(this.deadLetterQueue.arn, this.rule.arn)),
+      policy: render(this, deadLetterQueuePolicy(this.deadLetterQueue.arn, this.rule.arn)),
     });
     const permission = new LambdaPermission(this, "invoke-permission", {
       provider,

@@ -101,20 +101,20 @@ export class TrustChain extends Construct {
       provider: props.accountA,
       name: props.executionRoleName,
       description: "iss-tracker function: runs in A, may only assume the report access role in B",
-      assumeRolePolicy: render(lambdaTrustPolicy()),
+      assumeRolePolicy: render(this, lambdaTrustPolicy()),
     });
     this.accessRole = new IamRole(this, "access-role", {
       provider: props.accountB,
       name: props.accessRoleName,
       description: "iss-tracker report writer: assumed by the function's execution role in A",
-      assumeRolePolicy: render(accessTrustPolicy(this.executionRole.arn, props.externalId)),
+      assumeRolePolicy: render(this, accessTrustPolicy(this.executionRole.arn, props.externalId)),
       maxSessionDuration: ROLE_CHAINING_MAX_SECONDS,
     });
     new IamRolePolicy(this, "assume-access-role", {
       provider: props.accountA,
       role: this.executionRole.name,
       name: "assume-report-access-role",
-      policy: render(assumeAccessRolePolicy(this.accessRole.arn)),
+      policy: render(this, assumeAccessRolePolicy(this.accessRole.arn)),
     });
   }
 
@@ -124,7 +124,7 @@ export class TrustChain extends Construct {
       provider: this.executionRole.provider,
       role: this.executionRole.name,
       name: "write-own-logs",
-      policy: render(logWritingPolicy(logGroupArn)),
+      policy: render(this, logWritingPolicy(logGroupArn)),
     });
   }
 
@@ -134,7 +134,7 @@ export class TrustChain extends Construct {
       provider: this.accessRole.provider,
       role: this.accessRole.name,
       name: "read-write-report-object",
-      policy: render(objectAccessPolicy(bucketArn, objectKey)),
+      policy: render(this, objectAccessPolicy(bucketArn, objectKey)),
     });
   }
 }

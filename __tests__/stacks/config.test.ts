@@ -1,0 +1,157 @@
+import { ConfigError, DEFAULT_ISS_SOURCES, deriveExternalId, loadConfig } from "../../stacks/config";
+
+const B = { ACCOUNT_B_ID: "222222222222" };
+
+function problemsOf(env: Record<string, string>, context: Record<string, unknown> = {}): string[] {
+  try {
+    loadConfig({ env, context });
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error("expected the configuration to be rejected");
+}
+
+describe("loadConfig defaults", () => {
+  it("needs only ACCOUNT_B_ID and fills documented defaults", () => {
+    const config = loadConfig({ env: B });
+    expect(config).toEqual({
+      accountBId: "222222222222",
+      accountAId: undefined,
+      regionA: "us-east-1",
+      regionB: "us-east-1",
+      bootstrapRoleName: "terraform",
+      deployerPrincipalArn: undefined,
+      namePrefix: "iss-tracker",
+      bucketName: "iss-tracker-reports-222222222222-us-east-1",
+      objectKey: "iss_position.txt",
+      schedule: "rate(5 minutes)",
+      externalId: deriveExternalId("222222222222", "iss-tracker", "iss-tracker-reports-222222222222-us-east-1", "iss_position.txt"),
+      issSources: [...DEFAULT_ISS_SOURCES],
+      logRetentionDays: 365,
+      noncurrentVersionDays: 30,
+      stateBackend: undefined,
+      localEndpoint: undefined,
+    });
+  });
+
+  it("derives a stable external id that changes with the deployment's identity", () => {
+    const a = loadConfig({ env: B }).externalId;
+    expect(loadConfig({ env: B }).externalId).toBe(a);
+    expect(a).toMatch(/^iss-tracker-[0-9a-f]{32}$/);
+    expect(loadConfig({ env: { ...B, OBJECT_KEY: "other.txt" } }).externalId).not.toBe(a);
+    expect(loadConfig({ env: { ACCOUNT_B_ID: "333333333333" } }).externalId).not.toBe(a);
+  });
+
+  it("reads cdktf.json context and lets an environment variable win over it", () => {
+    const fromContext = loadConfig({ context: { accountBId: "222222222222", regionB: "eu-west-2", logRetentionDays: 30 } });
+    expect(fromContext.regionB).toBe("eu-west-2");
+    expect(fromContext.logRetentionDays).toBe(30);
+    expect(fromContext.bucketName).toBe("iss-tracker-reports-222222222222-eu-west-2");
+    const both = loadConfig({ env: { REGION_B: "ap-south-1" }, context: { accountBId: "222222222222", regionB: "eu-west-2" } });
+    expect(both.regionB).toBe("ap-south-1");
+  });
+
+  it("accepts every override in its valid form", () => {
+    const config = loadConfig({
+      env: {
+        ...B,
+        ACCOUNT_A_ID: "111111111111",
+        REGION_A: "eu-central-1",
+        BOOTSTRAP_ROLE_NAME: "deployer",
+        DEPLOYER_PRINCIPAL_ARN: "arn:aws:iam::111111111111:user/alice",
+        NAME_PREFIX: "iss-prod",
+        BUCKET_NAME: "my-iss-logs",
+        OBJECT_KEY: "logs/iss.txt",
+        SCHEDULE: "cron(0/10 * * * ? *)",
+        EXTERNAL_ID: "my-external-id",
+        ISS_SOURCES: "https://example.com/iss.json, http://127.0.0.1:8080/iss-now.json",
+        LOG_RETENTION_DAYS: "14",
+        NONCURRENT_VERSION_DAYS: "7",
+        STATE_BUCKET: "my-tf-state",
+        STATE_LOCK_TABLE: "tf-locks",
+      },
+    });
+    expect(config).toMatchObject({
+      accountAId: "111111111111",
+      regionA: "eu-central-1",
+      bootstrapRoleName: "deployer",
+      bucketName: "my-iss-logs",
+      objectKey: "logs/iss.txt",
+      externalId: "my-external-id",
+      issSources: ["https://example.com/iss.json", "http://127.0.0.1:8080/iss-now.json"],
+      logRetentionDays: 14,
+      noncurrentVersionDays: 7,
+      stateBackend: { bucket: "my-tf-state", keyPrefix: "iss-prod", region: "eu-central-1", lockTable: "tf-locks" },
+    });
+  });
+
+  it("keeps the default bucket name valid for the longest prefix and region", () => {
+    const config = loadConfig({ env: { ...B, NAME_PREFIX: "a-very-long-prefix-name1", REGION_B: "ap-southeast-2" } });
+    expect(config.bucketName).toBe("a-very-long-prefix-name1-reports-222222222222-ap-southeast-2");
+    expect(config.bucketName.length).toBeLessThanOrEqual(63);
+  });
+
+  it("accepts rate(1 minute) and rate(2 hours)", () => {
+    expect(loadConfig({ env: { ...B, SCHEDULE: "rate(1 minute)" } }).schedule).toBe("rate(1 minute)");
+    expect(loadConfig({ env: { ...B, SCHEDULE: "rate(2 hours)" } }).schedule).toBe("rate(2 hours)");
+  });
+});
+
+describe("loadConfig rejects bad input with the setting's name and the fix", () => {
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ["missing account B", {}, /^ACCOUNT_B_ID \(cdktf\.json context "accountBId"\): is required\. Fix: set ACCOUNT_B_ID/],
+    ["account B of 11 digits", { ACCOUNT_B_ID: "22222222222" }, /^ACCOUNT_B_ID .*"22222222222": is not a 12-digit AWS account id\. Fix: /],
+    ["account B with letters", { ACCOUNT_B_ID: "22222222222x" }, /^ACCOUNT_B_ID .*not a 12-digit/],
+    ["account A equal to B", { ...B, ACCOUNT_A_ID: "222222222222" }, /^ACCOUNT_A_ID .*equals ACCOUNT_B_ID.*Fix: /],
+    ["bad region", { ...B, REGION_B: "us-east" }, /^REGION_B .*"us-east": is not an AWS region code\. Fix: use a region code/],
+    ["role name with a space", { ...B, BOOTSTRAP_ROLE_NAME: "my role" }, /^BOOTSTRAP_ROLE_NAME .*not a valid IAM role name/],
+    ["upper-case prefix", { ...B, NAME_PREFIX: "ISS" }, /^NAME_PREFIX .*"ISS": is not a valid name prefix\. Fix: use 3-24 characters/],
+    ["bucket name over 63 characters", { ...B, BUCKET_NAME: "b".repeat(64) }, /^BUCKET_NAME .*is not a valid S3 bucket name\. Fix: use 3-63 characters/],
+    ["bucket name with underscores", { ...B, BUCKET_NAME: "my_bucket" }, /^BUCKET_NAME .*"my_bucket": is not a valid S3 bucket name/],
+    ["object key with a wildcard", { ...B, OBJECT_KEY: "logs/*" }, /^OBJECT_KEY .*"logs\/\*": is not a safe object key.*IAM wildcards/],
+    ["object key with a policy variable", { ...B, OBJECT_KEY: "${aws:username}.txt" }, /^OBJECT_KEY .*not a safe object key/],
+    ["object key with a leading slash", { ...B, OBJECT_KEY: "/iss.txt" }, /^OBJECT_KEY .*leading '\/'/],
+    ["object key with '..'", { ...B, OBJECT_KEY: "a/../b.txt" }, /^OBJECT_KEY /],
+    ["schedule in minutes but singular", { ...B, SCHEDULE: "rate(5 minute)" }, /^SCHEDULE .*not a valid rate expression/],
+    ["schedule rate of 1 but plural", { ...B, SCHEDULE: "rate(1 minutes)" }, /^SCHEDULE .*not a valid rate expression/],
+    ["schedule that is neither rate nor cron", { ...B, SCHEDULE: "every 5 minutes" }, /^SCHEDULE .*not an EventBridge schedule expression\. Fix: use rate\(5 minutes\)/],
+    ["cron with five fields", { ...B, SCHEDULE: "cron(0 * * * *)" }, /^SCHEDULE .*not an EventBridge schedule expression/],
+    ["external id of one character", { ...B, EXTERNAL_ID: "x" }, /^EXTERNAL_ID .*not a valid STS external id\. Fix: use 2-1224/],
+    ["external id with a space", { ...B, EXTERNAL_ID: "my id" }, /^EXTERNAL_ID /],
+    ["ISS source that is not a URL", { ...B, ISS_SOURCES: "api.open-notify.org/iss-now.json" }, /^ISS_SOURCES .*has invalid URLs: api\.open-notify\.org\/iss-now\.json\. Fix: give one or more http\(s\) URLs/],
+    ["ISS source with ftp", { ...B, ISS_SOURCES: "ftp://example.com/iss" }, /^ISS_SOURCES .*invalid URLs/],
+    ["ISS sources empty list", { ...B, ISS_SOURCES: " , " }, /^ISS_SOURCES .*lists no URL/],
+    ["retention CloudWatch does not offer", { ...B, LOG_RETENTION_DAYS: "10" }, /^LOG_RETENTION_DAYS .*"10": is not a retention CloudWatch Logs accepts\. Fix: use one of 1, 3, 5/],
+    ["retention that is not a number", { ...B, LOG_RETENTION_DAYS: "a week" }, /^LOG_RETENTION_DAYS /],
+    ["noncurrent days of zero", { ...B, NONCURRENT_VERSION_DAYS: "0" }, /^NONCURRENT_VERSION_DAYS .*from 1 to 3650/],
+    ["noncurrent days negative", { ...B, NONCURRENT_VERSION_DAYS: "-5" }, /^NONCURRENT_VERSION_DAYS /],
+    ["deployer that is not an ARN", { ...B, DEPLOYER_PRINCIPAL_ARN: "alice" }, /^DEPLOYER_PRINCIPAL_ARN .*Fix: use the Arn printed by `aws sts get-caller-identity`/],
+    ["state key prefix without a state bucket", { ...B, STATE_KEY_PREFIX: "x" }, /^STATE_KEY_PREFIX .*only applies to the S3 state backend.*Fix: set STATE_BUCKET too/],
+    ["state bucket with a bad name", { ...B, STATE_BUCKET: "Bad_Bucket" }, /^STATE_BUCKET .*not a valid S3 bucket name/],
+    ["state lock table with a bad name", { ...B, STATE_BUCKET: "tf-state", STATE_LOCK_TABLE: "a b" }, /^STATE_LOCK_TABLE /],
+    ["local endpoint that is not loopback", { ...B, ISS_TRACKER_LOCAL_ENDPOINT: "http://10.0.0.5:5000" }, /^ISS_TRACKER_LOCAL_ENDPOINT .*must be a loopback URL.*Fix: unset ISS_TRACKER_LOCAL_ENDPOINT/],
+  ];
+
+  it.each(cases)("%s", (_name, env, expected) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(expected);
+  });
+
+  it("reports every problem at once", () => {
+    const problems = problemsOf({ ACCOUNT_B_ID: "1", REGION_A: "mars-1", SCHEDULE: "often" });
+    expect(problems.map((p) => p.split(" ")[0])).toEqual(["ACCOUNT_B_ID", "REGION_A", "SCHEDULE"]);
+  });
+
+  it("puts the problems in the error message, one per line", () => {
+    expect(() => loadConfig({ env: { ACCOUNT_B_ID: "1" } })).toThrow(
+      /^Invalid iss-tracker configuration \(1 problem\):\n {2}- ACCOUNT_B_ID \(cdktf\.json context "accountBId"\) = "1": is not a 12-digit AWS account id\. Fix: /,
+    );
+  });
+
+  it("names the context key when the bad value came from cdktf.json", () => {
+    const problems = problemsOf({}, { accountBId: "222222222222", logRetentionDays: 8 });
+    expect(problems[0]).toMatch(/^LOG_RETENTION_DAYS \(cdktf\.json context "logRetentionDays"\) = "8"/);
+  });
+});
