@@ -1,42 +1,31 @@
 /**
- * iss-tracker cdktf app: `cdktf synth` / `cdktf deploy <stack>` run this file.
+ * iss-tracker cdktf app: `cdktf synth` / `cdktf deploy <stack>` run this file (cdktf.json "app").
  *   iss-tracker  — the system (providers for A and B, trust chain, bucket, function, schedule)
  *   bootstrap    — the `terraform` role in B, deployed once with B's credentials
  * Configuration: environment variables or cdktf.json context (see README / help).
  */
 import { App } from "cdktf";
 import { BootstrapStack, BOOTSTRAP_STACK_NAME } from "./stacks/bootstrap-stack";
-import { ConfigError, loadConfig, type AppConfig } from "./stacks/config";
+import { ConfigError, loadConfig, SETTINGS } from "./stacks/config";
 import { IssTrackerStack, TRACKER_STACK_NAME } from "./stacks/iss-tracker-stack";
 
-export function buildApp(config: AppConfig, outdir?: string): App {
-  const app = new App({ outdir, skipValidation: false });
+/** Builds both stacks from the environment and cdktf.json context, and writes them out. */
+export function synthApp(app: App = new App()): App {
+  const context = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.context, app.node.tryGetContext(s.context)]));
+  const config = loadConfig({ env: process.env, context });
   new IssTrackerStack(app, TRACKER_STACK_NAME, config);
   new BootstrapStack(app, BOOTSTRAP_STACK_NAME, config);
+  app.synth();
   return app;
 }
 
 if (require.main === module) {
-  const app = new App();
-  let config: AppConfig;
   try {
-    config = loadConfig({ env: process.env, context: contextOf(app) });
+    synthApp();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
+    if (!(error instanceof ConfigError)) throw error;
+    // A bad setting: say which and how to fix it, without a stack trace.
+    console.error(error.message);
+    process.exit(1);
   }
-  new IssTrackerStack(app, TRACKER_STACK_NAME, config);
-  new BootstrapStack(app, BOOTSTRAP_STACK_NAME, config);
-  app.synth();
-}
-
-/** The cdktf.json context (and CDKTF_CONTEXT_JSON) as a plain object. */
-function contextOf(app: App): Record<string, unknown> {
-  const keys = ["accountBId", "accountAId", "regionA", "regionB", "bootstrapRoleName", "deployerPrincipalArn", "namePrefix",
-    "bucketName", "objectKey", "schedule", "externalId", "issSources", "logRetentionDays", "noncurrentVersionDays",
-    "stateBucket", "stateKeyPrefix", "stateRegion", "stateLockTable", "localEndpoint"];
-  return Object.fromEntries(keys.map((key) => [key, app.node.tryGetContext(key)]));
 }

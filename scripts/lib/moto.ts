@@ -1,14 +1,19 @@
 /**
  * The moto AWS emulator as a child process on a free loopback port.
  *
- * Used by `npm start`, `npm run doctor -- --local`, the benchmarks and the emulator tests.
- * moto is a Python package: we look for it in ISS_TRACKER_PYTHON, then python3, and fail with
- * the install command when it is missing.
+ * Used by `npm start`, the benchmarks and the emulator tests. moto is a Python package: we look
+ * for it in ISS_TRACKER_PYTHON, the project's .venv-emulator, then python3, and fail with the
+ * install command when it is missing.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
+import { resolve } from "node:path";
 
-export const MOTO_INSTALL_HINT = "python3 -m pip install 'moto[server]==5.2.1'";
+export const MOTO_INSTALL_HINT =
+  "bash scripts/setup-emulator.sh   (installs the pinned moto into .venv-emulator)\n" +
+  "  or: python3 -m pip install -r emulator/requirements.txt";
+const PROJECT_VENV_PYTHON = resolve(__dirname, "..", "..", ".venv-emulator", "bin", "python");
 
 export interface MotoServer {
   /** e.g. http://127.0.0.1:43123 */
@@ -21,8 +26,9 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
+/** ISS_TRACKER_PYTHON, else the project's .venv-emulator (made by setup-emulator.sh), else python3. */
 export function pythonCommand(env: NodeJS.ProcessEnv = process.env): string {
-  return env.ISS_TRACKER_PYTHON ?? "python3";
+  return env.ISS_TRACKER_PYTHON ?? (existsSync(PROJECT_VENV_PYTHON) ? PROJECT_VENV_PYTHON : "python3");
 }
 
 /** Throws a clear, actionable error when moto's server is not importable. */
