@@ -30,6 +30,7 @@ describe("the app command (cdktf.json)", () => {
     expect(stderr).toMatch(/^Invalid iss-tracker configuration \(2 problems\):\n {2}- ACCOUNT_B_ID .*is required\. Fix: set ACCOUNT_B_ID/);
     expect(stderr).toMatch(/\n {2}- SCHEDULE .*"every 5 minutes": is not an EventBridge schedule expression\. Fix: /);
     expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
-    expect(existsSync(join(outdir, "stacks"))).toBe(false);
+    expect(existsSync(join(outdir, "stacks", "iss-tracker"))).toBe(false);
+    expect(existsSync(join(outdir, "stacks", "bootstrap"))).toBe(false);
   });
 });
