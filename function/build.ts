@@ -6,9 +6,9 @@
  * source always gives the same bytes: `source_code_hash` is the base64 SHA-256 of the zip, exactly
  * what Lambda reports as CodeSha256, and an unchanged function never shows a diff.
  */
-import { buildSync, type BuildOptions } from "esbuild";
+import { buildSync, version as esbuildVersion, type BuildOptions } from "esbuild";
 import { createHash } from "node:crypto";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 
@@ -51,6 +51,8 @@ export interface FunctionBundle {
   readonly sha256: string;
   readonly zipBytes: number;
   readonly codeBytes: number;
+  /** True when a previous identical build was reused. */
+  readonly fromCache: boolean;
 }
 
 /** A zip (stored method 8, deflate) whose bytes depend only on the given files. */
@@ -104,22 +106,79 @@ export function deterministicZip(files: ReadonlyArray<{ name: string; data: Buff
   return Buffer.concat([...locals, centralBytes, end]);
 }
 
-/** Bundles function/handler.ts into `<outDir>/function.zip` (index.js inside). */
-export function buildFunctionBundle(outDir: string): FunctionBundle {
-  const result = buildSync(BUNDLE_OPTIONS);
+interface BuildCache {
+  readonly key: string;
+  /** Every input esbuild read, with the size and mtime it had. */
+  readonly inputs: Record<string, [number, number]>;
+  readonly bundle: Omit<FunctionBundle, "zipPath" | "fromCache">;
+}
+
+const CACHE_FILE = "build-cache.json";
+const cacheKey = () => JSON.stringify({ esbuild: esbuildVersion, options: BUNDLE_OPTIONS });
+
+function statOf(path: string): [number, number] | undefined {
+  try {
+    const st = statSync(path);
+    return [st.size, st.mtimeMs];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The previous build in `outDir`, when neither the options nor any input file changed since. */
+function cachedBundle(outDir: string): FunctionBundle | undefined {
+  const zipPath = join(outDir, "function.zip");
+  let cache: BuildCache;
+  try {
+    cache = JSON.parse(readFileSync(join(outDir, CACHE_FILE), "utf8"));
+  } catch {
+    return undefined;
+  }
+  if (cache.key !== cacheKey() || statOf(zipPath)?.[0] !== cache.bundle.zipBytes) return undefined;
+  const root = BUNDLE_OPTIONS.absWorkingDir as string;
+  for (const [input, [size, mtime]] of Object.entries(cache.inputs)) {
+    const now = statOf(resolve(root, input));
+    if (!now || now[0] !== size || now[1] !== mtime) return undefined;
+  }
+  return { zipPath, ...cache.bundle, fromCache: true };
+}
+
+function writeAtomically(path: string, data: string | Buffer): void {
+  // Parallel synths (test workers) share the files.
+  const tmpPath = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmpPath, data);
+  renameSync(tmpPath, path);
+}
+
+/**
+ * Bundles function/handler.ts into `<outDir>/function.zip` (index.js inside).
+ * With `incremental` (the default), a previous build in `outDir` is reused when no input file
+ * (by size and mtime) and no option changed: a synth then skips esbuild entirely.
+ */
+export function buildFunctionBundle(outDir: string, options: { incremental?: boolean } = {}): FunctionBundle {
+  if (options.incremental ?? true) {
+    const cached = cachedBundle(outDir);
+    if (cached) return cached;
+  }
+  const result = buildSync({ ...BUNDLE_OPTIONS, metafile: true });
   const code = result.outputFiles?.[0];
   if (!code) throw new Error("esbuild produced no output for the tracker function");
   const zip = deterministicZip([{ name: "index.js", data: Buffer.from(code.contents) }]);
   mkdirSync(outDir, { recursive: true });
   const zipPath = join(outDir, "function.zip");
-  // Parallel synths (test workers) share the file: write atomically.
-  const tmpPath = `${zipPath}.${process.pid}.tmp`;
-  writeFileSync(tmpPath, zip);
-  renameSync(tmpPath, zipPath);
-  return {
-    zipPath,
+  writeAtomically(zipPath, zip);
+  const bundle = {
     sha256: createHash("sha256").update(zip).digest("base64"),
     zipBytes: zip.length,
     codeBytes: code.contents.length,
   };
+  const root = BUNDLE_OPTIONS.absWorkingDir as string;
+  const inputs: BuildCache["inputs"] = {};
+  for (const input of Object.keys(result.metafile?.inputs ?? {})) {
+    const st = statOf(resolve(root, input));
+    if (st) inputs[input] = st;
+  }
+  const cache: BuildCache = { key: cacheKey(), inputs, bundle };
+  writeAtomically(join(outDir, CACHE_FILE), JSON.stringify(cache));
+  return { zipPath, ...bundle, fromCache: false };
 }

@@ -60,6 +60,23 @@ describe("buildFunctionBundle", () => {
     expect(again.sha256).toBe(bundle.sha256);
   });
 
+  it("reuses an unchanged build and rebuilds when an input file changed", () => {
+    const out = join(dir, "incremental");
+    const first = buildFunctionBundle(out);
+    expect(first.fromCache).toBe(false);
+    const second = buildFunctionBundle(out);
+    expect(second).toEqual({ ...first, fromCache: true });
+    // Pretend one input (the handler) had another size when the cache was written.
+    const cacheFile = join(out, "build-cache.json");
+    const cache = JSON.parse(readFileSync(cacheFile, "utf8"));
+    expect(Object.keys(cache.inputs)).toContain("function/handler.ts");
+    cache.inputs["function/handler.ts"][0] += 1;
+    writeFileSync(cacheFile, JSON.stringify(cache));
+    const third = buildFunctionBundle(out);
+    expect(third).toEqual({ ...first, fromCache: false });
+    expect(buildFunctionBundle(out, { incremental: false }).fromCache).toBe(false);
+  });
+
   it("fails a run with a misconfigured environment naming the variable", async () => {
     const result = await invoke({ AWS_REGION: "us-east-1" });
     expect(result.ok).toBe(false);
