@@ -35,10 +35,12 @@ function measure(command: string): Sample {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (s: Sample) => `${s.seconds.toFixed(2)} s${s.maxRssMiB === undefined ? "" : `, ${s.maxRssMiB.toFixed(0)} MiB`}`;
 
+// The baseline runs through the same runner as the app command; only the entry file differs.
 const candidates = {
   app: appCommand,
-  barrel: "npx tsx scripts/bench/barrel-app.ts",
+  barrel: appCommand.replace(/main\.ts$/, "scripts/bench/barrel-app.ts"),
 };
+if (candidates.barrel === appCommand) throw new Error(`cannot derive the baseline from the app command ${appCommand}`);
 const samples: Record<keyof typeof candidates, Sample[]> = { app: [], barrel: [] };
 console.log(`synth benchmark: ${runs} runs each, alternating; app command: ${appCommand}`);
 measure(candidates.app); // warm the file cache and tsx's compile cache for both
