@@ -64,7 +64,7 @@ export class BootstrapStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, config: AppConfig) {
     super(scope, id);
-    configureBackend(this, id, config.stateBackend);
+    configureBackend(this, id, config);
     new AwsProvider(this, "aws", {
       region: config.regionB,
       allowedAccountIds: [config.accountBId],

@@ -39,7 +39,7 @@ export class IssTrackerStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, config: AppConfig) {
     super(scope, id);
-    configureBackend(this, id, config.stateBackend);
+    configureBackend(this, id, config);
     const names = resourceNames(config.namePrefix);
 
     // 1. Who deploys where.

@@ -64,7 +64,11 @@ describe("local emulator mode (npm start)", () => {
     }
   });
 
-  it("differs from the normal output only in the providers and the TLS-only bucket policy", () => {
+  it("keeps its state beside the emulator's files, away from real state", () => {
+    expect(local.terraform.backend.local.path).toMatch(/\/\.local\/127\.0\.0\.1-5000\/iss-tracker\.tfstate$/);
+  });
+
+  it("differs from the normal output only in the providers, the state path and the TLS-only bucket policy", () => {
     const withoutPolicy = { ...normal.resource };
     delete withoutPolicy.aws_s3_bucket_policy;
     expect(local.resource).toEqual(withoutPolicy);
