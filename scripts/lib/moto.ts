@@ -23,6 +23,8 @@ export interface MotoServer {
   reset(): Promise<void>;
   /** Turns IAM enforcement on: identity policies are checked from now on (POST /moto-api/reset-auth). */
   enforceIam(): Promise<void>;
+  /** Turns IAM enforcement off again. */
+  relaxIam(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -118,6 +120,8 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
     port,
     reset: () => post("/moto-api/reset"),
     enforceIam: () => post("/moto-api/reset-auth", "0"),
+    // moto enforces after INITIAL_NO_AUTH_ACTION_COUNT requests: infinity means never.
+    relaxIam: () => post("/moto-api/reset-auth", "inf"),
     stop: () =>
       new Promise<void>((resolveStop) => {
         process.removeListener("exit", stopOnExit);
