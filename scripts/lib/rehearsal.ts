@@ -17,7 +17,7 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { spawn } from "node:child_process";
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { inflateRawSync } from "node:zlib";
@@ -264,9 +264,10 @@ export class Rehearsal {
   }
 
   /**
-   * Invokes the bundled handler `count` times, `parallel` at once, in-process, as the execution
-   * role, with IAM enforcement on. Each call to invoke() loads a fresh copy of the module (a cold
-   * start), so cached credentials never leak between scenarios.
+   * Invokes the bundled handler `count` times, `parallel` at once, as the execution role, with IAM
+   * enforcement on. The invocations run in a fresh Node process (a cold start, like a new Lambda
+   * sandbox: no cached credentials leak between scenarios) with the deployed environment,
+   * plus `overrides`.
    */
   async invoke(count: number, parallel = 1, overrides: Record<string, string> = {}): Promise<InvocationResult[]> {
     const code = this.bundledCode();
@@ -274,48 +275,27 @@ export class Rehearsal {
     const dir = join(this.workDir, `invocation-${++this.invocationCount}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "index.js"), code);
-    const env: Record<string, string> = {
-      ...this.function.environment,
-      ...overrides,
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...this.function.environment, ...overrides,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_SESSION_TOKEN: credentials.sessionToken ?? "",
       AWS_REGION: REGION,
       AWS_ENDPOINT_URL: this.moto.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: this.function.name,
+      AWS_EC2_METADATA_DISABLED: "true",
+      NODE_NO_WARNINGS: "1",
     };
-    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, env);
+    const resultsFile = join(dir, "results.json");
     await this.moto.enforceIam();
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(join(dir, "index.js")) as { handler: (event: unknown, context: unknown) => Promise<Record<string, unknown>> };
-      const results: InvocationResult[] = [];
-      let next = 0;
-      const worker = async () => {
-        while (next < count) {
-          next++;
-          const started = Date.now();
-          const deadline = started + 30_000;
-          const context = { awsRequestId: randomUUID(), functionName: this.function.name, getRemainingTimeInMillis: () => deadline - Date.now() };
-          const event = { "detail-type": "Scheduled Event", source: "aws.events", time: new Date().toISOString() };
-          try {
-            const summary = await mod.handler(event, context);
-            results.push({ ok: true, summary, ms: Date.now() - started });
-          } catch (error) {
-            results.push({ ok: false, error: error instanceof Error ? error.message : String(error), ms: Date.now() - started });
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, count)) }, worker));
-      return results;
+      const logs = await this.run(process.execPath,
+        [join(__dirname, "lambda-runner.cjs"), join(dir, "index.js"), String(count), String(parallel), resultsFile], env, dir);
+      writeFileSync(join(dir, "function.log"), logs);
+      if (this.options.verbose) process.stderr.write(logs);
     } finally {
       await this.moto.relaxIam();
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
     }
+    return JSON.parse(readFileSync(resultsFile, "utf8"));
   }
 
   /** B's admin S3 client (enforcement must be off). */
