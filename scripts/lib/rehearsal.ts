@@ -104,6 +104,7 @@ export class Rehearsal {
   readonly timings: Array<[string, number]> = [];
   private deployed?: DeployedFunction;
   private invocationCount = 0;
+  private synthesized = false;
 
   private constructor(
     readonly moto: MotoServer,
@@ -202,14 +203,18 @@ export class Rehearsal {
     });
   }
 
-  private cdktf(verb: "deploy" | "destroy", stack: string, credentials: Credentials, extra: string[] = []): Promise<string> {
+  private async cdktf(verb: "deploy" | "destroy", stack: string, credentials: Credentials, extra: string[] = []): Promise<string> {
     mkdirSync(this.workDir, { recursive: true });
     const env = this.cdktfEnv(credentials);
     // With an offline provider mirror, `terraform providers lock` (which cdktf runs after init to
     // add other platforms' checksums) would need the registry: skip it there.
     const offline = applyTerraformEnv({ ...env }).mirror !== undefined ? ["--skip-provider-lock"] : [];
-    return this.run(join(ROOT, "node_modules", ".bin", "cdktf"),
-      [verb, stack, "--auto-approve", "--no-color", "--output", this.outDir, ...offline, ...extra], env);
+    // The first command synthesizes both stacks (same configuration for all); later ones reuse it.
+    const skipSynth = this.synthesized ? ["--skip-synth"] : [];
+    const output = await this.run(join(ROOT, "node_modules", ".bin", "cdktf"),
+      [verb, stack, "--auto-approve", "--no-color", "--output", this.outDir, ...offline, ...skipSynth, ...extra], env);
+    this.synthesized = true;
+    return output;
   }
 
   /** `cdktf deploy bootstrap` with B's credentials. */
