@@ -19,11 +19,9 @@ import type { AppConfig } from "../../stacks/config";
 import { resourceNames } from "../../stacks/iss-tracker-stack";
 import type { PolicyDocument } from "../../stacks/policy";
 
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
+import type { Credentials } from "./rehearsal";
+
+export type { Credentials };
 
 export interface DoctorOptions {
   readonly config: AppConfig;
