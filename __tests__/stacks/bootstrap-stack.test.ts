@@ -4,6 +4,10 @@ describe("bootstrap stack (account B, deployed once with B's credentials)", () =
   const { json } = synthBootstrap({ DEPLOYER_PRINCIPAL_ARN: "arn:aws:iam::111111111111:user/alice" });
   const role = only(json, "aws_iam_role");
 
+  it("synthesizes to the reviewed Terraform (snapshot)", () => {
+    expect(json).toMatchSnapshot();
+  });
+
   it("runs with B's own credentials and refuses any other account", () => {
     expect(json.provider.aws).toEqual([expect.objectContaining({ region: "us-east-1", allowed_account_ids: ["222222222222"] })]);
     expect(json.provider.aws[0].assume_role).toBeUndefined();
