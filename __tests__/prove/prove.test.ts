@@ -1,0 +1,175 @@
+/**
+ * The access model proven with a real IAM evaluator (what `npm run prove` prints): the synthesized
+ * policies with every reference resolved from the configuration, the allowed paths, the denied
+ * ones, and mutations showing the proof fails when a policy is weakened.
+ */
+import { expectations, formatProof, prove, proveModel, type ProofRow } from "../../scripts/lib/prove-model";
+import { accessModelFrom, proofConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../../scripts/lib/prove-synth";
+
+const config = proofConfig({});
+let stacks: SynthesizedStacks;
+beforeAll(() => {
+  stacks = synthesizeStacks(config);
+});
+
+/** A deep copy of the synthesized stacks with `edit` applied. */
+function altered(edit: (tracker: Json, bootstrap: Json) => void): SynthesizedStacks {
+  const copy = JSON.parse(JSON.stringify(stacks));
+  edit(copy.tracker, copy.bootstrap);
+  return copy;
+}
+/** The resource of `type` whose attribute `key` equals `value`. */
+function find(json: Json, type: string, key: string, value: string): Json {
+  const found = Object.values<Json>(json.resource[type]).find((r) => r[key] === value);
+  if (!found) throw new Error(`no ${type} with ${key}=${value}`);
+  return found;
+}
+const row = (rows: readonly ProofRow[], description: string) => {
+  const found = rows.find((r) => r.description === description);
+  if (!found) throw new Error(`no row "${description}"`);
+  return found;
+};
+async function decisionsOf(model: ReturnType<typeof accessModelFrom>, ...descriptions: string[]) {
+  const rows = await proveModel(model, expectations(model).filter((e) => descriptions.includes(e.description)));
+  return Object.fromEntries(rows.map((r) => [r.description, r.decision]));
+}
+
+describe("npm run prove: the synthesized policies under a real IAM evaluator", () => {
+  it("allows exactly the 9 paths the system needs and denies every other path (default configuration)", async () => {
+    const { rows } = await prove({});
+    expect(rows.filter((r) => !r.ok)).toEqual([]);
+    expect(rows.filter((r) => r.expected === "allow").map((r) => r.description)).toEqual([
+      "execution role assumes the access role with the external id",
+      "access role reads the object over TLS",
+      "access role writes the object over TLS",
+      "access role aborts its own multipart upload",
+      "access role lists exactly the key (404, not 403, for a missing log)",
+      "EventBridge invokes the function from the rule",
+      "the rule parks undeliverable events in its DLQ",
+      "execution role writes its own log stream",
+      "the deployer assumes the bootstrap role in B",
+    ]);
+    expect(rows.filter((r) => r.expected === "deny" && r.decision === "Allowed")).toEqual([]);
+    expect(rows.filter((r) => r.expected === "deny")).toHaveLength(27);
+  });
+
+  it("models the chain across accounts: the assume is cross-account and needs both the identity and the trust side", async () => {
+    const { rows } = await prove({});
+    const assume = row(rows, "execution role assumes the access role with the external id");
+    expect(assume).toMatchObject({ sameAccount: false, identity: "Allowed", resource: "Allowed", decision: "Allowed" });
+    // Identity allows (administrator) but the trust does not name it: denied.
+    expect(row(rows, "another principal in A (an administrator) assumes the access role"))
+      .toMatchObject({ identity: "Allowed", resource: "ImplicitlyDenied", decision: "ImplicitlyDenied" });
+    // The trust allows all of A but the execution role's identity policy does not: denied.
+    expect(row(rows, "execution role assumes another role in B that trusts all of A"))
+      .toMatchObject({ identity: "ImplicitlyDenied", resource: "AllowedForAccount", decision: "ImplicitlyDenied" });
+    // Plain HTTP is stopped by the bucket policy's explicit Deny even though the role's policy allows.
+    expect(row(rows, "access role reads the object over plain HTTP"))
+      .toMatchObject({ identity: "Allowed", resource: "ExplicitlyDenied", decision: "ExplicitlyDenied" });
+  });
+
+  it("never lets the evaluator drop a context key the proof relies on (external id, s3:prefix, source ARN, TLS)", async () => {
+    const { rows } = await prove({});
+    expect(rows.filter((r) => r.ignoredContextKeys.length > 0).map((r) => [r.description, r.ignoredContextKeys])).toEqual([]);
+  });
+
+  it("resolves every ARN from the configuration (pinned account A, other prefix, key and external id)", async () => {
+    const { model, rows } = await prove({ ACCOUNT_A_ID: "444444444444", ACCOUNT_B_ID: "555555555555", OBJECT_KEY: "logs/iss.txt", EXTERNAL_ID: "my-ext-id", NAME_PREFIX: "iss-prod" });
+    expect(model.executionRole.arn).toBe("arn:aws:iam::444444444444:role/iss-prod-function-exec");
+    expect(model.accessRole.arn).toBe("arn:aws:iam::555555555555:role/iss-prod-report-writer");
+    expect(model.objectArn).toBe("arn:aws:s3:::iss-prod-reports-555555555555-us-east-1/logs/iss.txt");
+    expect(model.accessRole.trustPolicy.Statement[0]).toMatchObject({
+      Principal: { AWS: "arn:aws:iam::444444444444:role/iss-prod-function-exec" },
+      Condition: { StringEquals: { "sts:ExternalId": "my-ext-id" } },
+    });
+    expect(JSON.stringify(model)).not.toMatch(/\$\{/);
+    expect(rows.filter((r) => !r.ok)).toEqual([]);
+  });
+
+  it("takes account A as 111111111111 when ACCOUNT_A_ID is unset", () => {
+    const model = accessModelFrom(config, stacks);
+    expect(model.accountA).toBe("111111111111");
+    expect(model.functionArn).toBe("arn:aws:lambda:us-east-1:111111111111:function:iss-tracker-function");
+  });
+
+  it("refuses a policy with a reference it cannot resolve instead of evaluating a dangling ARN", () => {
+    const broken = altered((tracker) => {
+      const policy = find(tracker, "aws_iam_role_policy", "name", "assume-report-access-role");
+      policy.policy = policy.policy.replace(/\$\{aws_iam_role\.[^}]+\.arn\}/, "${aws_iam_role.unknown.arn}");
+    });
+    expect(() => accessModelFrom(config, broken)).toThrow("unresolved reference ${aws_iam_role.unknown.arn}");
+  });
+
+  it("prints a table with every expectation and a closing count", async () => {
+    const { model, rows } = await prove({});
+    const text = formatProof(model, rows);
+    expect(text).toContain("arn:aws:iam::111111111111:role/iss-tracker-function-exec");
+    expect(text).toMatch(/^execution role assumes the access role with the external id\s+allow\s+Allowed\s+Allowed\s+Allowed\s+cross\s+ok$/m);
+    expect(text).toMatch(/^anonymous reads the object\s+deny\s+ImplicitlyDenied\s+-\s+ImplicitlyDenied\s+cross\s+ok$/m);
+    expect(text.trim().split("\n").pop()).toBe("36 passed, 0 failed");
+  });
+});
+
+describe("the proof fails when a policy is weakened", () => {
+  it("an execution role without the sts:AssumeRole policy cannot assume the access role, although the trust names it", async () => {
+    const weakened = accessModelFrom(config, altered((tracker) => {
+      const id = Object.entries<Json>(tracker.resource.aws_iam_role_policy).find(([, p]) => p.name === "assume-report-access-role")![0];
+      delete tracker.resource.aws_iam_role_policy[id];
+    }));
+    const rows = await proveModel(weakened);
+    expect(row(rows, "execution role assumes the access role with the external id"))
+      .toMatchObject({ identity: "ImplicitlyDenied", resource: "Allowed", decision: "ImplicitlyDenied", ok: false });
+  });
+
+  it("a trust policy without the external id condition lets the role be assumed without it", async () => {
+    const weakened = accessModelFrom(config, altered((tracker) => {
+      const role = find(tracker, "aws_iam_role", "name", "iss-tracker-report-writer");
+      const trust = JSON.parse(role.assume_role_policy);
+      delete trust.Statement[0].Condition;
+      role.assume_role_policy = JSON.stringify(trust);
+    }));
+    expect(await decisionsOf(weakened, "execution role assumes the access role without the external id"))
+      .toEqual({ "execution role assumes the access role without the external id": "Allowed" });
+  });
+
+  it("a trust policy naming account A's root lets any administrator of A in (seed 000's broad trust)", async () => {
+    const weakened = accessModelFrom(config, altered((tracker) => {
+      const role = find(tracker, "aws_iam_role", "name", "iss-tracker-report-writer");
+      const trust = JSON.parse(role.assume_role_policy);
+      trust.Statement[0].Principal = { AWS: "arn:aws:iam::111111111111:root" };
+      role.assume_role_policy = JSON.stringify(trust);
+    }));
+    expect(await decisionsOf(weakened, "another principal in A (an administrator) assumes the access role"))
+      .toEqual({ "another principal in A (an administrator) assumes the access role": "Allowed" });
+  });
+
+  it("a grant on bucket/* with delete (seed 003's) lets the access role read other keys and delete the log", async () => {
+    const weakened = accessModelFrom(config, altered((tracker) => {
+      const policy = find(tracker, "aws_iam_role_policy", "name", "read-write-report-object");
+      const doc = JSON.parse(policy.policy);
+      doc.Statement[0].Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
+      doc.Statement[0].Resource = doc.Statement[0].Resource.replace(/\/[^/]+$/, "/*");
+      policy.policy = JSON.stringify(doc);
+    }));
+    expect(await decisionsOf(weakened, "access role reads another key", "access role deletes the object")).toEqual({
+      "access role reads another key": "Allowed",
+      "access role deletes the object": "Allowed",
+    });
+  });
+
+  it("a bucket without the TLS-only policy serves plain HTTP", async () => {
+    const weakened = accessModelFrom(config, altered((tracker) => {
+      delete tracker.resource.aws_s3_bucket_policy;
+    }));
+    expect(await decisionsOf(weakened, "access role reads the object over plain HTTP"))
+      .toEqual({ "access role reads the object over plain HTTP": "Allowed" });
+  });
+
+  it("a function permission without the rule's source ARN lets any rule invoke the function", async () => {
+    const weakened = accessModelFrom(config, altered((tracker) => {
+      delete Object.values<Json>(tracker.resource.aws_lambda_permission)[0].source_arn;
+    }));
+    expect(await decisionsOf(weakened, "EventBridge invokes the function from another rule"))
+      .toEqual({ "EventBridge invokes the function from another rule": "Allowed" });
+  });
+});

@@ -1,0 +1,225 @@
+/**
+ * The access model as deployed: both stacks synthesized exactly as `cdktf synth` would (normal
+ * mode, never local emulator mode), their policy documents read back from `cdk.tf.json`, and every
+ * Terraform interpolation in them (`${aws_iam_role.X.arn}`, `${aws_s3_bucket.X.arn}`,
+ * `${var.deployer_principal_arn}`, ...) replaced by the ARN the configuration implies:
+ *
+ *   execution role  arn:aws:iam::<A>:role/<prefix>-function-exec
+ *   access role     arn:aws:iam::<B>:role/<prefix>-report-writer
+ *   bucket          arn:aws:s3:::<bucket>        object  arn:aws:s3:::<bucket>/<key>
+ *   function, rule, queue, log group: arn:aws:<service>:<regionA>:<A>:...
+ *
+ * A is ACCOUNT_A_ID, or 111111111111 when unset (no policy depends on its value); B defaults to
+ * 222222222222 so `npm run prove` works without any setting. A reference the model cannot
+ * resolve is an error, never left in place: an unresolved ARN would match nothing and make every
+ * "deny" expectation pass for the wrong reason.
+ */
+import { App } from "cdktf";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BootstrapStack, BOOTSTRAP_STACK_NAME } from "../../stacks/bootstrap-stack";
+import { loadConfig, type AppConfig } from "../../stacks/config";
+import { IssTrackerStack, TRACKER_STACK_NAME } from "../../stacks/iss-tracker-stack";
+import type { PolicyDocument } from "../../stacks/policy";
+
+/** Account A when ACCOUNT_A_ID is unset. */
+export const EXAMPLE_ACCOUNT_A = "111111111111";
+/** Account B when ACCOUNT_B_ID is unset. */
+export const EXAMPLE_ACCOUNT_B = "222222222222";
+/** The deploying principal when DEPLOYER_PRINCIPAL_ARN is unset. */
+export const exampleDeployer = (accountA: string) => `arn:aws:iam::${accountA}:role/deployer`;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export interface NamedPolicy {
+  readonly name: string;
+  readonly policy: PolicyDocument;
+}
+
+export interface RoleModel {
+  readonly name: string;
+  readonly arn: string;
+  readonly accountId: string;
+  readonly trustPolicy: PolicyDocument;
+  /** Inline policies (the stacks attach no managed policy). */
+  readonly policies: readonly NamedPolicy[];
+}
+
+export interface AccessModel {
+  readonly config: AppConfig;
+  readonly accountA: string;
+  readonly accountB: string;
+  readonly deployerArn: string;
+  /** Every role of both stacks, by name. */
+  readonly roles: Readonly<Record<string, RoleModel>>;
+  readonly executionRole: RoleModel;
+  readonly accessRole: RoleModel;
+  readonly bootstrapRole: RoleModel;
+  readonly functionName: string;
+  readonly functionArn: string;
+  /** Lambda's resource policy, built from the stack's aws_lambda_permission. */
+  readonly functionPolicy: PolicyDocument;
+  readonly bucketArn: string;
+  readonly objectArn: string;
+  /** undefined when the stack has no bucket policy (it always has one outside local mode). */
+  readonly bucketPolicy?: PolicyDocument;
+  readonly ruleArn: string;
+  readonly queueArn: string;
+  readonly queuePolicy: PolicyDocument;
+  readonly logGroupArn: string;
+}
+
+export interface SynthesizedStacks {
+  readonly tracker: Json;
+  readonly bootstrap: Json;
+}
+
+/** Synthesizes both stacks into a temporary directory and reads their cdk.tf.json. */
+export function synthesizeStacks(config: AppConfig): SynthesizedStacks {
+  const outdir = mkdtempSync(join(tmpdir(), "iss-prove-"));
+  try {
+    const app = new App({ outdir });
+    new IssTrackerStack(app, TRACKER_STACK_NAME, config);
+    new BootstrapStack(app, BOOTSTRAP_STACK_NAME, config);
+    app.synth();
+    const read = (stack: string) => JSON.parse(readFileSync(join(outdir, "stacks", stack, "cdk.tf.json"), "utf8"));
+    return { tracker: read(TRACKER_STACK_NAME), bootstrap: read(BOOTSTRAP_STACK_NAME) };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** The configuration the proof uses: the environment's settings, normal (non-local) mode. */
+export function proofConfig(env: Record<string, string | undefined> = {}): AppConfig {
+  return loadConfig({
+    env: { ...env, ACCOUNT_B_ID: env.ACCOUNT_B_ID || EXAMPLE_ACCOUNT_B, ISS_TRACKER_LOCAL_ENDPOINT: undefined },
+  });
+}
+
+function only(json: Json, type: string): [string, Json] {
+  const entries = Object.entries<Json>(json.resource?.[type] ?? {});
+  if (entries.length !== 1) throw new Error(`expected exactly one ${type} in the synthesized stack, found ${entries.length}`);
+  return entries[0];
+}
+
+/** Builds the model from synthesized stacks (exported so tests can feed altered JSON). */
+export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): AccessModel {
+  const { tracker, bootstrap } = stacks;
+  const accountA = config.accountAId ?? EXAMPLE_ACCOUNT_A;
+  const accountB = config.accountBId;
+  const deployerArn = config.deployerPrincipalArn ?? exampleDeployer(accountA);
+  const region = config.regionA;
+
+  // Which account a resource lives in: the tracker stack's account_b provider is B, its default
+  // provider A; the bootstrap stack is deployed in B only.
+  const accountOf = (resource: Json, stack: "tracker" | "bootstrap") =>
+    stack === "bootstrap" || String(resource.provider ?? "").endsWith(".account_b") ? accountB : accountA;
+
+  const refs = new Map<string, string>();
+  for (const [stackName, json] of [["tracker", tracker], ["bootstrap", bootstrap]] as const) {
+    for (const [id, role] of Object.entries<Json>(json.resource?.aws_iam_role ?? {})) {
+      refs.set(`aws_iam_role.${id}.arn`, `arn:aws:iam::${accountOf(role, stackName)}:role${role.path ?? "/"}${role.name}`);
+      refs.set(`aws_iam_role.${id}.name`, role.name);
+      refs.set(`aws_iam_role.${id}.id`, role.name);
+    }
+  }
+  const [bucketId, bucket] = only(tracker, "aws_s3_bucket");
+  const bucketArn = `arn:aws:s3:::${bucket.bucket}`;
+  refs.set(`aws_s3_bucket.${bucketId}.arn`, bucketArn);
+  refs.set(`aws_s3_bucket.${bucketId}.id`, bucket.bucket);
+  refs.set(`aws_s3_bucket.${bucketId}.bucket`, bucket.bucket);
+  const [logId, logGroup] = only(tracker, "aws_cloudwatch_log_group");
+  const logGroupArn = `arn:aws:logs:${region}:${accountA}:log-group:${logGroup.name}`;
+  refs.set(`aws_cloudwatch_log_group.${logId}.arn`, logGroupArn);
+  const [queueId, queue] = only(tracker, "aws_sqs_queue");
+  const queueArn = `arn:aws:sqs:${region}:${accountA}:${queue.name}`;
+  refs.set(`aws_sqs_queue.${queueId}.arn`, queueArn);
+  const [ruleId, rule] = only(tracker, "aws_cloudwatch_event_rule");
+  const ruleArn = `arn:aws:events:${region}:${accountA}:rule/${rule.name}`;
+  refs.set(`aws_cloudwatch_event_rule.${ruleId}.arn`, ruleArn);
+  const [fnId, fn] = only(tracker, "aws_lambda_function");
+  const functionArn = `arn:aws:lambda:${region}:${accountA}:function:${fn.function_name}`;
+  refs.set(`aws_lambda_function.${fnId}.function_name`, fn.function_name);
+  refs.set(`aws_lambda_function.${fnId}.arn`, functionArn);
+  refs.set("var.deployer_principal_arn", deployerArn);
+
+  const resolve = (text: string): string =>
+    text.replace(/\$\{([^}]+)\}/g, (_match, ref: string) => {
+      const value = refs.get(ref.trim());
+      if (value === undefined) throw new Error(`unresolved reference \${${ref}} in a synthesized policy`);
+      return value;
+    });
+  const doc = (text: string): PolicyDocument => JSON.parse(resolve(text));
+
+  const roles: Record<string, RoleModel> = {};
+  for (const [stackName, json] of [["tracker", tracker], ["bootstrap", bootstrap]] as const) {
+    for (const role of Object.values<Json>(json.resource?.aws_iam_role ?? {})) {
+      const accountId = accountOf(role, stackName);
+      roles[role.name] = {
+        name: role.name,
+        arn: `arn:aws:iam::${accountId}:role${role.path ?? "/"}${role.name}`,
+        accountId,
+        trustPolicy: doc(role.assume_role_policy),
+        policies: [],
+      };
+    }
+    for (const p of Object.values<Json>(json.resource?.aws_iam_role_policy ?? {})) {
+      const role = roles[resolve(p.role)];
+      if (!role) throw new Error(`policy ${p.name} is attached to an unknown role ${p.role}`);
+      (role.policies as NamedPolicy[]).push({ name: p.name, policy: doc(p.policy) });
+    }
+    if (Object.keys(json.resource?.aws_iam_role_policy_attachment ?? {}).length > 0) {
+      throw new Error("the stacks attach managed policies: the proof models inline policies only, extend prove-synth.ts");
+    }
+  }
+  const role = (name: string) => {
+    const found = roles[name];
+    if (!found) throw new Error(`the synthesized stacks have no role ${name}`);
+    return found;
+  };
+
+  // Lambda's resource policy is the aws_lambda_permission statement, as AWS stores it.
+  const [, permission] = only(tracker, "aws_lambda_permission");
+  const functionPolicy: PolicyDocument = {
+    Version: "2012-10-17",
+    Statement: [{
+      Sid: permission.statement_id,
+      Effect: "Allow",
+      Principal: { Service: permission.principal },
+      Action: permission.action,
+      Resource: functionArn,
+      ...(permission.source_arn ? { Condition: { ArnLike: { "aws:SourceArn": resolve(permission.source_arn) } } } : {}),
+    }],
+  };
+  const bucketPolicies = Object.values<Json>(tracker.resource?.aws_s3_bucket_policy ?? {});
+  if (bucketPolicies.length > 1) throw new Error("expected at most one aws_s3_bucket_policy");
+
+  return {
+    config,
+    accountA,
+    accountB,
+    deployerArn,
+    roles,
+    executionRole: role(`${config.namePrefix}-function-exec`),
+    accessRole: role(`${config.namePrefix}-report-writer`),
+    bootstrapRole: role(config.bootstrapRoleName),
+    functionName: fn.function_name,
+    functionArn,
+    functionPolicy,
+    bucketArn,
+    objectArn: `${bucketArn}/${config.objectKey}`,
+    bucketPolicy: bucketPolicies.length === 1 ? doc(bucketPolicies[0].policy) : undefined,
+    ruleArn,
+    queueArn,
+    queuePolicy: doc(only(tracker, "aws_sqs_queue_policy")[1].policy),
+    logGroupArn,
+  };
+}
+
+/** Synthesizes both stacks for the configuration the environment gives, and builds the model. */
+export function buildAccessModel(env: Record<string, string | undefined> = {}): AccessModel {
+  const config = proofConfig(env);
+  return accessModelFrom(config, synthesizeStacks(config));
+}
