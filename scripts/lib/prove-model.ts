@@ -25,6 +25,8 @@ export interface Evaluation {
   readonly resource: string;
   /** Context keys the evaluator dropped as not applicable to the action (must be none we rely on). */
   readonly ignoredContextKeys: readonly string[];
+  /** Sids (or #index) of the resource policy's statements that explicitly deny this request. */
+  readonly resourceDenies: readonly string[];
 }
 
 export interface AccessRequest {
@@ -77,6 +79,8 @@ export async function evaluate(request: AccessRequest): Promise<Evaluation> {
     identity: hasIdentity ? analysis.identityAnalysis?.result ?? "-" : "-",
     resource: request.resourcePolicy ? analysis.resourceAnalysis?.result ?? "-" : "-",
     ignoredContextKeys: response.result.ignoredContextKeys ?? [],
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    resourceDenies: (analysis.resourceAnalysis?.denyStatements ?? []).map((s: any) => s.statement.sid() ?? `#${s.statement.index()}`),
   };
 }
 

@@ -1,0 +1,170 @@
+/**
+ * npm run doctor against the moto emulator: a healthy deployment passes every check, and each
+ * broken setup is diagnosed by the right check, alone, with its fix. The deployed state is built
+ * with SDK calls from the stack's own typed policies (see deployed-state.ts).
+ */
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { loadConfig } from "../../stacks/config";
+import { clientsFor, READ_ONLY_OPERATIONS, sentOperations } from "../../scripts/lib/doctor-aws";
+import { CHECK_IDS, formatReport, runDoctor, type CheckId, type CheckResult } from "../../scripts/lib/doctor-checks";
+import { startMoto, type MotoServer } from "../../scripts/lib/moto";
+import { ACCOUNT_A, deploy, type Breakage, type Deployment } from "./deployed-state";
+
+const B = "222222222222";
+const config = loadConfig({ env: { ACCOUNT_B_ID: B } });
+const ACCESS_ARN = `arn:aws:iam::${B}:role/iss-tracker-report-writer`;
+const EXEC_ARN = `arn:aws:iam::${ACCOUNT_A}:role/iss-tracker-function-exec`;
+
+let moto: MotoServer;
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
+
+/** Resets the emulator, deploys (broken as asked) and runs doctor as the deployer. */
+async function diagnose(broken: Breakage = {}, options: { withProfileB?: boolean } = {}): Promise<{ results: CheckResult[]; deployment: Deployment }> {
+  await moto.reset();
+  const deployment = await deploy(moto.endpoint, config, broken);
+  const results = await runDoctor({
+    config, endpoint: moto.endpoint, credentialsA: deployment.deployer,
+    ...(options.withProfileB ? { credentialsB: deployment.adminB } : {}),
+  });
+  return { results, deployment };
+}
+const failing = (results: CheckResult[]) => results.filter((r) => r.status === "fail").map((r) => r.id);
+const get = (results: CheckResult[], id: CheckId) => {
+  const found = results.find((r) => r.id === id);
+  if (!found) throw new Error(`no check ${id}`);
+  return found;
+};
+
+describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulator)", () => {
+  it("passes every check on a healthy deployment, in the documented order", async () => {
+    const { results } = await diagnose();
+    expect(results.map((r) => r.id)).toEqual([...CHECK_IDS]);
+    expect(results.filter((r) => r.status !== "pass")).toEqual([]);
+    expect(get(results, "identity-a").detail).toBe(`arn:aws:iam::${ACCOUNT_A}:user/deployer in account ${ACCOUNT_A}`);
+    expect(get(results, "identity-b").detail).toMatch(/assumed-role\/terraform\/iss-tracker-doctor in account 222222222222 \(through the bootstrap role\)/);
+    expect(get(results, "object-read").detail).toMatch(/no log yet/);
+    expect(formatReport(results).split("\n").pop()).toBe("doctor: 14 passed, 0 failed, 0 skipped");
+  });
+
+  it("reads an existing log through the access role", async () => {
+    const { results } = await diagnose({ withLog: "ISS Location Logs\n=================\n" });
+    expect(failing(results)).toEqual([]);
+    expect(get(results, "object-read").detail).toMatch(/the access role .*: ListObjectsV2 prefix iss_position.txt: the log exists \(36 bytes\)/);
+  });
+
+  it("diagnoses an execution role without sts:AssumeRole on the access role (seed 000/001/003: not authorized to perform sts:AssumeRole)", async () => {
+    const { results } = await diagnose({ withoutAssumePolicy: true });
+    expect(failing(results)).toEqual(["execution-policy"]);
+    expect(get(results, "execution-policy").fix)
+      .toBe(`attach to iss-tracker-function-exec a policy allowing sts:AssumeRole on ${ACCESS_ARN} (the stack's assume-report-access-role policy): \`npx cdktf deploy iss-tracker\` with the same configuration`);
+  });
+
+  it("flags seed 000's sts:AssumeRole on Resource \"*\" as broader than the one access role", async () => {
+    const { results } = await diagnose({ assumeAnyRole: true });
+    expect(failing(results)).toEqual(["execution-policy"]);
+    expect(get(results, "execution-policy").detail).toMatch(/and any other role \(Resource "\*"\)/);
+    expect(get(results, "execution-policy").fix).toMatch(new RegExp(`^restrict the sts:AssumeRole statement of iss-tracker-function-exec to Resource ${ACCESS_ARN}`));
+  });
+
+  it("diagnoses a trust policy whose external id differs from the function's", async () => {
+    const { results } = await diagnose({ trustExternalId: "something-else" });
+    expect(failing(results)).toEqual(["access-trust-external-id"]);
+    const check = get(results, "access-trust-external-id");
+    expect(check.detail).toBe(`the trust requires sts:ExternalId "something-else"; the function sends "${config.externalId}"`);
+    expect(check.fix).toMatch(/^the function's EXTERNAL_ID and the trust policy's sts:ExternalId differ: redeploy both from one configuration/);
+  });
+
+  it("diagnoses a trust principal without the execution role's path (seed 000's Invalid principal … /service-role/)", async () => {
+    const { results } = await diagnose({ execPath: "/service-role/", trustPrincipal: () => EXEC_ARN });
+    expect(failing(results)).toEqual(["access-trust-principal"]);
+    expect(get(results, "access-trust-principal").fix).toMatch(
+      new RegExp(`^the trust policy names ${EXEC_ARN}, but the execution role's ARN has the path /service-role/: name arn:aws:iam::${ACCOUNT_A}:role/service-role/iss-tracker-function-exec; the ARN without /service-role/ names no role \\(AWS rejects it with "Invalid principal in policy", seed 000\\)`));
+  });
+
+  it("diagnoses a trust policy that names another principal instead of the execution role (seed 003 #2)", async () => {
+    const { results } = await diagnose({ trustPrincipal: () => `arn:aws:iam::${ACCOUNT_A}:role/someone-else` });
+    expect(failing(results)).toEqual(["access-trust-principal"]);
+    expect(get(results, "access-trust-principal").fix)
+      .toMatch(new RegExp(`^the access role's trust policy must name the execution role ${EXEC_ARN} exactly \\(it names arn:aws:iam::${ACCOUNT_A}:role/someone-else\\)`));
+  });
+
+  it("diagnoses a trust policy open to all of account A", async () => {
+    const { results } = await diagnose({ trustPrincipal: () => `arn:aws:iam::${ACCOUNT_A}:root` });
+    expect(failing(results)).toEqual(["access-trust-principal"]);
+  });
+
+  it("diagnoses a function environment that points at another role and bucket", async () => {
+    const { results } = await diagnose({ environment: { ACCESS_ROLE_ARN: `arn:aws:iam::${B}:role/elsewhere`, BUCKET_NAME: "other-bucket" } });
+    expect(failing(results)).toEqual(["function-environment"]);
+    const check = get(results, "function-environment");
+    expect(check.detail).toBe(`ACCESS_ROLE_ARN="arn:aws:iam::${B}:role/elsewhere", but the deployed access role is "${ACCESS_ARN}"; ` +
+      `BUCKET_NAME="other-bucket", but the deployed bucket is "${config.bucketName}"`);
+    expect(check.fix).toMatch(/never edit it by hand/);
+  });
+
+  it("diagnoses an access role without S3 permissions (seed 003 #2)", async () => {
+    const { results } = await diagnose({ withoutObjectPolicy: true });
+    expect(failing(results)).toEqual(["access-permissions"]);
+    expect(get(results, "access-permissions").fix).toMatch(/^grant iss-tracker-report-writer s3:GetObject, s3:PutObject, s3:ListBucket /);
+  });
+
+  it("diagnoses a bucket policy that denies the access role (seed 003 #2: restrictive bucket policy)", async () => {
+    const { results } = await diagnose({
+      extraBucketStatement: (accessArn, bucketArn) => ({ Sid: "NoWriter", Effect: "Deny", Principal: { AWS: accessArn }, Action: "s3:PutObject", Resource: `${bucketArn}/*` }),
+    });
+    expect(failing(results)).toEqual(["bucket-policy"]);
+    expect(get(results, "bucket-policy").detail).toBe("over TLS: s3:GetObject: not denied, s3:PutObject: denied by the bucket policy, s3:ListBucket: not denied");
+    expect(get(results, "bucket-policy").fix).toMatch(/^the bucket policy's statement NoWriter denies the access role: remove it/);
+  });
+
+  it("diagnoses a missing bootstrap role (seed 003 #3: Terraform cannot reach B) and checks nothing in B without credentials", async () => {
+    const { results } = await diagnose({ withoutBootstrapRole: true });
+    expect(failing(results)).toEqual(["bootstrap-role", "identity-b", "access-role"]);
+    expect(get(results, "bootstrap-role").fix)
+      .toMatch(new RegExp(`^deploy the bootstrap stack with B's credentials: DEPLOYER_PRINCIPAL_ARN=arn:aws:iam::${ACCOUNT_A}:user/deployer AWS_PROFILE=<profile of B> npx cdktf deploy bootstrap`));
+    expect(results.filter((r) => r.status === "skip").map((r) => r.id)).toEqual(["bucket", "access-permissions", "bucket-policy", "object-read"]);
+  });
+
+  it("diagnoses a bootstrap role that trusts another principal, when B's own credentials can read its trust", async () => {
+    const { results } = await diagnose({ bootstrapTrusts: `arn:aws:iam::${ACCOUNT_A}:user/someone-else` }, { withProfileB: true });
+    expect(failing(results)).toEqual(["bootstrap-role"]);
+    expect(get(results, "bootstrap-role").detail).toMatch(/its trust policy does not name arn:aws:iam::123456789012:user\/deployer \(trusts arn:aws:iam::123456789012:user\/someone-else\)/);
+  });
+
+  it("stops at a missing function and marks what it could not check as skipped", async () => {
+    const { results } = await diagnose({ withoutFunction: true });
+    expect(failing(results)).toEqual(["function"]);
+    expect(get(results, "function").fix).toMatch(/^deploy the stack: `npx cdktf deploy iss-tracker`/);
+    expect(results.filter((r) => r.status === "skip")).toHaveLength(CHECK_IDS.length - 4);
+  });
+
+  it("only reads: its clients send read operations and refuse a write before sending it", async () => {
+    sentOperations.length = 0;
+    await diagnose();
+    expect(sentOperations.length).toBeGreaterThanOrEqual(15);
+    expect(sentOperations.filter((op) => !READ_ONLY_OPERATIONS.has(op))).toEqual([]);
+    for (const op of READ_ONLY_OPERATIONS) expect(op).toMatch(/^(Get|List|Head|AssumeRole)/);
+    const { s3 } = clientsFor({ region: "us-east-1", endpoint: moto.endpoint, credentials: { accessKeyId: "x", secretAccessKey: "y" } });
+    await expect(s3.send(new PutObjectCommand({ Bucket: config.bucketName, Key: "x", Body: "x" }))).rejects.toThrow("doctor is read-only: refusing PutObjectCommand");
+  });
+
+  it("runs as `npm run doctor -- --endpoint`: exits 1 and prints the failing check with its fix", async () => {
+    await moto.reset();
+    const deployment = await deploy(moto.endpoint, config, { withoutAssumePolicy: true });
+    const run = spawnSync(process.execPath, ["--import", "tsx", resolve(__dirname, "..", "..", "scripts", "doctor.ts"), "--endpoint", moto.endpoint], {
+      encoding: "utf8",
+      env: { ...process.env, ACCOUNT_B_ID: B, AWS_ACCESS_KEY_ID: deployment.deployer.accessKeyId, AWS_SECRET_ACCESS_KEY: deployment.deployer.secretAccessKey, AWS_PROFILE: "" },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/^FAIL  execution-policy: execution role may sts:AssumeRole the access role \(and no other role\)$/m);
+    expect(run.stdout).toMatch(/^      fix: attach to iss-tracker-function-exec a policy allowing sts:AssumeRole on /m);
+    expect(run.stdout).toMatch(/^doctor: 13 passed, 1 failed, 0 skipped$/m);
+  }, 30_000);
+});
