@@ -5,7 +5,10 @@
  */
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { spawnSync } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "../../scripts/doctor";
 import { loadConfig } from "../../stacks/config";
 import { clientsFor, READ_ONLY_OPERATIONS, sentOperations } from "../../scripts/lib/doctor-aws";
 import { CHECK_IDS, formatReport, runDoctor, type CheckId, type CheckResult } from "../../scripts/lib/doctor-checks";
@@ -16,6 +19,7 @@ const B = "222222222222";
 const config = loadConfig({ env: { ACCOUNT_B_ID: B } });
 const ACCESS_ARN = `arn:aws:iam::${B}:role/iss-tracker-report-writer`;
 const EXEC_ARN = `arn:aws:iam::${ACCOUNT_A}:role/iss-tracker-function-exec`;
+const DOCTOR = resolve(__dirname, "..", "..", "scripts", "doctor.ts");
 
 let moto: MotoServer;
 beforeAll(async () => {
@@ -158,7 +162,7 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
   it("runs as `npm run doctor -- --endpoint`: exits 1 and prints the failing check with its fix", async () => {
     await moto.reset();
     const deployment = await deploy(moto.endpoint, config, { withoutAssumePolicy: true });
-    const run = spawnSync(process.execPath, ["--import", "tsx", resolve(__dirname, "..", "..", "scripts", "doctor.ts"), "--endpoint", moto.endpoint], {
+    const run = spawnSync(process.execPath, ["--import", "tsx", DOCTOR, "--endpoint", moto.endpoint], {
       encoding: "utf8",
       env: { ...process.env, ACCOUNT_B_ID: B, AWS_ACCESS_KEY_ID: deployment.deployer.accessKeyId, AWS_SECRET_ACCESS_KEY: deployment.deployer.secretAccessKey, AWS_PROFILE: "" },
     });
@@ -167,4 +171,35 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
     expect(run.stdout).toMatch(/^      fix: attach to iss-tracker-function-exec a policy allowing sts:AssumeRole on /m);
     expect(run.stdout).toMatch(/^doctor: 13 passed, 1 failed, 0 skipped$/m);
   }, 30_000);
+
+  it("takes accounts A and B from named profiles (--profile-a, --profile-b) and exits 0 on a healthy deployment", async () => {
+    await moto.reset();
+    const deployment = await deploy(moto.endpoint, config);
+    const dir = mkdtempSync(join(tmpdir(), "iss-doctor-profiles-"));
+    try {
+      const credentials = join(dir, "credentials");
+      writeFileSync(credentials, [
+        "[account-a]", `aws_access_key_id = ${deployment.deployer.accessKeyId}`, `aws_secret_access_key = ${deployment.deployer.secretAccessKey}`,
+        "[account-b]", `aws_access_key_id = ${deployment.adminB.accessKeyId}`, `aws_secret_access_key = ${deployment.adminB.secretAccessKey}`, `aws_session_token = ${deployment.adminB.sessionToken}`,
+        "",
+      ].join("\n"));
+      const env: NodeJS.ProcessEnv = { ...process.env, ACCOUNT_B_ID: B, AWS_SHARED_CREDENTIALS_FILE: credentials, AWS_CONFIG_FILE: join(dir, "config") };
+      for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"]) delete env[name];
+      const run = spawnSync(process.execPath, ["--import", "tsx", DOCTOR, "--endpoint", moto.endpoint, "--profile-a", "account-a", "--profile-b", "account-b"], { encoding: "utf8", env });
+      expect(run.stderr).not.toMatch(/doctor:/);
+      expect(run.stdout).toMatch(/^PASS  identity-a: .*\n      arn:aws:iam::123456789012:user\/deployer in account 123456789012$/m);
+      expect(run.stdout).toMatch(/^      arn:aws:sts::222222222222:assumed-role\/OrganizationAccountAccessRole\/setup in account 222222222222 \(profile account-b\)$/m);
+      expect(run.stdout).toMatch(/^doctor: 14 passed, 0 failed, 0 skipped$/m);
+      expect(run.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it("accepts only a loopback --endpoint and known flags", () => {
+    expect(parseArgs(["--endpoint", "http://127.0.0.1:5000", "--profile-a=a"])).toEqual({ endpoint: "http://127.0.0.1:5000", profileA: "a" });
+    expect(() => parseArgs(["--endpoint", "https://s3.amazonaws.com"])).toThrow("--endpoint must be a loopback URL");
+    expect(() => parseArgs(["--profile-b"])).toThrow("--profile-b needs a value");
+    expect(() => parseArgs(["--write"])).toThrow("unknown argument --write");
+  });
 });
