@@ -1,0 +1,427 @@
+/**
+ * The two-account deployment rehearsed on the moto emulator: real Terraform through the real
+ * `cdktf deploy`/`cdktf destroy`, and the real bundled function run as Lambda would run it.
+ * Used by `npm start` (scripts/local.ts) and the end-to-end test (__tests__/e2e).
+ *
+ *   start      moto on a free loopback port (+ the ISS simulator unless live); an admin user in
+ *              A (moto's default account 123456789012) that Terraform runs as; an admin role in B.
+ *   bootstrap  `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B, trusting
+ *              A's admin user (DEPLOYER_PRINCIPAL_ARN).
+ *   deploy     `cdktf deploy iss-tracker` with A's credentials (the account_b provider assumes
+ *              the bootstrap role); then the function's configuration as Lambda holds it.
+ *   invoke     the execution role's credentials by AssumeRole (as the Lambda service gets them),
+ *              IAM enforcement on, the deployed zip's index.js required in-process (a fresh module
+ *              per batch: a cold start) with the deployed environment, handler(event, context).
+ *   teardown   every version of the log deleted explicitly (force_destroy is off on purpose), then
+ *              `cdktf destroy` of both stacks.
+ *
+ * Everything on disk lives in .local/<endpoint>/ (synth output, state, outputs); nothing touches
+ * the user's cdktf.out or real state.
+ */
+import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { spawn } from "node:child_process";
+import { randomUUID, createHash } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { inflateRawSync } from "node:zlib";
+import { localStateDir } from "../../stacks/backend";
+import { SETTINGS } from "../../stacks/config";
+import { startIssSimulator, type IssSimulator } from "./iss-simulator";
+import { startMoto, type MotoServer } from "./moto";
+import { applyTerraformEnv } from "./terraform-env";
+
+export const ROOT = resolve(__dirname, "..", "..");
+/** moto's default account: credentials not from AssumeRole act here. */
+export const LOCAL_ACCOUNT_A = "123456789012";
+export const LOCAL_ACCOUNT_B = "222222222222";
+export const LOCAL_REGION = "us-east-1";
+const ADMIN_USER = "local-admin";
+const ADMIN_ROLE_B = "OrganizationAccountAccessRole";
+const ADMIN_POLICY = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
+
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+export interface LocalRehearsalOptions {
+  /** Fetch the real ISS position instead of the local simulator. */
+  readonly live?: boolean;
+  /** Progress lines. */
+  readonly log?: (line: string) => void;
+  /** Stream cdktf/terraform output (otherwise kept and shown on failure). */
+  readonly verbose?: boolean;
+}
+
+/** The deployed function as the Lambda service holds it. */
+export interface DeployedFunction {
+  readonly name: string;
+  readonly roleArn: string;
+  readonly environment: Record<string, string>;
+  readonly codeSha256: string;
+  readonly handler: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly outputs: Record<string, string>;
+}
+
+/** What the handler returned (see function/handler.ts). */
+export interface RunSummary {
+  readonly source?: string;
+  readonly issTimestamp?: number;
+  readonly path?: string;
+  readonly bytesAppended?: number;
+  readonly attempts?: number;
+  readonly durationMs?: number;
+  readonly bucket?: string;
+  readonly key?: string;
+}
+
+export interface InvocationResult {
+  readonly ok: boolean;
+  readonly summary?: RunSummary;
+  readonly error?: string;
+  readonly ms: number;
+}
+
+/** Entries in the log's text (one `Time:` line each). */
+export function countEntries(text: string): number {
+  return (text.match(/^Time: /gm) ?? []).length;
+}
+
+/** The one file of the function's deterministic zip (local header, stored or deflated). */
+export function zipFirstEntry(zip: Buffer): { name: string; data: Buffer } {
+  if (zip.readUInt32LE(0) !== 0x04034b50) throw new Error("the function package is not a zip file");
+  const method = zip.readUInt16LE(8);
+  const size = zip.readUInt32LE(18);
+  const nameLength = zip.readUInt16LE(26);
+  const extraLength = zip.readUInt16LE(28);
+  const start = 30 + nameLength + extraLength;
+  const body = zip.subarray(start, start + size);
+  return { name: zip.subarray(30, 30 + nameLength).toString("utf8"), data: method === 8 ? inflateRawSync(body) : Buffer.from(body) };
+}
+
+export class LocalRehearsal {
+  /** [phase, seconds] in order. */
+  readonly timings: Array<[string, number]> = [];
+  private deployed?: DeployedFunction;
+  private synthesized = false;
+  private batches = 0;
+
+  private constructor(
+    readonly moto: MotoServer,
+    readonly simulator: IssSimulator | undefined,
+    readonly adminA: Credentials,
+    readonly adminB: Credentials,
+    private readonly options: LocalRehearsalOptions,
+  ) {}
+
+  readonly accountA = LOCAL_ACCOUNT_A;
+  readonly accountB = LOCAL_ACCOUNT_B;
+
+  /** Starts moto (clear message when it is not installed) and the ISS simulator; creates the admins. */
+  static async start(options: LocalRehearsalOptions = {}): Promise<LocalRehearsal> {
+    const log = options.log ?? (() => undefined);
+    const started = Date.now();
+    const [moto, simulator] = await Promise.all([startMoto(), options.live ? undefined : startIssSimulator()]);
+    try {
+      const bootstrapCredentials = { accessKeyId: "local", secretAccessKey: "local" };
+      const iamA = new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: bootstrapCredentials });
+      await iamA.send(new CreateUserCommand({ UserName: ADMIN_USER }));
+      await iamA.send(new PutUserPolicyCommand({ UserName: ADMIN_USER, PolicyName: "administrator", PolicyDocument: ADMIN_POLICY }));
+      const key = (await iamA.send(new CreateAccessKeyCommand({ UserName: ADMIN_USER }))).AccessKey;
+      if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error("moto returned no access key");
+      const adminA = { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+      // B's administrator: a real role in B (as AWS Organizations creates one), assumed from A.
+      const roleArnB = `arn:aws:iam::${LOCAL_ACCOUNT_B}:role/${ADMIN_ROLE_B}`;
+      const iamB = new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: await assumeRole(moto.endpoint, adminA, roleArnB, "local-setup") });
+      await iamB.send(new CreateRoleCommand({
+        RoleName: ADMIN_ROLE_B,
+        AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${LOCAL_ACCOUNT_A}:root` }, Action: "sts:AssumeRole" }] }),
+      }));
+      await iamB.send(new PutRolePolicyCommand({ RoleName: ADMIN_ROLE_B, PolicyName: "administrator", PolicyDocument: ADMIN_POLICY }));
+      const adminB = await assumeRole(moto.endpoint, adminA, roleArnB, "local-admin-b");
+      const rehearsal = new LocalRehearsal(moto, simulator, adminA, adminB, options);
+      const seconds = (Date.now() - started) / 1000;
+      rehearsal.timings.push(["emulator", seconds]);
+      log(`▸ emulator: moto at ${moto.endpoint} (account A ${LOCAL_ACCOUNT_A}, account B ${LOCAL_ACCOUNT_B}); ` +
+        `ISS source ${simulator ? `simulated orbit at ${simulator.url}` : "the live API"} — ${seconds.toFixed(1)} s`);
+      return rehearsal;
+    } catch (error) {
+      await simulator?.stop();
+      await moto.stop();
+      throw error;
+    }
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  /** Runs and times one phase: "▸ name ..." then "  done in x s" (or FAILED). */
+  async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    this.log(`▸ ${name} ...`);
+    try {
+      const result = await fn();
+      const seconds = (Date.now() - started) / 1000;
+      this.timings.push([name, seconds]);
+      this.log(`  done in ${seconds.toFixed(1)} s`);
+      return result;
+    } catch (error) {
+      this.log(`  FAILED after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      throw error;
+    }
+  }
+
+  /** Synth output, state files and outputs of this emulator: .local/<host>-<port>/ (git-ignored). */
+  get workDir(): string {
+    return localStateDir(this.moto.endpoint);
+  }
+
+  get outDir(): string {
+    return join(this.workDir, "cdktf.out");
+  }
+
+  /** The environment cdktf and Terraform run with: local mode, these credentials, no ambient AWS settings. */
+  cdktfEnv(credentials: Credentials): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const spec of Object.values(SETTINGS)) delete env[spec.env];
+    for (const name of Object.keys(env)) if (name.startsWith("AWS_") || name.startsWith("TF_VAR_")) delete env[name];
+    Object.assign(env, {
+      CHECKPOINT_DISABLE: "1",
+      CI: "1",
+      FORCE_COLOR: "0",
+      ACCOUNT_B_ID: this.accountB,
+      ISS_TRACKER_LOCAL_ENDPOINT: this.moto.endpoint,
+      DEPLOYER_PRINCIPAL_ARN: `arn:aws:iam::${this.accountA}:user/${ADMIN_USER}`,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: LOCAL_REGION,
+      AWS_EC2_METADATA_DISABLED: "true",
+    });
+    if (credentials.sessionToken) env.AWS_SESSION_TOKEN = credentials.sessionToken;
+    if (this.simulator) env.ISS_SOURCES = this.simulator.url;
+    applyTerraformEnv(env);
+    return env;
+  }
+
+  private exec(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<string> {
+    return new Promise((resolveRun, reject) => {
+      const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      const collect = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (this.options.verbose) process.stderr.write(chunk);
+      };
+      child.stdout.on("data", collect);
+      child.stderr.on("data", collect);
+      child.on("error", reject);
+      child.on("close", (code, signal) => {
+        if (code === 0) resolveRun(output);
+        else reject(new Error(`${command.replace(ROOT + "/", "")} ${args.join(" ")} failed (${signal ?? `exit ${code}`}):\n${output.slice(-6000)}`));
+      });
+    });
+  }
+
+  /**
+   * `cdktf deploy|destroy <stack>`: the first call synthesizes both stacks into this emulator's
+   * folder (--output), later calls reuse that synth (--skip-synth: same configuration).
+   */
+  private async cdktf(verb: "deploy" | "destroy", stack: string, credentials: Credentials, extra: string[] = []): Promise<string> {
+    mkdirSync(this.workDir, { recursive: true });
+    const env = this.cdktfEnv(credentials);
+    // With an offline provider mirror, `terraform providers lock` (other platforms' checksums)
+    // would need the registry.
+    const offline = env.TF_CLI_CONFIG_FILE && applyTerraformEnv({ ...env }).mirror ? ["--skip-provider-lock"] : [];
+    const output = await this.exec(join(ROOT, "node_modules", ".bin", "cdktf"),
+      [verb, stack, "--auto-approve", "--no-color", "--output", this.outDir, ...offline, ...(this.synthesized ? ["--skip-synth"] : []), ...extra], env);
+    this.synthesized = true;
+    return output;
+  }
+
+  /** `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B. */
+  async bootstrap(): Promise<void> {
+    await this.phase(`bootstrap B: cdktf deploy bootstrap (role ${"terraform"} in ${this.accountB}, trusting A's ${ADMIN_USER})`,
+      () => this.cdktf("deploy", "bootstrap", this.adminB));
+  }
+
+  /** `cdktf deploy iss-tracker` with A's credentials, then the function as Lambda holds it. */
+  async deploy(): Promise<DeployedFunction> {
+    const outputsFile = join(this.workDir, "outputs.json");
+    await this.phase("deploy: cdktf deploy iss-tracker (A, and B through the terraform role)",
+      () => this.cdktf("deploy", "iss-tracker", this.adminA, ["--outputs-file", outputsFile]));
+    const outputs: Record<string, string> = JSON.parse(readFileSync(outputsFile, "utf8"))["iss-tracker"];
+    const lambda = new LambdaClient({ region: LOCAL_REGION, endpoint: this.moto.endpoint, credentials: this.adminA });
+    const fn = await lambda.send(new GetFunctionCommand({ FunctionName: outputs.function_name }));
+    const config = fn.Configuration;
+    const environment = config?.Environment?.Variables ?? {};
+    if (!config?.Role || !config.CodeSha256 || !config.Handler || !environment.OBJECT_KEY || !environment.BUCKET_NAME) {
+      throw new Error(`the deployed function ${outputs.function_name} has no role, code, handler or OBJECT_KEY/BUCKET_NAME`);
+    }
+    this.deployed = {
+      name: outputs.function_name,
+      roleArn: config.Role,
+      environment,
+      codeSha256: config.CodeSha256,
+      handler: config.Handler,
+      bucket: environment.BUCKET_NAME,
+      key: environment.OBJECT_KEY,
+      outputs,
+    };
+    return this.deployed;
+  }
+
+  get function(): DeployedFunction {
+    if (!this.deployed) throw new Error("deploy() first");
+    return this.deployed;
+  }
+
+  /** The deployed code's entry file, checked byte for byte against Lambda's CodeSha256. */
+  deployedCode(): { name: string; data: Buffer } {
+    const stackDir = join(this.outDir, "stacks", "iss-tracker");
+    const synthesized = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
+    const fn = Object.values<{ function_name: string; filename: string }>(synthesized.resource.aws_lambda_function)[0];
+    const zip = readFileSync(join(stackDir, fn.filename));
+    const sha = createHash("sha256").update(zip).digest("base64");
+    if (sha !== this.function.codeSha256) {
+      throw new Error(`the package on disk (${sha}) is not the deployed code (CodeSha256 ${this.function.codeSha256})`);
+    }
+    return zipFirstEntry(zip);
+  }
+
+  /** The execution role's credentials, as the Lambda service gets them. */
+  executionCredentials(): Promise<Credentials> {
+    return assumeRole(this.moto.endpoint, this.adminA, this.function.roleArn, this.function.name);
+  }
+
+  /**
+   * Invokes the deployed handler `count` times, `parallel` at once, in this process, with IAM
+   * enforcement on, as the execution role, with the deployed environment plus `overrides`.
+   * Each call is a cold start: a fresh copy of the bundle's module (no credentials or clients
+   * cached from an earlier batch).
+   */
+  async invoke(count: number, parallel = 1, overrides: Record<string, string> = {}): Promise<InvocationResult[]> {
+    const fn = this.function;
+    const code = this.deployedCode();
+    const [moduleName, exportName] = splitHandler(fn.handler);
+    const dir = join(this.workDir, "invocations", String(++this.batches));
+    mkdirSync(dir, { recursive: true });
+    const entry = join(dir, `${moduleName}.js`);
+    writeFileSync(entry, code.data);
+    const credentials = await this.executionCredentials();
+    const env: Record<string, string> = {
+      ...fn.environment,
+      ...overrides,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: credentials.sessionToken ?? "",
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ENDPOINT_URL: this.moto.endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
+    const saved = { ...process.env };
+    for (const name of Object.keys(process.env)) if (name.startsWith("AWS_")) delete process.env[name];
+    Object.assign(process.env, env);
+    await this.moto.enforceIam();
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const handler = require(entry)[exportName] as (event: unknown, context: unknown) => Promise<RunSummary>;
+      if (typeof handler !== "function") throw new Error(`the bundle has no ${exportName} export (handler ${fn.handler})`);
+      const results: InvocationResult[] = new Array(count);
+      let next = 0;
+      const worker = async () => {
+        while (next < count) {
+          const i = next++;
+          const started = Date.now();
+          const deadline = started + 30_000;
+          const context = {
+            awsRequestId: randomUUID(),
+            functionName: fn.name,
+            getRemainingTimeInMillis: () => deadline - Date.now(),
+          };
+          const event = { version: "0", id: randomUUID(), "detail-type": "Scheduled Event", source: "aws.events", account: this.accountA, time: new Date().toISOString(), region: LOCAL_REGION, resources: [fn.outputs.rule_name], detail: {} };
+          try {
+            results[i] = { ok: true, summary: await handler(event, context), ms: Date.now() - started };
+          } catch (error) {
+            results[i] = { ok: false, error: error instanceof Error ? error.message : String(error), ms: Date.now() - started };
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, count)) }, worker));
+      return results;
+    } finally {
+      await this.moto.relaxIam();
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
+  }
+
+  /** B's administrator S3 client. */
+  s3B(): S3Client {
+    return new S3Client({ region: LOCAL_REGION, endpoint: this.moto.endpoint, forcePathStyle: true, credentials: this.adminB });
+  }
+
+  /** The log object's bytes, or undefined when it does not exist (yet). */
+  async readLog(): Promise<Buffer | undefined> {
+    try {
+      const res = await this.s3B().send(new GetObjectCommand({ Bucket: this.function.bucket, Key: this.function.key }));
+      return Buffer.from(await res.Body!.transformToByteArray());
+    } catch (error) {
+      if ((error as { name?: string }).name === "NoSuchKey") return undefined;
+      throw error;
+    }
+  }
+
+  /** Deletes every version and delete marker in the report bucket (as B's administrator). */
+  async emptyBucket(): Promise<number> {
+    const s3 = this.s3B();
+    let deleted = 0;
+    for (;;) {
+      const page = await s3.send(new ListObjectVersionsCommand({ Bucket: this.function.bucket }));
+      const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+      if (objects.length === 0) return deleted;
+      await s3.send(new DeleteObjectsCommand({ Bucket: this.function.bucket, Delete: { Objects: objects, Quiet: true } }));
+      deleted += objects.length;
+    }
+  }
+
+  /** Empties the bucket explicitly, then `cdktf destroy` of the main stack and of the bootstrap stack. */
+  async teardown(): Promise<void> {
+    if (this.deployed) {
+      const versions = await this.phase("empty the report bucket: every version and delete marker (force_destroy is off on purpose, so destroy never wipes a real log)",
+        () => this.emptyBucket());
+      this.log(`  deleted ${versions} object version(s) of s3://${this.function.bucket}`);
+    }
+    await this.phase("destroy: cdktf destroy iss-tracker", () => this.cdktf("destroy", "iss-tracker", this.adminA));
+    await this.phase("destroy: cdktf destroy bootstrap", () => this.cdktf("destroy", "bootstrap", this.adminB));
+  }
+
+  /** Stops the simulator and the emulator; removes this emulator's folder unless keepFiles. */
+  async stop(options: { keepFiles?: boolean } = {}): Promise<void> {
+    await this.simulator?.stop();
+    await this.moto.stop();
+    if (!options.keepFiles) rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/** "index.handler" -> ["index", "handler"]. */
+export function splitHandler(handler: string): [string, string] {
+  const dot = handler.lastIndexOf(".");
+  if (dot <= 0 || /[\\/]|\.\./.test(handler)) throw new Error(`unsupported handler ${JSON.stringify(handler)}`);
+  return [handler.slice(0, dot), handler.slice(dot + 1)];
+}
+
+export async function assumeRole(endpoint: string, credentials: Credentials, roleArn: string, sessionName: string, externalId?: string): Promise<Credentials> {
+  const sts = new STSClient({ region: LOCAL_REGION, endpoint, credentials });
+  const res = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName.slice(0, 64), ExternalId: externalId }));
+  const c = res.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+}
