@@ -25,10 +25,12 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { spawn } from "node:child_process";
 import { randomUUID, createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { localStateDir } from "../../stacks/backend";
 import { SETTINGS } from "../../stacks/config";
+import { startStsGate, type StsGate } from "./emulator-sts-gate";
 import { startIssSimulator, type IssSimulator } from "./iss-simulator";
 import { startMoto, type MotoServer } from "./moto";
 import { applyTerraformEnv } from "./terraform-env";
@@ -117,6 +119,8 @@ export class LocalRehearsal {
     readonly simulator: IssSimulator | undefined,
     readonly adminA: Credentials,
     readonly adminB: Credentials,
+    /** In front of moto for the function's calls: evaluates trust policies on AssumeRole. */
+    readonly stsGate: StsGate,
     private readonly options: LocalRehearsalOptions,
   ) {}
 
@@ -145,7 +149,8 @@ export class LocalRehearsal {
       }));
       await iamB.send(new PutRolePolicyCommand({ RoleName: ADMIN_ROLE_B, PolicyName: "administrator", PolicyDocument: ADMIN_POLICY }));
       const adminB = await assumeRole(moto.endpoint, adminA, roleArnB, "local-admin-b");
-      const rehearsal = new LocalRehearsal(moto, simulator, adminA, adminB, options);
+      const stsGate = await startStsGate(moto.endpoint, (account) => (account === LOCAL_ACCOUNT_B ? adminB : adminA));
+      const rehearsal = new LocalRehearsal(moto, simulator, adminA, adminB, stsGate, options);
       const seconds = (Date.now() - started) / 1000;
       rehearsal.timings.push(["emulator", seconds]);
       log(`▸ emulator: moto at ${moto.endpoint} (account A ${LOCAL_ACCOUNT_A}, account B ${LOCAL_ACCOUNT_B}); ` +
@@ -232,9 +237,9 @@ export class LocalRehearsal {
    * `cdktf deploy|destroy <stack>`: the first call synthesizes both stacks into this emulator's
    * folder (--output), later calls reuse that synth (--skip-synth: same configuration).
    */
-  private async cdktf(verb: "deploy" | "destroy", stack: string, credentials: Credentials, extra: string[] = []): Promise<string> {
+  private async cdktf(verb: "deploy" | "destroy", stack: string, credentials: Credentials, extra: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
     mkdirSync(this.workDir, { recursive: true });
-    const env = this.cdktfEnv(credentials);
+    const env = { ...this.cdktfEnv(credentials), ...extraEnv };
     // With an offline provider mirror, `terraform providers lock` (other platforms' checksums)
     // would need the registry.
     const offline = env.TF_CLI_CONFIG_FILE && applyTerraformEnv({ ...env }).mirror ? ["--skip-provider-lock"] : [];
@@ -314,6 +319,7 @@ export class LocalRehearsal {
     const entry = join(dir, `${moduleName}.js`);
     writeFileSync(entry, code.data);
     const credentials = await this.executionCredentials();
+    this.stsGate.registerCaller(credentials.accessKeyId, fn.roleArn);
     const env: Record<string, string> = {
       ...fn.environment,
       ...overrides,
@@ -322,17 +328,21 @@ export class LocalRehearsal {
       AWS_SESSION_TOKEN: credentials.sessionToken ?? "",
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ENDPOINT_URL: this.moto.endpoint,
+      // moto, through the gate that evaluates the access role's trust policy (moto does not).
+      AWS_ENDPOINT_URL: this.stsGate.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: fn.name,
       AWS_EC2_METADATA_DISABLED: "true",
     };
-    const saved = { ...process.env };
-    for (const name of Object.keys(process.env)) if (name.startsWith("AWS_")) delete process.env[name];
-    Object.assign(process.env, env);
+    // Node's own loader (also under jest, whose sandbox cannot run the SDK's dynamic imports), and
+    // that loader's `process`: the environment the bundle reads.
+    const nodeRequire = createRequire(entry);
+    const realProcess = nodeRequire("node:process") as NodeJS.Process;
+    const saved = { ...realProcess.env };
+    for (const name of Object.keys(realProcess.env)) if (name.startsWith("AWS_")) delete realProcess.env[name];
+    Object.assign(realProcess.env, env);
     await this.moto.enforceIam();
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const handler = require(entry)[exportName] as (event: unknown, context: unknown) => Promise<RunSummary>;
+      const handler = nodeRequire(entry)[exportName] as (event: unknown, context: unknown) => Promise<RunSummary>;
       if (typeof handler !== "function") throw new Error(`the bundle has no ${exportName} export (handler ${fn.handler})`);
       const results: InvocationResult[] = new Array(count);
       let next = 0;
@@ -358,8 +368,8 @@ export class LocalRehearsal {
       return results;
     } finally {
       await this.moto.relaxIam();
-      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
-      Object.assign(process.env, saved);
+      for (const name of Object.keys(realProcess.env)) if (!(name in saved)) delete realProcess.env[name];
+      Object.assign(realProcess.env, saved);
     }
   }
 
@@ -399,16 +409,48 @@ export class LocalRehearsal {
         () => this.emptyBucket());
       this.log(`  deleted ${versions} object version(s) of s3://${this.function.bucket}`);
     }
-    await this.phase("destroy: cdktf destroy iss-tracker", () => this.cdktf("destroy", "iss-tracker", this.adminA));
+    if (this.deployed?.outputs.dlq_url) {
+      // hashicorp/aws 5.100.0 waits after deleting an SQS queue until 15 consecutive reads 3 s
+      // apart find it gone (made for real SQS, which takes up to 60 s), and a refresh of a queue
+      // that is already gone retries for 20 s per resource. So on the emulator the dead-letter
+      // queue is deleted through the SQS API first and the destroy skips the refresh
+      // (TF_CLI_ARGS_destroy=-refresh=false; the state is the one this run's deploy just wrote):
+      // the provider's delete then finds the queue gone and returns at once.
+      const url = this.deployed.outputs.dlq_url;
+      await this.phase("delete the schedule's dead-letter queue through the SQS API (skips the provider's delete wait)",
+        () => sqsDeleteQueue(this.moto.endpoint, this.adminA, url));
+    }
+    await this.phase("destroy: cdktf destroy iss-tracker (without refresh)",
+      () => this.cdktf("destroy", "iss-tracker", this.adminA, [], { TF_CLI_ARGS_destroy: "-refresh=false" }));
     await this.phase("destroy: cdktf destroy bootstrap", () => this.cdktf("destroy", "bootstrap", this.adminB));
   }
 
   /** Stops the simulator and the emulator; removes this emulator's folder unless keepFiles. */
   async stop(options: { keepFiles?: boolean } = {}): Promise<void> {
     await this.simulator?.stop();
+    await this.stsGate.stop();
     await this.moto.stop();
     if (!options.keepFiles) rmSync(this.workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * DeleteQueue on the emulator (no SQS client in the project's dependencies): moto's query API,
+ * attributed to the given access key's account; enforcement is off at teardown, so unsigned.
+ */
+export async function sqsDeleteQueue(endpoint: string, credentials: Credentials, queueUrl: string): Promise<void> {
+  const date = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
+  const res = await fetch(endpoint, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-amz-date": date,
+      authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${date.slice(0, 8)}/${LOCAL_REGION}/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=unsigned`,
+    },
+    body: new URLSearchParams({ Action: "DeleteQueue", QueueUrl: queueUrl, Version: "2012-11-05" }).toString(),
+  });
+  const text = await res.text();
+  if (!res.ok && !text.includes("NonExistentQueue")) throw new Error(`SQS DeleteQueue ${queueUrl}: HTTP ${res.status} ${text.slice(0, 300)}`);
 }
 
 /** "index.handler" -> ["index", "handler"]. */
