@@ -25,7 +25,6 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { spawn } from "node:child_process";
 import { randomUUID, createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { localStateDir } from "../../stacks/backend";
@@ -333,43 +332,25 @@ export class LocalRehearsal {
       AWS_LAMBDA_FUNCTION_NAME: fn.name,
       AWS_EC2_METADATA_DISABLED: "true",
     };
-    // Node's own loader (also under jest, whose sandbox cannot run the SDK's dynamic imports), and
-    // that loader's `process`: the environment the bundle reads.
-    const nodeRequire = createRequire(entry);
-    const realProcess = nodeRequire("node:process") as NodeJS.Process;
-    const saved = { ...realProcess.env };
-    for (const name of Object.keys(realProcess.env)) if (name.startsWith("AWS_")) delete realProcess.env[name];
-    Object.assign(realProcess.env, env);
+    const events = Array.from({ length: count }, () => ({
+      version: "0", id: randomUUID(), "detail-type": "Scheduled Event", source: "aws.events", account: this.accountA,
+      time: new Date().toISOString(), region: LOCAL_REGION, resources: [fn.outputs.rule_name], detail: {},
+    }));
     await this.moto.enforceIam();
     try {
-      const handler = nodeRequire(entry)[exportName] as (event: unknown, context: unknown) => Promise<RunSummary>;
-      if (typeof handler !== "function") throw new Error(`the bundle has no ${exportName} export (handler ${fn.handler})`);
-      const results: InvocationResult[] = new Array(count);
-      let next = 0;
-      const worker = async () => {
-        while (next < count) {
-          const i = next++;
-          const started = Date.now();
-          const deadline = started + 30_000;
-          const context = {
-            awsRequestId: randomUUID(),
-            functionName: fn.name,
-            getRemainingTimeInMillis: () => deadline - Date.now(),
-          };
-          const event = { version: "0", id: randomUUID(), "detail-type": "Scheduled Event", source: "aws.events", account: this.accountA, time: new Date().toISOString(), region: LOCAL_REGION, resources: [fn.outputs.rule_name], detail: {} };
-          try {
-            results[i] = { ok: true, summary: await handler(event, context), ms: Date.now() - started };
-          } catch (error) {
-            results[i] = { ok: false, error: error instanceof Error ? error.message : String(error), ms: Date.now() - started };
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, count)) }, worker));
-      return results;
+      if (process.env.JEST_WORKER_ID === undefined) {
+        return await runHandlerInProcess(entry, exportName, env, events, parallel, fn.name);
+      }
+      // jest's module sandbox cannot run the bundle's dynamic imports: under jest the same
+      // in-process runner runs in a plain child Node process.
+      const resultsFile = join(dir, "results.json");
+      const script = `(${runHandlerInProcess.toString()})(...${JSON.stringify([entry, exportName, env, events, parallel, fn.name])})` +
+        `.then((r) => require("node:fs").writeFileSync(${JSON.stringify(resultsFile)}, JSON.stringify(r)))`;
+      const logs = await this.exec(process.execPath, ["-e", script], { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: "1" }, dir);
+      writeFileSync(join(dir, "function.log"), logs);
+      return JSON.parse(readFileSync(resultsFile, "utf8"));
     } finally {
       await this.moto.relaxIam();
-      for (const name of Object.keys(realProcess.env)) if (!(name in saved)) delete realProcess.env[name];
-      Object.assign(realProcess.env, saved);
     }
   }
 
@@ -451,6 +432,45 @@ export async function sqsDeleteQueue(endpoint: string, credentials: Credentials,
   });
   const text = await res.text();
   if (!res.ok && !text.includes("NonExistentQueue")) throw new Error(`SQS DeleteQueue ${queueUrl}: HTTP ${res.status} ${text.slice(0, 300)}`);
+}
+
+/**
+ * Lambda's part, in this process: the environment set, the bundle required fresh (a cold start),
+ * handler(event, context) for each event, `parallel` at once. Self-contained (also run as a
+ * child process's script under jest).
+ */
+export async function runHandlerInProcess(entry: string, exportName: string, env: Record<string, string>, events: unknown[],
+  parallel: number, functionName: string): Promise<InvocationResult[]> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { randomUUID: uuid } = require("node:crypto") as typeof import("node:crypto");
+  const saved = { ...process.env };
+  for (const name of Object.keys(process.env)) if (name.startsWith("AWS_")) delete process.env[name];
+  Object.assign(process.env, env);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const handler = require(entry)[exportName] as (event: unknown, context: unknown) => Promise<RunSummary>;
+    if (typeof handler !== "function") throw new Error(`the bundle has no export ${exportName}`);
+    const results: InvocationResult[] = new Array(events.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < events.length) {
+        const i = next++;
+        const started = Date.now();
+        const deadline = started + 30_000;
+        const context = { awsRequestId: uuid(), functionName, getRemainingTimeInMillis: () => deadline - Date.now() };
+        try {
+          results[i] = { ok: true, summary: await handler(events[i], context), ms: Date.now() - started };
+        } catch (error) {
+          results[i] = { ok: false, error: error instanceof Error ? error.message : String(error), ms: Date.now() - started };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, events.length)) }, worker));
+    return results;
+  } finally {
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
+  }
 }
 
 /** "index.handler" -> ["index", "handler"]. */
