@@ -7,10 +7,10 @@
  * what Lambda reports as CodeSha256, and an unchanged function never shows a diff.
  */
 import { buildSync, version as esbuildVersion, type BuildOptions } from "esbuild";
+import { zipSync, type Zippable } from "fflate";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { crc32, deflateRawSync } from "node:zlib";
 
 export const FUNCTION_ENTRY = resolve(__dirname, "handler.ts");
 /** Lambda handler setting for the bundle: file index.js, export `handler`. */
@@ -55,55 +55,17 @@ export interface FunctionBundle {
   readonly fromCache: boolean;
 }
 
-/** A zip (stored method 8, deflate) whose bytes depend only on the given files. */
+/**
+ * A zip whose bytes depend only on the given files: fflate, deflate level 9, names sorted, every
+ * mtime 1980-01-01 00:00 (the DOS epoch; given in local time because zip stores local time).
+ */
 export function deterministicZip(files: ReadonlyArray<{ name: string; data: Buffer }>): Buffer {
-  const DOS_TIME = 0; // 00:00:00
-  const DOS_DATE = (1980 - 1980) << 9 | 1 << 5 | 1; // 1980-01-01
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
+  const mtime = new Date(1980, 0, 1);
+  const entries: Zippable = {};
   for (const file of [...files].sort((a, b) => a.name.localeCompare(b.name))) {
-    const name = Buffer.from(file.name, "utf8");
-    const compressed = deflateRawSync(file.data, { level: 9 });
-    const crc = crc32(file.data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(8, 8); // deflate
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(file.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(0x0314, 4); // made by: unix, 2.0
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(file.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // -rw-r--r--
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, compressed);
-    centrals.push(central, name);
-    offset += local.length + name.length + compressed.length;
+    entries[file.name] = [new Uint8Array(file.data), { level: 9, mtime, os: 3, attrs: (0o100644 << 16) >>> 0 }];
   }
-  const centralBytes = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(files.length, 8);
-  end.writeUInt16LE(files.length, 10);
-  end.writeUInt32LE(centralBytes.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, centralBytes, end]);
+  return Buffer.from(zipSync(entries));
 }
 
 interface BuildCache {

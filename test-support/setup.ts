@@ -1,6 +1,6 @@
 // Loaded by jest before every test file.
 import { Testing } from "cdktf";
-import { applyTerraformEnv } from "../scripts/lib/terraform-env";
+import { applyTerraformEnv } from "../scripts/shared/terraform-env";
 
 // cdktf's matchers: toHaveResourceWithProperties, toBeValidTerraform, ...
 Testing.setupJest();

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { buildFunctionBundle, LAMBDA_HANDLER } from "../../function/build";
-import { startMoto, type MotoServer } from "../../scripts/lib/moto";
+import { startMoto, type MotoServer } from "../../scripts/emulator/moto";
 
 let dir: string;
 let indexJs: string;

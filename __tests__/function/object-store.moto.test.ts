@@ -11,7 +11,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { STSClient } from "@aws-sdk/client-sts";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { startMoto, type MotoServer } from "../../scripts/lib/moto";
+import { startMoto, type MotoServer } from "../../scripts/emulator/moto";
 import { appendEntry } from "../../function/append";
 import { formatEntry, LOG_HEADER } from "../../function/core";
 import { AssumeRoleProvider } from "../../function/credentials";

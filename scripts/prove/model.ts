@@ -1,88 +1,11 @@
 /**
- * The access model, proven offline: the synthesized policies (see prove-synth.ts) evaluated by a
- * real IAM policy evaluator, @cloud-copilot/iam-simulate (AGPL-3.0: a devDependency, used by
- * `npm run prove`, `npm run doctor` and the tests, never bundled into the function).
- *
- * The evaluator applies AWS's rules: same-account requests need an Allow in the identity OR the
- * resource policy (role trust policies excepted: they must always allow); cross-account requests
- * need an Allow in the caller's identity policy AND in the resource (trust, bucket, function)
- * policy of the other account; an explicit Deny anywhere wins. Principals act as they do at run
+ * The access model, proven offline: the synthesized policies (see access-model.ts) evaluated by
+ * the shared IAM evaluator (../shared/iam.ts). Principals act as they do at run
  * time: the function's calls come from the execution role's session
  * (arn:aws:sts::<A>:assumed-role/<exec>/<function>), the object calls from the access role's.
  */
-import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
-import type { PolicyDocument } from "../../stacks/policy";
-import { buildAccessModel, type AccessModel, type NamedPolicy } from "./prove-synth";
-
-export type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
-
-export interface Evaluation {
-  readonly decision: Decision;
-  readonly sameAccount: boolean;
-  /** The identity side's own verdict ("-" when the caller has no identity policies: services, anonymous). */
-  readonly identity: string;
-  /** The resource side's own verdict ("-" when there is no resource policy). */
-  readonly resource: string;
-  /** Context keys the evaluator dropped as not applicable to the action (must be none we rely on). */
-  readonly ignoredContextKeys: readonly string[];
-  /** Sids (or #index) of the resource policy's statements that explicitly deny this request. */
-  readonly resourceDenies: readonly string[];
-}
-
-export interface AccessRequest {
-  /** The caller: a principal ARN, a service principal (events.amazonaws.com) or "anonymous". */
-  readonly principal: string;
-  /** The caller's identity policies (none for services and anonymous). */
-  readonly identityPolicies?: readonly NamedPolicy[];
-  readonly action: string;
-  readonly resource: string;
-  readonly resourceAccount: string;
-  /** The resource side: trust policy, bucket policy, function or queue policy. */
-  readonly resourcePolicy?: PolicyDocument;
-  /** Request context. aws:SecureTransport is "true" unless set here. */
-  readonly context?: Readonly<Record<string, string | string[]>>;
-}
-
-export const ADMINISTRATOR: readonly NamedPolicy[] = [{
-  name: "AdministratorAccess",
-  policy: { Version: "2012-10-17", Statement: [{ Sid: "Everything", Effect: "Allow", Action: "*", Resource: "*" }] },
-}];
-
-/** Evaluates one request with the real evaluator. */
-export async function evaluate(request: AccessRequest): Promise<Evaluation> {
-  const anonymous = request.principal === "anonymous";
-  const simulation = {
-    identityPolicies: anonymous ? [] : (request.identityPolicies ?? []).map((p) => ({ name: p.name, policy: p.policy })),
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    resourcePolicy: request.resourcePolicy,
-    request: {
-      action: request.action,
-      principal: anonymous ? anonymousPrincipal : request.principal,
-      resource: { accountId: request.resourceAccount, resource: request.resource },
-      contextVariables: { "aws:SecureTransport": "true", ...request.context },
-    },
-  };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const response: any = await runSimulation(simulation as any, {});
-  if (response.resultType === "error") {
-    throw new Error(`the evaluator rejected ${request.principal} ${request.action} ${request.resource}: ${JSON.stringify(response.errors)}`);
-  }
-  if (response.resultType !== "single") {
-    throw new Error(`expected one evaluation for ${request.resource}, got ${response.resultType} (a wildcard in the resource?)`);
-  }
-  const analysis = response.result.analysis;
-  const hasIdentity = !anonymous && (request.identityPolicies ?? []).length > 0;
-  return {
-    decision: response.overallResult,
-    sameAccount: analysis.sameAccount,
-    identity: hasIdentity ? analysis.identityAnalysis?.result ?? "-" : "-",
-    resource: request.resourcePolicy ? analysis.resourceAnalysis?.result ?? "-" : "-",
-    ignoredContextKeys: response.result.ignoredContextKeys ?? [],
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    resourceDenies: (analysis.resourceAnalysis?.denyStatements ?? []).map((s: any) => s.statement.sid() ?? `#${s.statement.index()}`),
-  };
-}
+import { ADMINISTRATOR, evaluate, sessionOf, type AccessRequest, type Evaluation } from "../shared/iam";
+import { buildAccessModel, type AccessModel } from "./access-model";
 
 export interface Expectation extends AccessRequest {
   /** What the row shows, e.g. "execution role assumes the access role with the external id". */
@@ -91,10 +14,6 @@ export interface Expectation extends AccessRequest {
   /** For denials that must come from an explicit Deny (plain HTTP), not just a missing Allow. */
   readonly explicitDeny?: boolean;
 }
-
-/** The session ARN a role's callers present (what a trust or bucket policy actually sees). */
-export const sessionOf = (roleArn: string, sessionName: string) =>
-  roleArn.replace(/^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, `arn:aws:sts::$1:assumed-role/$2/${sessionName}`);
 
 /** What must be allowed and what must not, in the configuration's terms. */
 export function expectations(model: AccessModel): Expectation[] {

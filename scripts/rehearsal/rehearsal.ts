@@ -1,38 +1,43 @@
 /**
  * The two-account deployment rehearsed on the moto emulator: real Terraform through the real
  * `cdktf deploy`/`cdktf destroy`, and the real bundled function run as Lambda would run it.
- * Used by `npm start` (scripts/local.ts) and the end-to-end test (__tests__/e2e).
+ * The one implementation behind `npm start` (./cli.ts) and the end-to-end suite.
  *
- *   start      moto on a free loopback port (+ the ISS simulator unless live); an admin user in
- *              A (moto's default account 123456789012) that Terraform runs as; an admin role in B.
+ *   start      moto on a free loopback port, the ISS simulator (unless live) and the emulator
+ *              gateway with its conformance gates (../emulator); an admin user in A (moto's default
+ *              account 123456789012) that Terraform runs as; an admin role in B.
  *   bootstrap  `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B, trusting
  *              A's admin user (DEPLOYER_PRINCIPAL_ARN).
  *   deploy     `cdktf deploy iss-tracker` with A's credentials (the account_b provider assumes
- *              the bootstrap role); then the function's configuration as Lambda holds it.
+ *              the bootstrap role); then the function as Lambda holds it (GetFunction).
  *   invoke     the execution role's credentials by AssumeRole (as the Lambda service gets them),
- *              IAM enforcement on, the deployed zip's index.js required in-process (a fresh module
- *              per batch: a cold start) with the deployed environment, handler(event, context).
+ *              IAM enforcement on, and the deployed zip's entry file run in a fresh Node process
+ *              (a cold start, ./lambda-runner.cjs) with exactly the deployed environment; its AWS
+ *              calls go through the gateway, so trust policies are evaluated.
  *   teardown   every version of the log deleted explicitly (force_destroy is off on purpose), then
  *              `cdktf destroy` of both stacks.
  *
- * Everything on disk lives in .local/<endpoint>/ (synth output, state, outputs); nothing touches
- * the user's cdktf.out or real state.
+ * Everything on disk lives in .local/<endpoint>/ (synth output, state, outputs, invocations);
+ * nothing touches the user's cdktf.out or real state.
  */
-import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { STSClient } from "@aws-sdk/client-sts";
+import { unzipSync } from "fflate";
 import { spawn } from "node:child_process";
-import { randomUUID, createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { inflateRawSync } from "node:zlib";
 import { localStateDir } from "../../stacks/backend";
 import { SETTINGS } from "../../stacks/config";
-import { startStsGate, type StsGate } from "./emulator-sts-gate";
-import { startIssSimulator, type IssSimulator } from "./iss-simulator";
-import { startMoto, type MotoServer } from "./moto";
-import { applyTerraformEnv } from "./terraform-env";
+import { startGateway, type Gateway } from "../emulator/gateway";
+import { startIssSimulator, type IssSimulator } from "../emulator/iss-simulator";
+import { startMoto, type MotoServer } from "../emulator/moto";
+import { stsGate, type StsGate } from "../emulator/sts-gate";
+import { assumeRole, parsePolicy, type Credentials } from "../shared/aws";
+import { sessionOf } from "../shared/iam";
+import { applyTerraformEnv } from "../shared/terraform-env";
 
 export const ROOT = resolve(__dirname, "..", "..");
 /** moto's default account: credentials not from AssumeRole act here. */
@@ -42,14 +47,9 @@ export const LOCAL_REGION = "us-east-1";
 const ADMIN_USER = "local-admin";
 const ADMIN_ROLE_B = "OrganizationAccountAccessRole";
 const ADMIN_POLICY = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
+const RUNNER = join(__dirname, "lambda-runner.cjs");
 
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
-
-export interface LocalRehearsalOptions {
+export interface RehearsalOptions {
   /** Fetch the real ISS position instead of the local simulator. */
   readonly live?: boolean;
   /** Progress lines. */
@@ -65,12 +65,13 @@ export interface DeployedFunction {
   readonly environment: Record<string, string>;
   readonly codeSha256: string;
   readonly handler: string;
+  readonly timeoutSeconds: number;
   readonly bucket: string;
   readonly key: string;
   readonly outputs: Record<string, string>;
 }
 
-/** What the handler returned (see function/handler.ts). */
+/** What the handler returned (see function/tracker.ts). */
 export interface RunSummary {
   readonly source?: string;
   readonly issTimestamp?: number;
@@ -94,21 +95,18 @@ export function countEntries(text: string): number {
   return (text.match(/^Time: /gm) ?? []).length;
 }
 
-/** The one file of the function's deterministic zip (local header, stored or deflated). */
-export function zipFirstEntry(zip: Buffer): { name: string; data: Buffer } {
-  if (zip.readUInt32LE(0) !== 0x04034b50) throw new Error("the function package is not a zip file");
-  const method = zip.readUInt16LE(8);
-  const size = zip.readUInt32LE(18);
-  const nameLength = zip.readUInt16LE(26);
-  const extraLength = zip.readUInt16LE(28);
-  const start = 30 + nameLength + extraLength;
-  const body = zip.subarray(start, start + size);
-  return { name: zip.subarray(30, 30 + nameLength).toString("utf8"), data: method === 8 ? inflateRawSync(body) : Buffer.from(body) };
+/** "index.handler" -> ["index", "handler"]. */
+export function splitHandler(handler: string): [string, string] {
+  const dot = handler.lastIndexOf(".");
+  if (dot <= 0 || /[\\/]|\.\./.test(handler)) throw new Error(`unsupported handler ${JSON.stringify(handler)}`);
+  return [handler.slice(0, dot), handler.slice(dot + 1)];
 }
 
-export class LocalRehearsal {
+export class Rehearsal {
   /** [phase, seconds] in order. */
   readonly timings: Array<[string, number]> = [];
+  readonly accountA = LOCAL_ACCOUNT_A;
+  readonly accountB = LOCAL_ACCOUNT_B;
   private deployed?: DeployedFunction;
   private synthesized = false;
   private batches = 0;
@@ -118,44 +116,53 @@ export class LocalRehearsal {
     readonly simulator: IssSimulator | undefined,
     readonly adminA: Credentials,
     readonly adminB: Credentials,
-    /** In front of moto for the function's calls: evaluates trust policies on AssumeRole. */
+    /** In front of moto for the function's calls, with the conformance gates. */
+    readonly gateway: Gateway,
     readonly stsGate: StsGate,
-    private readonly options: LocalRehearsalOptions,
+    private readonly options: RehearsalOptions,
   ) {}
 
-  readonly accountA = LOCAL_ACCOUNT_A;
-  readonly accountB = LOCAL_ACCOUNT_B;
-
-  /** Starts moto (clear message when it is not installed) and the ISS simulator; creates the admins. */
-  static async start(options: LocalRehearsalOptions = {}): Promise<LocalRehearsal> {
+  /** Starts moto (clear message when it is not installed), the ISS simulator and the gateway; creates the admins. */
+  static async start(options: RehearsalOptions = {}): Promise<Rehearsal> {
     const log = options.log ?? (() => undefined);
     const started = Date.now();
     const [moto, simulator] = await Promise.all([startMoto(), options.live ? undefined : startIssSimulator()]);
+    let gateway: Gateway | undefined;
     try {
-      const bootstrapCredentials = { accessKeyId: "local", secretAccessKey: "local" };
-      const iamA = new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: bootstrapCredentials });
+      const iamA = new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
       await iamA.send(new CreateUserCommand({ UserName: ADMIN_USER }));
       await iamA.send(new PutUserPolicyCommand({ UserName: ADMIN_USER, PolicyName: "administrator", PolicyDocument: ADMIN_POLICY }));
       const key = (await iamA.send(new CreateAccessKeyCommand({ UserName: ADMIN_USER }))).AccessKey;
       if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error("moto returned no access key");
       const adminA = { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+      const sts = new STSClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: adminA });
       // B's administrator: a real role in B (as AWS Organizations creates one), assumed from A.
       const roleArnB = `arn:aws:iam::${LOCAL_ACCOUNT_B}:role/${ADMIN_ROLE_B}`;
-      const iamB = new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: await assumeRole(moto.endpoint, adminA, roleArnB, "local-setup") });
+      const iamB = new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: await assumeRole(sts, roleArnB, "local-setup") });
       await iamB.send(new CreateRoleCommand({
         RoleName: ADMIN_ROLE_B,
         AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${LOCAL_ACCOUNT_A}:root` }, Action: "sts:AssumeRole" }] }),
       }));
       await iamB.send(new PutRolePolicyCommand({ RoleName: ADMIN_ROLE_B, PolicyName: "administrator", PolicyDocument: ADMIN_POLICY }));
-      const adminB = await assumeRole(moto.endpoint, adminA, roleArnB, "local-admin-b");
-      const stsGate = await startStsGate(moto.endpoint, (account) => (account === LOCAL_ACCOUNT_B ? adminB : adminA));
-      const rehearsal = new LocalRehearsal(moto, simulator, adminA, adminB, stsGate, options);
+      const adminB = await assumeRole(sts, roleArnB, "local-admin-b");
+      const iamOf = (account: string) =>
+        new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: account === LOCAL_ACCOUNT_B ? adminB : adminA });
+      const trustGate = stsGate({
+        trustPolicyOf: async (roleArn) => {
+          const name = roleArn.split(":")[5]?.replace(/^role\/(.*\/)?/, "") ?? "";
+          const role = await iamOf(roleArn.split(":")[4]).send(new GetRoleCommand({ RoleName: name }));
+          return parsePolicy(role.Role?.AssumeRolePolicyDocument);
+        },
+      });
+      gateway = await startGateway(moto.endpoint, [trustGate.gate]);
+      const rehearsal = new Rehearsal(moto, simulator, adminA, adminB, gateway, trustGate, options);
       const seconds = (Date.now() - started) / 1000;
       rehearsal.timings.push(["emulator", seconds]);
-      log(`▸ emulator: moto at ${moto.endpoint} (account A ${LOCAL_ACCOUNT_A}, account B ${LOCAL_ACCOUNT_B}); ` +
+      log(`▸ emulator: moto at ${moto.endpoint} behind the conformance gateway ${gateway.endpoint} (account A ${LOCAL_ACCOUNT_A}, account B ${LOCAL_ACCOUNT_B}); ` +
         `ISS source ${simulator ? `simulated orbit at ${simulator.url}` : "the live API"} — ${seconds.toFixed(1)} s`);
       return rehearsal;
     } catch (error) {
+      await gateway?.stop();
       await simulator?.stop();
       await moto.stop();
       throw error;
@@ -241,7 +248,7 @@ export class LocalRehearsal {
     const env = { ...this.cdktfEnv(credentials), ...extraEnv };
     // With an offline provider mirror, `terraform providers lock` (other platforms' checksums)
     // would need the registry.
-    const offline = env.TF_CLI_CONFIG_FILE && applyTerraformEnv({ ...env }).mirror ? ["--skip-provider-lock"] : [];
+    const offline = applyTerraformEnv({ ...env }).mirror ? ["--skip-provider-lock"] : [];
     const output = await this.exec(join(ROOT, "node_modules", ".bin", "cdktf"),
       [verb, stack, "--auto-approve", "--no-color", "--output", this.outDir, ...offline, ...(this.synthesized ? ["--skip-synth"] : []), ...extra], env);
     this.synthesized = true;
@@ -250,7 +257,7 @@ export class LocalRehearsal {
 
   /** `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B. */
   async bootstrap(): Promise<void> {
-    await this.phase(`bootstrap B: cdktf deploy bootstrap (role ${"terraform"} in ${this.accountB}, trusting A's ${ADMIN_USER})`,
+    await this.phase(`bootstrap B: cdktf deploy bootstrap (role terraform in ${this.accountB}, trusting A's ${ADMIN_USER})`,
       () => this.cdktf("deploy", "bootstrap", this.adminB));
   }
 
@@ -261,8 +268,7 @@ export class LocalRehearsal {
       () => this.cdktf("deploy", "iss-tracker", this.adminA, ["--outputs-file", outputsFile]));
     const outputs: Record<string, string> = JSON.parse(readFileSync(outputsFile, "utf8"))["iss-tracker"];
     const lambda = new LambdaClient({ region: LOCAL_REGION, endpoint: this.moto.endpoint, credentials: this.adminA });
-    const fn = await lambda.send(new GetFunctionCommand({ FunctionName: outputs.function_name }));
-    const config = fn.Configuration;
+    const config = (await lambda.send(new GetFunctionCommand({ FunctionName: outputs.function_name }))).Configuration;
     const environment = config?.Environment?.Variables ?? {};
     if (!config?.Role || !config.CodeSha256 || !config.Handler || !environment.OBJECT_KEY || !environment.BUCKET_NAME) {
       throw new Error(`the deployed function ${outputs.function_name} has no role, code, handler or OBJECT_KEY/BUCKET_NAME`);
@@ -273,6 +279,7 @@ export class LocalRehearsal {
       environment,
       codeSha256: config.CodeSha256,
       handler: config.Handler,
+      timeoutSeconds: config.Timeout ?? 3,
       bucket: environment.BUCKET_NAME,
       key: environment.OBJECT_KEY,
       outputs,
@@ -285,41 +292,42 @@ export class LocalRehearsal {
     return this.deployed;
   }
 
-  /** The deployed code's entry file, checked byte for byte against Lambda's CodeSha256. */
-  deployedCode(): { name: string; data: Buffer } {
+  /** The deployed package's files, checked byte for byte against Lambda's CodeSha256. */
+  deployedCode(): Record<string, Buffer> {
     const stackDir = join(this.outDir, "stacks", "iss-tracker");
     const synthesized = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
-    const fn = Object.values<{ function_name: string; filename: string }>(synthesized.resource.aws_lambda_function)[0];
+    const fn = Object.values<{ filename: string }>(synthesized.resource.aws_lambda_function)[0];
     const zip = readFileSync(join(stackDir, fn.filename));
     const sha = createHash("sha256").update(zip).digest("base64");
     if (sha !== this.function.codeSha256) {
       throw new Error(`the package on disk (${sha}) is not the deployed code (CodeSha256 ${this.function.codeSha256})`);
     }
-    return zipFirstEntry(zip);
+    return Object.fromEntries(Object.entries(unzipSync(zip)).map(([name, data]) => [name, Buffer.from(data)]));
   }
 
-  /** The execution role's credentials, as the Lambda service gets them. */
-  executionCredentials(): Promise<Credentials> {
-    return assumeRole(this.moto.endpoint, this.adminA, this.function.roleArn, this.function.name);
+  /** The execution role's credentials, as the Lambda service gets them (and registered with the STS gate). */
+  async executionCredentials(): Promise<Credentials> {
+    const fn = this.function;
+    const sts = new STSClient({ region: LOCAL_REGION, endpoint: this.moto.endpoint, credentials: this.adminA });
+    const credentials = await assumeRole(sts, fn.roleArn, fn.name);
+    this.stsGate.registerCaller(credentials.accessKeyId, sessionOf(fn.roleArn, fn.name));
+    return credentials;
   }
 
   /**
-   * Invokes the deployed handler `count` times, `parallel` at once, in this process, with IAM
-   * enforcement on, as the execution role, with the deployed environment plus `overrides`.
-   * Each call is a cold start: a fresh copy of the bundle's module (no credentials or clients
-   * cached from an earlier batch).
+   * Invokes the deployed handler `count` times, `parallel` at once, as the execution role, with IAM
+   * enforcement on, in a fresh Node process (a cold start: no credentials or clients cached from
+   * an earlier batch) whose environment is exactly the deployed one plus `overrides`.
    */
   async invoke(count: number, parallel = 1, overrides: Record<string, string> = {}): Promise<InvocationResult[]> {
     const fn = this.function;
-    const code = this.deployedCode();
     const [moduleName, exportName] = splitHandler(fn.handler);
     const dir = join(this.workDir, "invocations", String(++this.batches));
     mkdirSync(dir, { recursive: true });
-    const entry = join(dir, `${moduleName}.js`);
-    writeFileSync(entry, code.data);
+    for (const [name, data] of Object.entries(this.deployedCode())) writeFileSync(join(dir, name), data);
     const credentials = await this.executionCredentials();
-    this.stsGate.registerCaller(credentials.accessKeyId, fn.roleArn);
     const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "",
       ...fn.environment,
       ...overrides,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
@@ -327,34 +335,36 @@ export class LocalRehearsal {
       AWS_SESSION_TOKEN: credentials.sessionToken ?? "",
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
-      // moto, through the gate that evaluates the access role's trust policy (moto does not).
-      AWS_ENDPOINT_URL: this.stsGate.endpoint,
+      // moto, through the gateway that adds the rules moto lacks (trust policies, S3 conditions).
+      AWS_ENDPOINT_URL: this.gateway.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: fn.name,
       AWS_EC2_METADATA_DISABLED: "true",
+      NODE_NO_WARNINGS: "1",
     };
-    const events = Array.from({ length: count }, () => ({
-      version: "0", id: randomUUID(), "detail-type": "Scheduled Event", source: "aws.events", account: this.accountA,
-      time: new Date().toISOString(), region: LOCAL_REGION, resources: [fn.outputs.rule_name], detail: {},
-    }));
+    const job = {
+      entry: join(dir, `${moduleName}.js`),
+      exportName,
+      functionName: fn.name,
+      timeoutMs: fn.timeoutSeconds * 1000,
+      parallel,
+      events: Array.from({ length: count }, () => ({
+        version: "0", id: randomUUID(), "detail-type": "Scheduled Event", source: "aws.events", account: this.accountA,
+        time: new Date().toISOString(), region: LOCAL_REGION, resources: [fn.outputs.rule_name], detail: {},
+      })),
+      resultsFile: join(dir, "results.json"),
+    };
+    writeFileSync(join(dir, "job.json"), JSON.stringify(job));
     await this.moto.enforceIam();
     try {
-      if (process.env.JEST_WORKER_ID === undefined) {
-        return await runHandlerInProcess(entry, exportName, env, events, parallel, fn.name);
-      }
-      // jest's module sandbox cannot run the bundle's dynamic imports: under jest the same
-      // in-process runner runs in a plain child Node process.
-      const resultsFile = join(dir, "results.json");
-      const script = `(${runHandlerInProcess.toString()})(...${JSON.stringify([entry, exportName, env, events, parallel, fn.name])})` +
-        `.then((r) => require("node:fs").writeFileSync(${JSON.stringify(resultsFile)}, JSON.stringify(r)))`;
-      const logs = await this.exec(process.execPath, ["-e", script], { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: "1" }, dir);
+      const logs = await this.exec(process.execPath, [RUNNER, join(dir, "job.json")], env, dir);
       writeFileSync(join(dir, "function.log"), logs);
-      return JSON.parse(readFileSync(resultsFile, "utf8"));
+      return JSON.parse(readFileSync(job.resultsFile, "utf8"));
     } finally {
       await this.moto.relaxIam();
     }
   }
 
-  /** B's administrator S3 client. */
+  /** B's administrator S3 client (straight to moto). */
   s3B(): S3Client {
     return new S3Client({ region: LOCAL_REGION, endpoint: this.moto.endpoint, forcePathStyle: true, credentials: this.adminB });
   }
@@ -406,10 +416,10 @@ export class LocalRehearsal {
     await this.phase("destroy: cdktf destroy bootstrap", () => this.cdktf("destroy", "bootstrap", this.adminB));
   }
 
-  /** Stops the simulator and the emulator; removes this emulator's folder unless keepFiles. */
+  /** Stops the gateway, the simulator and the emulator; removes this emulator's folder unless keepFiles. */
   async stop(options: { keepFiles?: boolean } = {}): Promise<void> {
+    await this.gateway.stop();
     await this.simulator?.stop();
-    await this.stsGate.stop();
     await this.moto.stop();
     if (!options.keepFiles) rmSync(this.workDir, { recursive: true, force: true });
   }
@@ -419,7 +429,7 @@ export class LocalRehearsal {
  * DeleteQueue on the emulator (no SQS client in the project's dependencies): moto's query API,
  * attributed to the given access key's account; enforcement is off at teardown, so unsigned.
  */
-export async function sqsDeleteQueue(endpoint: string, credentials: Credentials, queueUrl: string): Promise<void> {
+async function sqsDeleteQueue(endpoint: string, credentials: Credentials, queueUrl: string): Promise<void> {
   const date = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
   const res = await fetch(endpoint, {
     method: "POST",
@@ -432,58 +442,4 @@ export async function sqsDeleteQueue(endpoint: string, credentials: Credentials,
   });
   const text = await res.text();
   if (!res.ok && !text.includes("NonExistentQueue")) throw new Error(`SQS DeleteQueue ${queueUrl}: HTTP ${res.status} ${text.slice(0, 300)}`);
-}
-
-/**
- * Lambda's part, in this process: the environment set, the bundle required fresh (a cold start),
- * handler(event, context) for each event, `parallel` at once. Self-contained (also run as a
- * child process's script under jest).
- */
-export async function runHandlerInProcess(entry: string, exportName: string, env: Record<string, string>, events: unknown[],
-  parallel: number, functionName: string): Promise<InvocationResult[]> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { randomUUID: uuid } = require("node:crypto") as typeof import("node:crypto");
-  const saved = { ...process.env };
-  for (const name of Object.keys(process.env)) if (name.startsWith("AWS_")) delete process.env[name];
-  Object.assign(process.env, env);
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const handler = require(entry)[exportName] as (event: unknown, context: unknown) => Promise<RunSummary>;
-    if (typeof handler !== "function") throw new Error(`the bundle has no export ${exportName}`);
-    const results: InvocationResult[] = new Array(events.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < events.length) {
-        const i = next++;
-        const started = Date.now();
-        const deadline = started + 30_000;
-        const context = { awsRequestId: uuid(), functionName, getRemainingTimeInMillis: () => deadline - Date.now() };
-        try {
-          results[i] = { ok: true, summary: await handler(events[i], context), ms: Date.now() - started };
-        } catch (error) {
-          results[i] = { ok: false, error: error instanceof Error ? error.message : String(error), ms: Date.now() - started };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, events.length)) }, worker));
-    return results;
-  } finally {
-    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
-    Object.assign(process.env, saved);
-  }
-}
-
-/** "index.handler" -> ["index", "handler"]. */
-export function splitHandler(handler: string): [string, string] {
-  const dot = handler.lastIndexOf(".");
-  if (dot <= 0 || /[\\/]|\.\./.test(handler)) throw new Error(`unsupported handler ${JSON.stringify(handler)}`);
-  return [handler.slice(0, dot), handler.slice(dot + 1)];
-}
-
-export async function assumeRole(endpoint: string, credentials: Credentials, roleArn: string, sessionName: string, externalId?: string): Promise<Credentials> {
-  const sts = new STSClient({ region: LOCAL_REGION, endpoint, credentials });
-  const res = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName.slice(0, 64), ExternalId: externalId }));
-  const c = res.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
-  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
 }

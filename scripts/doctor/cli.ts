@@ -10,8 +10,8 @@
  * Configuration as for synth (NAME_PREFIX, BUCKET_NAME, OBJECT_KEY, EXTERNAL_ID, ...): doctor
  * compares what is deployed with what that configuration would deploy.
  */
-import { ConfigError, loadConfig } from "../stacks/config";
-import { formatReport, runDoctor, type DoctorOptions } from "./lib/doctor-checks";
+import { ConfigError, loadConfig } from "../../stacks/config";
+import { formatReport, runDoctor, type DoctorOptions } from "./checks";
 
 const USAGE = "usage: npm run doctor -- [--endpoint http://127.0.0.1:PORT] [--profile-a NAME] [--profile-b NAME]";
 

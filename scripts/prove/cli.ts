@@ -5,8 +5,8 @@
  * Configuration as for synth (ACCOUNT_B_ID, NAME_PREFIX, OBJECT_KEY, ...); ACCOUNT_B_ID defaults to
  * 222222222222 and account A to 111111111111 when ACCOUNT_A_ID is unset.
  */
-import { ConfigError } from "../stacks/config";
-import { formatProof, prove } from "./lib/prove-model";
+import { ConfigError } from "../../stacks/config";
+import { formatProof, prove } from "./model";
 
 async function main(): Promise<number> {
   const { model, rows } = await prove(process.env);

@@ -11,13 +11,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { App } from "cdktf";
-import { BootstrapStack, BOOTSTRAP_STACK_NAME } from "../../stacks/bootstrap-stack";
-import { loadConfig } from "../../stacks/config";
-import { IssTrackerStack, TRACKER_STACK_NAME } from "../../stacks/iss-tracker-stack";
+import { BootstrapStack, BOOTSTRAP_STACK_NAME } from "../../../stacks/bootstrap-stack";
+import { loadConfig } from "../../../stacks/config";
+import { IssTrackerStack, TRACKER_STACK_NAME } from "../../../stacks/iss-tracker-stack";
 
-const ROOT = resolve(__dirname, "..", "..");
+const ROOT = resolve(__dirname, "..", "..", "..");
 const CHECKOV = join(ROOT, ".venv-checkov", "bin", "checkov");
-const CONFIG = join(ROOT, "checkov", ".checkov.yaml");
+const CONFIG = join(ROOT, "scripts", "checkov", ".checkov.yaml");
 const SETUP = "bash scripts/checkov.sh";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -8,18 +8,18 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "../../scripts/doctor";
-import { loadConfig } from "../../stacks/config";
-import { clientsFor, READ_ONLY_OPERATIONS, sentOperations } from "../../scripts/lib/doctor-aws";
-import { CHECK_IDS, formatReport, runDoctor, type CheckId, type CheckResult } from "../../scripts/lib/doctor-checks";
-import { startMoto, type MotoServer } from "../../scripts/lib/moto";
+import { parseArgs } from "../../../scripts/doctor/cli";
+import { loadConfig } from "../../../stacks/config";
+import { clientsFor, READ_ONLY_OPERATIONS, sentOperations } from "../../../scripts/doctor/aws";
+import { CHECK_IDS, formatReport, runDoctor, type CheckId, type CheckResult } from "../../../scripts/doctor/checks";
+import { startMoto, type MotoServer } from "../../../scripts/emulator/moto";
 import { ACCOUNT_A, deploy, type Breakage, type Deployment } from "./deployed-state";
 
 const B = "222222222222";
 const config = loadConfig({ env: { ACCOUNT_B_ID: B } });
 const ACCESS_ARN = `arn:aws:iam::${B}:role/iss-tracker-report-writer`;
 const EXEC_ARN = `arn:aws:iam::${ACCOUNT_A}:role/iss-tracker-function-exec`;
-const DOCTOR = resolve(__dirname, "..", "..", "scripts", "doctor.ts");
+const DOCTOR = resolve(__dirname, "..", "..", "..", "scripts", "doctor", "cli.ts");
 
 let moto: MotoServer;
 beforeAll(async () => {

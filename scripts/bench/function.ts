@@ -1,5 +1,5 @@
 /**
- * Benchmark of the tracker function (run: npx tsx scripts/bench-function.ts [--runs N]).
+ * Benchmark of the tracker function (run: npx tsx scripts/bench/function.ts [--runs N]).
  *
  * 1. Artifact: the deployed zip from buildFunctionBundle (goal <= 200 KB).
  * 2. Module load: require() of the deployed index.js versus a naive bundle (S3 + STS clients +
@@ -19,11 +19,11 @@ import { connect, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { inflateRawSync } from "node:zlib";
-import { buildFunctionBundle, BUNDLE_OPTIONS } from "../function/build";
-import { formatEntry, LOG_HEADER } from "../function/core";
-import { startMoto } from "./lib/moto";
+import { buildFunctionBundle, BUNDLE_OPTIONS } from "../../function/build";
+import { formatEntry, LOG_HEADER } from "../../function/core";
+import { startMoto } from "../emulator/moto";
 
-const ROOT = resolve(__dirname, "..");
+const ROOT = resolve(__dirname, "..", "..");
 const RUNS = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 9;
 const APPEND_RUNS = 3;
 const KB = 1024;
@@ -82,7 +82,7 @@ exports.handler = async () => [S3Client, GetObjectCommand, PutObjectCommand, STS
     });
     void naive;
     const naiveBytes = readFileSync(join(dir, "naive.js")).length;
-    const naiveZip = (await import("../function/build")).deterministicZip([{ name: "index.js", data: readFileSync(join(dir, "naive.js")) }]).length;
+    const naiveZip = (await import("../../function/build")).deterministicZip([{ name: "index.js", data: readFileSync(join(dir, "naive.js")) }]).length;
 
     console.log("Artifact (buildFunctionBundle)");
     console.log(`  zip            ${fmt(bundle.zipBytes / KB, " KB")}   (goal <= 200 KB)  ${bundle.zipBytes <= 200 * KB ? "OK" : "MISSED"}`);

@@ -22,6 +22,9 @@ import { BootstrapStack, BOOTSTRAP_STACK_NAME } from "../../stacks/bootstrap-sta
 import { loadConfig, type AppConfig } from "../../stacks/config";
 import { IssTrackerStack, TRACKER_STACK_NAME } from "../../stacks/iss-tracker-stack";
 import type { PolicyDocument } from "../../stacks/policy";
+import type { NamedPolicy } from "../shared/iam";
+
+export type { NamedPolicy };
 
 /** Account A when ACCOUNT_A_ID is unset. */
 export const EXAMPLE_ACCOUNT_A = "111111111111";
@@ -33,10 +36,6 @@ export const exampleDeployer = (accountA: string) => `arn:aws:iam::${accountA}:r
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
-export interface NamedPolicy {
-  readonly name: string;
-  readonly policy: PolicyDocument;
-}
 
 export interface RoleModel {
   readonly name: string;

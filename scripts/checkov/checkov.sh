@@ -12,10 +12,10 @@
 # Python it was built with, and is rebuilt from scratch (--clear) only when either changes or a
 # previous install did not finish. CHECKOV_PYTHON picks the interpreter (default python3).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 venv="$root/.venv-checkov"
-requirements="$root/checkov/requirements.txt"
-config="$root/checkov/.checkov.yaml"
+requirements="$root/scripts/checkov/requirements.txt"
+config="$root/scripts/checkov/.checkov.yaml"
 python="${CHECKOV_PYTHON:-python3}"
 
 if ! command -v "$python" >/dev/null 2>&1; then

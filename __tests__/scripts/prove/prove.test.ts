@@ -3,8 +3,8 @@
  * policies with every reference resolved from the configuration, the allowed paths, the denied
  * ones, and mutations showing the proof fails when a policy is weakened.
  */
-import { expectations, formatProof, prove, proveModel, type ProofRow } from "../../scripts/lib/prove-model";
-import { accessModelFrom, proofConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../../scripts/lib/prove-synth";
+import { expectations, formatProof, prove, proveModel, type ProofRow } from "../../../scripts/prove/model";
+import { accessModelFrom, proofConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../../../scripts/prove/access-model";
 
 const config = proofConfig({});
 let stacks: SynthesizedStacks;

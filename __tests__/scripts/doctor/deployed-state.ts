@@ -9,13 +9,13 @@ import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { deflateRawSync } from "node:zlib";
-import { bootstrapPermissionsPolicy, bootstrapTrustPolicy } from "../../stacks/bootstrap-stack";
-import type { AppConfig } from "../../stacks/config";
-import { tlsOnlyBucketPolicy } from "../../stacks/constructs/report-bucket";
-import { accessTrustPolicy, assumeAccessRolePolicy, lambdaTrustPolicy, logWritingPolicy, objectAccessPolicy } from "../../stacks/constructs/trust-chain";
-import { resourceNames } from "../../stacks/iss-tracker-stack";
-import type { PolicyDocument } from "../../stacks/policy";
-import type { Credentials } from "../../scripts/lib/doctor-aws";
+import { bootstrapPermissionsPolicy, bootstrapTrustPolicy } from "../../../stacks/bootstrap-stack";
+import type { AppConfig } from "../../../stacks/config";
+import { tlsOnlyBucketPolicy } from "../../../stacks/constructs/report-bucket";
+import { accessTrustPolicy, assumeAccessRolePolicy, lambdaTrustPolicy, logWritingPolicy, objectAccessPolicy } from "../../../stacks/constructs/trust-chain";
+import { resourceNames } from "../../../stacks/iss-tracker-stack";
+import type { PolicyDocument } from "../../../stacks/policy";
+import type { Credentials } from "../../../scripts/doctor/aws";
 
 /** moto's default account: credentials that are not a role session act here. */
 export const ACCOUNT_A = "123456789012";

@@ -2,14 +2,14 @@
  * Synth benchmark: the app as cdktf.json runs it (`npx tsx main.ts`, deep provider imports)
  * against a baseline that loads the provider through its barrel, measured side by side,
  * alternating, in fresh processes. Prints wall time and peak memory (max RSS) per run, medians and
- * the ratio. Usage: npx tsx scripts/bench-synth.ts [--runs N]
+ * the ratio. Usage: npx tsx scripts/bench/synth.ts [--runs N]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const ROOT = resolve(__dirname, "..");
+const ROOT = resolve(__dirname, "..", "..");
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 0) || 5;
 const appCommand: string = JSON.parse(readFileSync(join(ROOT, "cdktf.json"), "utf8")).app;
 const GNU_TIME = "/usr/bin/time";

@@ -23,14 +23,9 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AppConfig } from "../../stacks/config";
 import { resourceNames } from "../../stacks/iss-tracker-stack";
 import type { PolicyDocument, Statement } from "../../stacks/policy";
-import {
-  assumeRole, clientsFor, errorText, isAccessDenied, isNotFound, readRole,
-  parsePolicy, type AccountAccess, type AccountClients, type Credentials,
-} from "./doctor-aws";
-import { evaluate, sessionOf } from "./prove-model";
-import type { NamedPolicy } from "./prove-synth";
-
-export type { Credentials };
+import { assumeRole, errorText, isAccessDenied, isNotFound, parsePolicy, readRole, type Credentials } from "../shared/aws";
+import { evaluate, sessionOf, type NamedPolicy } from "../shared/iam";
+import { clientsFor, type AccountAccess, type AccountClients } from "./aws";
 
 export interface DoctorOptions {
   readonly config: AppConfig;

@@ -1,0 +1,212 @@
+/**
+ * npm start: the whole two-account deployment rehearsed on the local moto AWS emulator, with real
+ * Terraform (through the real `cdktf deploy`) and the real, bundled function.
+ *
+ * Flags: see USAGE below (`npm start -- --help`). The end-to-end suite drives `rehearse`, the
+ * same function this command runs.
+ */
+import { parseArgs } from "node:util";
+import { countEntries, Rehearsal, type InvocationResult } from "./rehearsal";
+
+export interface RehearsalFlags {
+  readonly runs: number;
+  readonly parallel: number;
+  readonly keep: boolean;
+  readonly live: boolean;
+  readonly verbose: boolean;
+}
+
+export const USAGE = `usage: npm start -- [--runs N] [--parallel P] [--keep] [--live] [--verbose] [--help]
+
+Rehearses the two-account deployment on the local moto emulator: cdktf deploy of both stacks,
+N runs of the deployed function (IAM enforced, through the emulator's conformance gates), the log,
+then cdktf destroy.
+
+  --runs N      invocations of the deployed function, 1-1000 (default 3)
+  --parallel P  how many run at once, 1-1000 (default 1)
+  --keep        leave the emulator and the deployment up until Ctrl-C and print how to reach them
+  --live        fetch the real ISS position (needs internet) instead of the local simulated orbit
+  --verbose     stream the cdktf/terraform output
+  --help        this text
+
+Exits 0 only when the log gained exactly N entries and teardown succeeded.`;
+
+/** Thrown for bad flags; `help` when --help was asked for (exit 0, not an error). */
+export class UsageError extends Error {
+  constructor(message: string, readonly help = false) {
+    super(message);
+  }
+}
+
+/** Parses and validates npm start's flags (Node's util.parseArgs: strict, no positionals). */
+export function parseRehearsalFlags(argv: readonly string[]): RehearsalFlags {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        runs: { type: "string" },
+        parallel: { type: "string" },
+        keep: { type: "boolean" },
+        live: { type: "boolean" },
+        verbose: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) throw new UsageError(USAGE, true);
+  const count = (name: "runs" | "parallel", fallback: number): number => {
+    const value = values[name];
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
+      throw new UsageError(`--${name} needs a whole number from 1 to 1000, got ${JSON.stringify(value)}\n\n${USAGE}`);
+    }
+    return Number(value);
+  };
+  return {
+    runs: count("runs", 3),
+    parallel: count("parallel", 1),
+    keep: values.keep ?? false,
+    live: values.live ?? false,
+    verbose: values.verbose ?? false,
+  };
+}
+
+/** The log for the terminal: all of it when short, else the header and the last entries. */
+export function logExcerpt(text: string, maxEntries = 12): string {
+  const [header, ...entries] = text.split(/\n(?=Time: )/);
+  if (entries.length <= maxEntries) return text;
+  const shown = entries.slice(-maxEntries);
+  return `${header}\n... (${entries.length - shown.length} earlier entries) ...\n\n${shown.join("\n")}`;
+}
+
+export interface RehearseOptions {
+  /** Progress lines (default: the terminal). */
+  readonly log?: (line: string) => void;
+  /** Errors (default: the terminal's stderr). */
+  readonly error?: (line: string) => void;
+  /**
+   * Called after the runs, before teardown, with the live deployment (the end-to-end suite runs
+   * its scenarios here, on the same deployment the command made).
+   */
+  readonly afterRuns?: (rehearsal: Rehearsal, results: readonly InvocationResult[]) => Promise<void>;
+  /** Keep the emulator's folder (state, synth output, invocations) after stopping. */
+  readonly keepFiles?: boolean;
+  /** Stop everything on SIGINT/SIGTERM (the command line does; a test runner owns its signals). */
+  readonly handleSignals?: boolean;
+}
+
+/** npm start, after flag parsing: returns the exit code. */
+export async function rehearse(flags: RehearsalFlags, options: RehearseOptions = {}): Promise<number> {
+  const started = Date.now();
+  const log = options.log ?? ((line: string) => console.log(line));
+  const logError = options.error ?? ((line: string) => console.error(line));
+  log(`npm start: rehearsing the two-account deployment on the moto emulator (${flags.runs} run(s), ${flags.parallel} at once${flags.live ? ", live ISS API" : ""})`);
+
+  let rehearsal: Rehearsal;
+  try {
+    rehearsal = await Rehearsal.start({ live: flags.live, verbose: flags.verbose, log });
+  } catch (error) {
+    logError(`\nnpm start: the emulator did not start:\n${(error as Error).message}`);
+    return 1;
+  }
+
+  // Ctrl-C / SIGTERM: stop the emulator and the simulator, remove the emulator's folder.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logError(`\n${signal}: stopping the emulator (${rehearsal.moto.endpoint}) and removing ${rehearsal.workDir}`);
+    void rehearsal.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  if (options.handleSignals) {
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
+
+  let code = 1;
+  try {
+    await rehearsal.bootstrap();
+    const fn = await rehearsal.deploy();
+    log(`  function ${fn.name} (handler ${fn.handler}) runs as ${fn.roleArn}`);
+    log(`  it assumes ${fn.environment.ACCESS_ROLE_ARN} (external id required) to append to s3://${fn.bucket}/${fn.key} in ${rehearsal.accountB}`);
+    log(`  ISS sources: ${fn.environment.ISS_SOURCES}`);
+
+    const before = countEntries((await rehearsal.readLog())?.toString("utf8") ?? "");
+    const results = await rehearsal.phase(`run: ${flags.runs} invocation(s) of the deployed bundle, ${flags.parallel} at once, as the execution role, IAM enforced`,
+      () => rehearsal.invoke(flags.runs, flags.parallel));
+    results.forEach((r, i) => {
+      const s = r.summary;
+      log(r.ok && s
+        ? `  run ${i + 1}: ${s.path} +${s.bytesAppended} B, ISS at ${s.issTimestamp} from ${s.source}, ${s.attempts} attempt(s), ${r.ms} ms`
+        : `  run ${i + 1}: FAILED after ${r.ms} ms: ${r.error}`);
+    });
+    const text = (await rehearsal.readLog())?.toString("utf8") ?? "";
+    const total = countEntries(text);
+    const added = total - before;
+    const failed = results.filter((r) => !r.ok).length;
+    log(`\n--- s3://${fn.bucket}/${fn.key} in account ${rehearsal.accountB} (${Buffer.byteLength(text)} bytes, ${total} entries) ---`);
+    log(text.length ? logExcerpt(text).trimEnd() : "(no object)");
+    log("---");
+    code = added === flags.runs && failed === 0 ? 0 : 1;
+
+    await options.afterRuns?.(rehearsal, results);
+
+    if (flags.keep) {
+      log([
+        "",
+        `Kept: the emulator and the deployment are up at ${rehearsal.moto.endpoint} until Ctrl-C. Point the AWS CLI at it:`,
+        `  export AWS_ENDPOINT_URL=${rehearsal.moto.endpoint} AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true`,
+        `  export AWS_ACCESS_KEY_ID=${rehearsal.adminA.accessKeyId} AWS_SECRET_ACCESS_KEY=${rehearsal.adminA.secretAccessKey}   # admin user in A (${rehearsal.accountA})`,
+        `  aws sts get-caller-identity`,
+        `  aws lambda get-function-configuration --function-name ${fn.name}`,
+        `  aws sts assume-role --role-arn arn:aws:iam::${rehearsal.accountB}:role/terraform --role-session-name me   # into B, as Terraform does`,
+        `  (with B's credentials) aws s3 cp s3://${fn.bucket}/${fn.key} -`,
+        `Synth output and state: ${rehearsal.workDir} (cdktf commands there need ISS_TRACKER_LOCAL_ENDPOINT=${rehearsal.moto.endpoint} ACCOUNT_B_ID=${rehearsal.accountB}).`,
+        `IAM enforcement is off between runs (moto's Lambda API does not work with it on).`,
+      ].join("\n"));
+    } else {
+      await rehearsal.teardown();
+    }
+    const seconds = (Date.now() - started) / 1000;
+    log(`\nSummary: ${added} new entr${added === 1 ? "y" : "ies"} for ${flags.runs} run(s) (${failed} failed), ${total} in the log — ` +
+      `${code === 0 ? "OK" : `MISMATCH: expected ${flags.runs}`}.`);
+    log(`Total ${seconds.toFixed(1)} s: ${rehearsal.timings.map(([name, s]) => `${name.split(/[:(]/)[0].trim()} ${s.toFixed(1)} s`).join(", ")}`);
+    if (flags.keep && code === 0) {
+      await new Promise<never>(() => undefined); // until Ctrl-C (onSignal stops everything)
+    }
+  } catch (error) {
+    logError(`\nnpm start failed: ${(error as Error).message}`);
+    code = 1;
+  } finally {
+    if (!stopping) await rehearsal.stop({ keepFiles: options.keepFiles });
+    if (options.handleSignals) {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  }
+  return code;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let flags: RehearsalFlags;
+  try {
+    flags = parseRehearsalFlags(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    (error.help ? console.log : console.error)(error.message);
+    return error.help ? 0 : 2;
+  }
+  return rehearse(flags, { handleSignals: true });
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
+    console.error(error instanceof Error ? error.stack : error);
+    process.exit(1);
+  });
+}

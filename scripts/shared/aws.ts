@@ -1,0 +1,70 @@
+/**
+ * AWS helpers shared by the tools (rehearsal, emulator gates, doctor, prove): one Credentials
+ * type, one AssumeRole, and reading a role's policies back.
+ */
+import {
+  GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, type IAMClient,
+  ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, type Role,
+} from "@aws-sdk/client-iam";
+import { AssumeRoleCommand, type STSClient } from "@aws-sdk/client-sts";
+import type { PolicyDocument } from "../../stacks/policy";
+import type { NamedPolicy } from "./iam";
+
+/** Static credentials (tests, or what AssumeRole returned). */
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** Credentials of a role session, as Terraform's provider or the function would get them. */
+export async function assumeRole(sts: Pick<STSClient, "send">, roleArn: string, sessionName: string, externalId?: string): Promise<Credentials> {
+  const out = await sts.send(new AssumeRoleCommand({
+    RoleArn: roleArn, RoleSessionName: sessionName.slice(0, 64), DurationSeconds: 900, ...(externalId ? { ExternalId: externalId } : {}),
+  }));
+  const c = out.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+}
+
+/** IAM returns policy documents URL-encoded. */
+export function parsePolicy(text: string | undefined): PolicyDocument {
+  if (!text) throw new Error("empty policy document");
+  const decoded = text.trim().startsWith("{") ? text : decodeURIComponent(text);
+  return JSON.parse(decoded);
+}
+
+/** A role and all its identity policies (inline, and the default version of attached ones). */
+export async function readRole(iam: Pick<IAMClient, "send">, roleName: string): Promise<{ role: Role; trust: PolicyDocument; policies: NamedPolicy[] }> {
+  const role = (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
+  if (!role?.Arn) throw new Error(`GetRole ${roleName} returned no role`);
+  const policies: NamedPolicy[] = [];
+  for (const name of (await iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? []) {
+    const p = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
+    policies.push({ name, policy: parsePolicy(p.PolicyDocument) });
+  }
+  for (const attached of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }))).AttachedPolicies ?? []) {
+    const meta = await iam.send(new GetPolicyCommand({ PolicyArn: attached.PolicyArn }));
+    const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: attached.PolicyArn, VersionId: meta.Policy?.DefaultVersionId }));
+    policies.push({ name: attached.PolicyName ?? attached.PolicyArn ?? "attached", policy: parsePolicy(version.PolicyVersion?.Document) });
+  }
+  return { role, trust: parsePolicy(role.AssumeRolePolicyDocument), policies };
+}
+
+/** "Name: message" of an SDK error, for a check's detail. */
+export function errorText(error: unknown): string {
+  const e = error as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = e.Code ?? e.name ?? "Error";
+  const status = e.$metadata?.httpStatusCode;
+  return `${name}${status ? ` (HTTP ${status})` : ""}: ${e.message || "(no message)"}`;
+}
+
+export function isAccessDenied(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return /AccessDenied|Forbidden|UnauthorizedOperation/i.test(`${e.Code ?? ""} ${e.name ?? ""}`) || e.$metadata?.httpStatusCode === 403;
+}
+
+export function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return /NoSuch|NotFound/i.test(`${e.Code ?? ""} ${e.name ?? ""}`) || e.$metadata?.httpStatusCode === 404;
+}

@@ -1,0 +1,92 @@
+/**
+ * One IAM policy evaluator for every tool: @cloud-copilot/iam-simulate (AGPL-3.0: a
+ * devDependency, used by `npm run prove`, `npm run doctor`, the emulator's STS gate and the tests,
+ * never bundled into the function).
+ *
+ * The evaluator applies AWS's rules: same-account requests need an Allow in the identity OR the
+ * resource policy (role trust policies excepted: they must always allow); cross-account requests
+ * need an Allow in the caller's identity policy AND in the resource (trust, bucket, function)
+ * policy of the other account; an explicit Deny anywhere wins.
+ */
+import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
+import type { PolicyDocument } from "../../stacks/policy";
+
+export interface NamedPolicy {
+  readonly name: string;
+  readonly policy: PolicyDocument;
+}
+
+export type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
+
+export interface Evaluation {
+  readonly decision: Decision;
+  readonly sameAccount: boolean;
+  /** The identity side's own verdict ("-" when the caller has no identity policies: services, anonymous). */
+  readonly identity: string;
+  /** The resource side's own verdict ("-" when there is no resource policy). */
+  readonly resource: string;
+  /** Context keys the evaluator dropped as not applicable to the action (must be none we rely on). */
+  readonly ignoredContextKeys: readonly string[];
+  /** Sids (or #index) of the resource policy's statements that explicitly deny this request. */
+  readonly resourceDenies: readonly string[];
+}
+
+export interface AccessRequest {
+  /** The caller: a principal ARN, a service principal (events.amazonaws.com) or "anonymous". */
+  readonly principal: string;
+  /** The caller's identity policies (none for services and anonymous). */
+  readonly identityPolicies?: readonly NamedPolicy[];
+  readonly action: string;
+  readonly resource: string;
+  readonly resourceAccount: string;
+  /** The resource side: trust policy, bucket policy, function or queue policy. */
+  readonly resourcePolicy?: PolicyDocument;
+  /** Request context. aws:SecureTransport is "true" unless set here. */
+  readonly context?: Readonly<Record<string, string | string[]>>;
+}
+
+export const ADMINISTRATOR: readonly NamedPolicy[] = [{
+  name: "AdministratorAccess",
+  policy: { Version: "2012-10-17", Statement: [{ Sid: "Everything", Effect: "Allow", Action: "*", Resource: "*" }] },
+}];
+
+/** Evaluates one request with the real evaluator. */
+export async function evaluate(request: AccessRequest): Promise<Evaluation> {
+  const anonymous = request.principal === "anonymous";
+  const simulation = {
+    identityPolicies: anonymous ? [] : (request.identityPolicies ?? []).map((p) => ({ name: p.name, policy: p.policy })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: request.resourcePolicy,
+    request: {
+      action: request.action,
+      principal: anonymous ? anonymousPrincipal : request.principal,
+      resource: { accountId: request.resourceAccount, resource: request.resource },
+      contextVariables: { "aws:SecureTransport": "true", ...request.context },
+    },
+  };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const response: any = await runSimulation(simulation as any, {});
+  if (response.resultType === "error") {
+    throw new Error(`the evaluator rejected ${request.principal} ${request.action} ${request.resource}: ${JSON.stringify(response.errors)}`);
+  }
+  if (response.resultType !== "single") {
+    throw new Error(`expected one evaluation for ${request.resource}, got ${response.resultType} (a wildcard in the resource?)`);
+  }
+  const analysis = response.result.analysis;
+  const hasIdentity = !anonymous && (request.identityPolicies ?? []).length > 0;
+  return {
+    decision: response.overallResult,
+    sameAccount: analysis.sameAccount,
+    identity: hasIdentity ? analysis.identityAnalysis?.result ?? "-" : "-",
+    resource: request.resourcePolicy ? analysis.resourceAnalysis?.result ?? "-" : "-",
+    ignoredContextKeys: response.result.ignoredContextKeys ?? [],
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    resourceDenies: (analysis.resourceAnalysis?.denyStatements ?? []).map((s: any) => s.statement.sid() ?? `#${s.statement.index()}`),
+  };
+}
+
+/** The session ARN a role's callers present (what a trust or bucket policy actually sees). */
+export const sessionOf = (roleArn: string, sessionName: string) =>
+  roleArn.replace(/^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, `arn:aws:sts::$1:assumed-role/$2/${sessionName}`);
+
