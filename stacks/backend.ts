@@ -9,9 +9,19 @@ export function localStateDir(localEndpoint: string): string {
 }
 
 /**
+ * The default local state file of a stack, relative to the directory Terraform runs in
+ * (cdktf.out/stacks/<stack>): the project root, where cdktf's own default puts it, without the
+ * machine's absolute path in the reviewed cdk.tf.json. Assumes the default output directory
+ * (`cdktf deploy` without --output); elsewhere, use the S3 backend.
+ */
+export function defaultStatePath(stackName: string): string {
+  return `../../../terraform.${stackName}.tfstate`;
+}
+
+/**
  * Remote state in S3 when configured (one key per stack, encrypted, locked with S3's native lock
  * file or a DynamoDB table); in local emulator mode, a state file beside that emulator's other
- * files; otherwise cdktf's default local state file per stack.
+ * files; otherwise a local state file per stack in the project root (see defaultStatePath).
  */
 export function configureBackend(stack: TerraformStack, stackName: string, config: Pick<AppConfig, "stateBackend" | "localEndpoint">): void {
   if (config.localEndpoint) {
@@ -19,7 +29,10 @@ export function configureBackend(stack: TerraformStack, stackName: string, confi
     return;
   }
   const backend = config.stateBackend;
-  if (!backend) return;
+  if (!backend) {
+    new LocalBackend(stack, { path: defaultStatePath(stackName) });
+    return;
+  }
   const s3 = new S3Backend(stack, {
     bucket: backend.bucket,
     key: `${backend.keyPrefix}/${stackName}.tfstate`,

@@ -31,7 +31,9 @@ export const SETTINGS = {
   externalId: { env: "EXTERNAL_ID", context: "externalId", default: "derived from B, prefix, bucket, key", description: "sts:ExternalId the access role requires (2-1224 of [\\w+=,.@:/-])." },
   issSources: { env: "ISS_SOURCES", context: "issSources", default: "open-notify, then wheretheiss.at", description: "Comma-separated ISS position URLs, tried in order." },
   logRetentionDays: { env: "LOG_RETENTION_DAYS", context: "logRetentionDays", default: "365", description: "Retention of the function's log group (a CloudWatch Logs value)." },
-  noncurrentVersionDays: { env: "NONCURRENT_VERSION_DAYS", context: "noncurrentVersionDays", default: "30", description: "Days before noncurrent versions of the log expire (1-3650)." },
+  noncurrentVersionDays: { env: "NONCURRENT_VERSION_DAYS", context: "noncurrentVersionDays", default: "1", description: "Days an earlier version of the log is kept after it was replaced (1-3650): the undo window. Every append stores a new version of the whole log, so this multiplies storage (npm run bench:storage)." },
+  newerNoncurrentVersions: { env: "NEWER_NONCURRENT_VERSIONS", context: "newerNoncurrentVersions", default: "5", description: "Earlier versions of the log kept regardless of age (0-100): the last states stay recoverable even after the function stopped writing." },
+  allowBucketDestroy: { env: "ALLOW_BUCKET_DESTROY", context: "allowBucketDestroy", default: "false", description: "true lifts the report bucket's prevent_destroy for a deliberate `cdktf destroy` (archive and empty the log first; the destroy then refuses while the log exists). Unset it again afterwards." },
   stateBucket: { env: "STATE_BUCKET", context: "stateBucket", default: "(local state)", description: "S3 bucket for Terraform state; unset keeps state in local files." },
   stateKeyPrefix: { env: "STATE_KEY_PREFIX", context: "stateKeyPrefix", default: "<prefix>", description: "State object key prefix: <prefix>/<stack>.tfstate." },
   stateRegion: { env: "STATE_REGION", context: "stateRegion", default: "<regionA>", description: "Region of the state bucket." },
@@ -74,6 +76,11 @@ export interface AppConfig {
   readonly issSources: readonly string[];
   readonly logRetentionDays: number;
   readonly noncurrentVersionDays: number;
+  readonly newerNoncurrentVersions: number;
+  /** True only for a deliberate destroy of the report bucket (ALLOW_BUCKET_DESTROY=true). */
+  readonly allowBucketDestroy: boolean;
+  /** The AWS partition of both accounts (aws, aws-cn, aws-us-gov, ...), derived from the regions. */
+  readonly partition: string;
   readonly stateBackend?: StateBackendConfig;
   /** Set only by `npm start`: the emulator endpoint (always a loopback URL). */
   readonly localEndpoint?: string;
@@ -100,6 +107,18 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+|assumed-role\/[\w+=,.@/-]+)$/;
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const CRON = /^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/;
+
+/**
+ * The AWS partition a region belongs to: every ARN the stacks build starts with arn:<partition>:.
+ * China regions are aws-cn, GovCloud aws-us-gov, the ISO regions their own; all others aws.
+ */
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  const iso = /^[a-z]{2}-(iso[a-z]?)-/.exec(region);
+  if (iso) return iso[1] === "iso" ? "aws-iso" : `aws-iso-${iso[1].slice(3)}`;
+  return "aws";
+}
 
 /** Derived, stable external id: not a secret, but unique per deployment (confused-deputy guard). */
 export function deriveExternalId(accountBId: string, namePrefix: string, bucketName: string, objectKey: string): string {
@@ -169,6 +188,12 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
   const regionFix = "use a region code such as us-east-1 or eu-west-2";
   const regionA = text("regionA", "us-east-1", REGION, "is not an AWS region code", regionFix);
   const regionB = text("regionB", "us-east-1", REGION, "is not an AWS region code", regionFix);
+  // A role in one partition cannot be assumed from another: both accounts live in one partition.
+  const partition = partitionOf(regionB);
+  if (REGION.test(regionA) && REGION.test(regionB) && partitionOf(regionA) !== partition) {
+    problem("regionA", regionA, `is in partition ${partitionOf(regionA)} but REGION_B ${regionB} is in ${partition}, and AssumeRole does not cross partitions`,
+      "put both accounts' resources in regions of one partition (e.g. both us-gov-* or both commercial)");
+  }
 
   // Names.
   const bootstrapRoleName = text("bootstrapRoleName", "terraform", ROLE_NAME,
@@ -177,6 +202,9 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
   if (deployerPrincipalArn !== undefined && !PRINCIPAL_ARN.test(deployerPrincipalArn)) {
     problem("deployerPrincipalArn", deployerPrincipalArn, "is not an IAM user, role or account-root ARN",
       "use the Arn printed by `aws sts get-caller-identity` in account A (for an assumed role, its role ARN arn:aws:iam::<A>:role/<name>)");
+  } else if (deployerPrincipalArn !== undefined && deployerPrincipalArn.split(":")[1] !== partition) {
+    problem("deployerPrincipalArn", deployerPrincipalArn, `is in partition ${deployerPrincipalArn.split(":")[1]}, but the regions are in ${partition}`,
+      `use the deployer's ARN in ${partition} (arn:${partition}:iam::<A>:...)`);
   }
   const namePrefix = text("namePrefix", "iss-tracker", PREFIX,
     "is not a valid name prefix", "use 3-24 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'");
@@ -236,8 +264,18 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
   // Numbers.
   const logRetentionDays = integer("logRetentionDays", 365, (n) => (LOG_RETENTION_VALUES as readonly number[]).includes(n),
     "is not a retention CloudWatch Logs accepts", `use one of ${LOG_RETENTION_VALUES.join(", ")}`);
-  const noncurrentVersionDays = integer("noncurrentVersionDays", 30, (n) => n >= 1 && n <= 3650,
-    "is not a whole number of days from 1 to 3650", "set it to how many days old versions of the log are kept, e.g. 30");
+  const noncurrentVersionDays = integer("noncurrentVersionDays", 1, (n) => n >= 1 && n <= 3650,
+    "is not a whole number of days from 1 to 3650 (S3 lifecycle expires noncurrent versions after at least 1 day)",
+    "set it to how many days a replaced version of the log stays recoverable, e.g. 1 (the default) or 7; each day keeps one copy of the whole log per run (npm run bench:storage)");
+  const newerNoncurrentVersions = integer("newerNoncurrentVersions", 5, (n) => n >= 0 && n <= 100,
+    "is not a whole number from 0 to 100 (S3's NewerNoncurrentVersions range; 0 turns it off)",
+    "set it to how many of the latest earlier versions stay regardless of age, e.g. 5 (the default), or 0");
+  const allowRaw = raw("allowBucketDestroy");
+  if (allowRaw !== undefined && !/^(true|false)$/.test(allowRaw)) {
+    problem("allowBucketDestroy", allowRaw, "is neither true nor false",
+      "leave it unset (the bucket cannot be destroyed) or set ALLOW_BUCKET_DESTROY=true only for a deliberate destroy, after archiving and emptying the log");
+  }
+  const allowBucketDestroy = allowRaw === "true";
 
   // State backend.
   let stateBackend: StateBackendConfig | undefined;
@@ -289,6 +327,9 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     issSources,
     logRetentionDays,
     noncurrentVersionDays,
+    newerNoncurrentVersions,
+    allowBucketDestroy,
+    partition,
     stateBackend,
     localEndpoint,
   };

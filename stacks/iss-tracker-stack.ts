@@ -7,18 +7,11 @@ import { ReportBucket } from "./constructs/report-bucket";
 import { Schedule } from "./constructs/schedule";
 import { TrackerFunction } from "./constructs/tracker-function";
 import { TrustChain } from "./constructs/trust-chain";
+import { derivedArns, resourceNames } from "./names";
 
 export const TRACKER_STACK_NAME = "iss-tracker";
 
-/** Resource names derived from the name prefix (the bootstrap role's policy relies on them). */
-export function resourceNames(namePrefix: string) {
-  return {
-    functionName: `${namePrefix}-function`,
-    executionRoleName: `${namePrefix}-function-exec`,
-    accessRoleName: `${namePrefix}-report-writer`,
-    scheduleName: namePrefix,
-  };
-}
+export { resourceNames } from "./names";
 
 /**
  * The whole system in one stack, two accounts:
@@ -49,6 +42,7 @@ export class IssTrackerStack extends TerraformStack {
       regionA: config.regionA,
       regionB: config.regionB,
       bootstrapRoleName: config.bootstrapRoleName,
+      partition: config.partition,
       localEndpoint: config.localEndpoint,
     });
     const { accountA, accountB } = this.providers;
@@ -60,6 +54,7 @@ export class IssTrackerStack extends TerraformStack {
       executionRoleName: names.executionRoleName,
       accessRoleName: names.accessRoleName,
       externalId: config.externalId,
+      accessRolePermissionsBoundary: derivedArns(config).accessBoundaryArn,
     });
 
     // 3. What the access role may touch: one object in the report bucket.
@@ -67,6 +62,9 @@ export class IssTrackerStack extends TerraformStack {
       provider: accountB,
       bucketName: config.bucketName,
       noncurrentVersionDays: config.noncurrentVersionDays,
+      newerNoncurrentVersions: config.newerNoncurrentVersions,
+      allowDestroy: config.allowBucketDestroy,
+      logKey: config.objectKey,
       denyInsecureTransport: config.localEndpoint === undefined,
     });
     this.trustChain.grantObjectReadWrite(this.reportBucket.arn, config.objectKey);

@@ -4,10 +4,11 @@
  * Terraform interpolation in them (`${aws_iam_role.X.arn}`, `${aws_s3_bucket.X.arn}`,
  * `${var.deployer_principal_arn}`, ...) replaced by the ARN the configuration implies:
  *
- *   execution role  arn:aws:iam::<A>:role/<prefix>-function-exec
- *   access role     arn:aws:iam::<B>:role/<prefix>-report-writer
- *   bucket          arn:aws:s3:::<bucket>        object  arn:aws:s3:::<bucket>/<key>
- *   function, rule, queue, log group: arn:aws:<service>:<regionA>:<A>:...
+ *   execution role  arn:<partition>:iam::<A>:role/<prefix>-function-exec
+ *   access role     arn:<partition>:iam::<B>:role/<prefix>-report-writer (with its permissions
+ *                   boundary, the bootstrap stack's aws_iam_policy of that ARN)
+ *   bucket          arn:<partition>:s3:::<bucket>        object  arn:<partition>:s3:::<bucket>/<key>
+ *   function, rule, queue, log group: arn:<partition>:<service>:<regionA>:<A>:...
  *
  * A is ACCOUNT_A_ID, or 111111111111 when unset (no policy depends on its value); B defaults to
  * 222222222222 so `npm run prove` works without any setting. A reference the model cannot
@@ -21,6 +22,7 @@ import { join } from "node:path";
 import { BootstrapStack, BOOTSTRAP_STACK_NAME } from "../../stacks/bootstrap-stack";
 import { loadConfig, type AppConfig } from "../../stacks/config";
 import { IssTrackerStack, TRACKER_STACK_NAME } from "../../stacks/iss-tracker-stack";
+import { derivedArns } from "../../stacks/names";
 import type { PolicyDocument } from "../../stacks/policy";
 import type { NamedPolicy } from "../shared/iam";
 
@@ -31,7 +33,7 @@ export const EXAMPLE_ACCOUNT_A = "111111111111";
 /** Account B when ACCOUNT_B_ID is unset. */
 export const EXAMPLE_ACCOUNT_B = "222222222222";
 /** The deploying principal when DEPLOYER_PRINCIPAL_ARN is unset. */
-export const exampleDeployer = (accountA: string) => `arn:aws:iam::${accountA}:role/deployer`;
+export const exampleDeployer = (accountA: string, partition = "aws") => `arn:${partition}:iam::${accountA}:role/deployer`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
@@ -44,6 +46,8 @@ export interface RoleModel {
   readonly trustPolicy: PolicyDocument;
   /** Inline policies (the stacks attach no managed policy). */
   readonly policies: readonly NamedPolicy[];
+  /** The permissions boundary the role carries (its ARN as `name`), if any. */
+  readonly boundary?: NamedPolicy;
 }
 
 export interface AccessModel {
@@ -56,6 +60,10 @@ export interface AccessModel {
   readonly executionRole: RoleModel;
   readonly accessRole: RoleModel;
   readonly bootstrapRole: RoleModel;
+  /** ARN of the access role's permissions boundary, as both stacks derive it. */
+  readonly accessBoundaryArn: string;
+  /** Managed policies the stacks create, by ARN (the boundary). */
+  readonly managedPolicies: Readonly<Record<string, PolicyDocument>>;
   readonly functionName: string;
   readonly functionArn: string;
   /** Lambda's resource policy, built from the stack's aws_lambda_permission. */
@@ -108,8 +116,9 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
   const { tracker, bootstrap } = stacks;
   const accountA = config.accountAId ?? EXAMPLE_ACCOUNT_A;
   const accountB = config.accountBId;
-  const deployerArn = config.deployerPrincipalArn ?? exampleDeployer(accountA);
+  const deployerArn = config.deployerPrincipalArn ?? exampleDeployer(accountA, config.partition);
   const region = config.regionA;
+  const partition = config.partition;
 
   // Which account a resource lives in: the tracker stack's account_b provider is B, its default
   // provider A; the bootstrap stack is deployed in B only.
@@ -119,27 +128,35 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
   const refs = new Map<string, string>();
   for (const [stackName, json] of [["tracker", tracker], ["bootstrap", bootstrap]] as const) {
     for (const [id, role] of Object.entries<Json>(json.resource?.aws_iam_role ?? {})) {
-      refs.set(`aws_iam_role.${id}.arn`, `arn:aws:iam::${accountOf(role, stackName)}:role${role.path ?? "/"}${role.name}`);
+      refs.set(`aws_iam_role.${id}.arn`, `arn:${partition}:iam::${accountOf(role, stackName)}:role${role.path ?? "/"}${role.name}`);
       refs.set(`aws_iam_role.${id}.name`, role.name);
       refs.set(`aws_iam_role.${id}.id`, role.name);
     }
   }
+  const policyArns: Array<[string, Json]> = [];
+  for (const [stackName, json] of [["tracker", tracker], ["bootstrap", bootstrap]] as const) {
+    for (const [id, managed] of Object.entries<Json>(json.resource?.aws_iam_policy ?? {})) {
+      const arn = `arn:${partition}:iam::${stackName === "bootstrap" ? accountB : accountOf(managed, stackName)}:policy${managed.path ?? "/"}${managed.name}`;
+      refs.set(`aws_iam_policy.${id}.arn`, arn);
+      policyArns.push([arn, managed]);
+    }
+  }
   const [bucketId, bucket] = only(tracker, "aws_s3_bucket");
-  const bucketArn = `arn:aws:s3:::${bucket.bucket}`;
+  const bucketArn = `arn:${partition}:s3:::${bucket.bucket}`;
   refs.set(`aws_s3_bucket.${bucketId}.arn`, bucketArn);
   refs.set(`aws_s3_bucket.${bucketId}.id`, bucket.bucket);
   refs.set(`aws_s3_bucket.${bucketId}.bucket`, bucket.bucket);
   const [logId, logGroup] = only(tracker, "aws_cloudwatch_log_group");
-  const logGroupArn = `arn:aws:logs:${region}:${accountA}:log-group:${logGroup.name}`;
+  const logGroupArn = `arn:${partition}:logs:${region}:${accountA}:log-group:${logGroup.name}`;
   refs.set(`aws_cloudwatch_log_group.${logId}.arn`, logGroupArn);
   const [queueId, queue] = only(tracker, "aws_sqs_queue");
-  const queueArn = `arn:aws:sqs:${region}:${accountA}:${queue.name}`;
+  const queueArn = `arn:${partition}:sqs:${region}:${accountA}:${queue.name}`;
   refs.set(`aws_sqs_queue.${queueId}.arn`, queueArn);
   const [ruleId, rule] = only(tracker, "aws_cloudwatch_event_rule");
-  const ruleArn = `arn:aws:events:${region}:${accountA}:rule/${rule.name}`;
+  const ruleArn = `arn:${partition}:events:${region}:${accountA}:rule/${rule.name}`;
   refs.set(`aws_cloudwatch_event_rule.${ruleId}.arn`, ruleArn);
   const [fnId, fn] = only(tracker, "aws_lambda_function");
-  const functionArn = `arn:aws:lambda:${region}:${accountA}:function:${fn.function_name}`;
+  const functionArn = `arn:${partition}:lambda:${region}:${accountA}:function:${fn.function_name}`;
   refs.set(`aws_lambda_function.${fnId}.function_name`, fn.function_name);
   refs.set(`aws_lambda_function.${fnId}.arn`, functionArn);
   refs.set("var.deployer_principal_arn", deployerArn);
@@ -151,17 +168,28 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
       return value;
     });
   const doc = (text: string): PolicyDocument => JSON.parse(resolve(text));
+  const managedPolicies: Record<string, PolicyDocument> = Object.fromEntries(policyArns.map(([arn, managed]) => [arn, doc(managed.policy)]));
 
   const roles: Record<string, RoleModel> = {};
   for (const [stackName, json] of [["tracker", tracker], ["bootstrap", bootstrap]] as const) {
     for (const role of Object.values<Json>(json.resource?.aws_iam_role ?? {})) {
       const accountId = accountOf(role, stackName);
+      let boundary: NamedPolicy | undefined;
+      if (role.permissions_boundary !== undefined) {
+        const boundaryArn = resolve(role.permissions_boundary);
+        const boundaryPolicy = managedPolicies[boundaryArn];
+        if (!boundaryPolicy) {
+          throw new Error(`role ${role.name} carries the permissions boundary ${boundaryArn}, which neither stack creates (the bootstrap stack must: check that both derive the same ARN)`);
+        }
+        boundary = { name: boundaryArn, policy: boundaryPolicy };
+      }
       roles[role.name] = {
         name: role.name,
-        arn: `arn:aws:iam::${accountId}:role${role.path ?? "/"}${role.name}`,
+        arn: `arn:${partition}:iam::${accountId}:role${role.path ?? "/"}${role.name}`,
         accountId,
         trustPolicy: doc(role.assume_role_policy),
         policies: [],
+        ...(boundary ? { boundary } : {}),
       };
     }
     for (const p of Object.values<Json>(json.resource?.aws_iam_role_policy ?? {})) {
@@ -170,7 +198,7 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
       (role.policies as NamedPolicy[]).push({ name: p.name, policy: doc(p.policy) });
     }
     if (Object.keys(json.resource?.aws_iam_role_policy_attachment ?? {}).length > 0) {
-      throw new Error("the stacks attach managed policies: the proof models inline policies only, extend prove-synth.ts");
+      throw new Error("the stacks attach managed policies: the proof models inline policies and boundaries only, extend scripts/prove/access-model.ts");
     }
   }
   const role = (name: string) => {
@@ -204,6 +232,8 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
     executionRole: role(`${config.namePrefix}-function-exec`),
     accessRole: role(`${config.namePrefix}-report-writer`),
     bootstrapRole: role(config.bootstrapRoleName),
+    accessBoundaryArn: derivedArns(config).accessBoundaryArn,
+    managedPolicies,
     functionName: fn.function_name,
     functionArn,
     functionPolicy,

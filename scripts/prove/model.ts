@@ -2,7 +2,9 @@
  * The access model, proven offline: the synthesized policies (see access-model.ts) evaluated by
  * the shared IAM evaluator (../shared/iam.ts). Principals act as they do at run
  * time: the function's calls come from the execution role's session
- * (arn:aws:sts::<A>:assumed-role/<exec>/<function>), the object calls from the access role's.
+ * (arn:aws:sts::<A>:assumed-role/<exec>/<function>), the object calls from the access role's, and
+ * the access role's calls are capped by its permissions boundary. The escalation rows ask what
+ * Terraform's bootstrap role in B (and so whoever may assume it) could make of its grants.
  */
 import { ADMINISTRATOR, evaluate, sessionOf, type AccessRequest, type Evaluation } from "../shared/iam";
 import { buildAccessModel, type AccessModel } from "./access-model";
@@ -11,16 +13,27 @@ export interface Expectation extends AccessRequest {
   /** What the row shows, e.g. "execution role assumes the access role with the external id". */
   readonly description: string;
   readonly expected: "allow" | "deny";
-  /** For denials that must come from an explicit Deny (plain HTTP), not just a missing Allow. */
+  /** For denials that must come from an explicit Deny (plain HTTP, the boundary guards), not just a missing Allow. */
   readonly explicitDeny?: boolean;
+  /** For an allowed path that remains by necessity: why it cannot be closed (printed under the table). */
+  readonly residual?: string;
+  /** The table section the row belongs to. */
+  readonly group: string;
 }
+
+/** A policy granting everything: what Terraform's role could put on the access role, were it not for the boundary. */
+const EVERYTHING = { name: "everything-terraform-could-put", policy: { Version: "2012-10-17", Statement: [{ Sid: "Everything", Effect: "Allow", Action: "*", Resource: "*" }] } } as const;
 
 /** What must be allowed and what must not, in the configuration's terms. */
 export function expectations(model: AccessModel): Expectation[] {
   const { config, accountA, accountB: B, executionRole, accessRole, bootstrapRole } = model;
+  const p = config.partition;
   const exec = { principal: sessionOf(executionRole.arn, model.functionName), identityPolicies: executionRole.policies };
-  const access = { principal: sessionOf(accessRole.arn, "iss-tracker"), identityPolicies: accessRole.policies };
-  const bootstrap = { principal: sessionOf(bootstrapRole.arn, "terraform"), identityPolicies: bootstrapRole.policies };
+  const access = { principal: sessionOf(accessRole.arn, "iss-tracker"), identityPolicies: accessRole.policies, permissionsBoundary: accessRole.boundary };
+  // The access role with an inline policy of Action "*": the most Terraform's role can make of it.
+  const escalatedAccess = { principal: sessionOf(accessRole.arn, "escalated"), identityPolicies: [EVERYTHING], permissionsBoundary: accessRole.boundary };
+  const bootstrapSession = sessionOf(bootstrapRole.arn, "iss-tracker-terraform");
+  const bootstrap = { principal: bootstrapSession, identityPolicies: bootstrapRole.policies };
   const adminOf = (arn: string) => ({ principal: arn, identityPolicies: ADMINISTRATOR });
   const externalId = { "sts:ExternalId": config.externalId };
   const assumeAccess = { action: "sts:AssumeRole", resource: accessRole.arn, resourceAccount: B, resourcePolicy: accessRole.trustPolicy };
@@ -31,59 +44,120 @@ export function expectations(model: AccessModel): Expectation[] {
   const assumeBootstrap = { action: "sts:AssumeRole", resource: bootstrapRole.arn, resourceAccount: B, resourcePolicy: bootstrapRole.trustPolicy };
   const plainHttp = { "aws:SecureTransport": "false" };
   const events = "events.amazonaws.com";
+  const accessRoleIam = { resource: accessRole.arn, resourceAccount: B };
+  const withBoundary = { "iam:PermissionsBoundary": model.accessBoundaryArn };
+  const adminPolicyArn = `arn:${p}:iam::aws:policy/AdministratorAccess`;
+  const boundaryPolicy = { resource: model.accessBoundaryArn, resourceAccount: B };
+  const trustOf = (principalArn: string) => ({ Version: "2012-10-17" as const, Statement: [{ Sid: "Rewritten", Effect: "Allow" as const, Principal: { AWS: principalArn }, Action: "sts:AssumeRole" }] });
+  // A bucket policy Terraform's role could write (it manages the bucket policy), granting the log to a principal.
+  const bucketPolicyGranting = (principalArn: string) => ({
+    Version: "2012-10-17" as const,
+    Statement: [...(model.bucketPolicy?.Statement ?? []), { Sid: "Rewritten", Effect: "Allow" as const, Principal: { AWS: principalArn }, Action: "s3:*", Resource: [model.bucketArn, `${model.bucketArn}/*`] }],
+  });
+
+  const system = "What the system needs";
+  const chain = "The trust chain admits the execution role only, with the external id";
+  const oneKey = "The access role: one key, no delete, no listing, no bucket configuration, TLS only";
+  const noChain = "Nobody reaches the bucket without the chain";
+  const paths = "Invocation and deployment paths";
+  const escalation = "Terraform's bootstrap role (and its deployer) cannot escalate in B";
+  const bounded = "The access role under its permissions boundary, whatever policy it is given";
+  const residual = "Residual: allowed by necessity";
 
   return [
-    // What the system needs.
-    { description: "execution role assumes the access role with the external id", expected: "allow", ...exec, ...assumeAccess, context: externalId },
-    { description: "access role reads the object over TLS", expected: "allow", ...access, action: "s3:GetObject", ...object },
-    { description: "access role writes the object over TLS", expected: "allow", ...access, action: "s3:PutObject", ...object },
-    { description: "access role aborts its own multipart upload", expected: "allow", ...access, action: "s3:AbortMultipartUpload", ...object },
-    { description: "access role lists exactly the key (404, not 403, for a missing log)", expected: "allow", ...access, action: "s3:ListBucket", ...bucket, context: { "s3:prefix": config.objectKey } },
-    { description: "EventBridge invokes the function from the rule", expected: "allow", principal: events, ...invoke, context: { "aws:SourceArn": model.ruleArn, "aws:SourceAccount": accountA } },
-    { description: "the rule parks undeliverable events in its DLQ", expected: "allow", principal: events, action: "sqs:SendMessage", resource: model.queueArn, resourceAccount: accountA, resourcePolicy: model.queuePolicy, context: { "aws:SourceArn": model.ruleArn } },
-    { description: "execution role writes its own log stream", expected: "allow", ...exec, action: "logs:PutLogEvents", resource: `${model.logGroupArn}:log-stream:2026/11/22/[$LATEST]0123`, resourceAccount: accountA },
-    { description: "the deployer assumes the bootstrap role in B", expected: "allow", ...adminOf(model.deployerArn), ...assumeBootstrap },
+    { group: system, description: "execution role assumes the access role with the external id", expected: "allow", ...exec, ...assumeAccess, context: externalId },
+    { group: system, description: "access role reads the object over TLS", expected: "allow", ...access, action: "s3:GetObject", ...object },
+    { group: system, description: "access role writes the object over TLS", expected: "allow", ...access, action: "s3:PutObject", ...object },
+    { group: system, description: "access role aborts its own multipart upload", expected: "allow", ...access, action: "s3:AbortMultipartUpload", ...object },
+    { group: system, description: "EventBridge invokes the function from the rule", expected: "allow", principal: events, ...invoke, context: { "aws:SourceArn": model.ruleArn, "aws:SourceAccount": accountA } },
+    { group: system, description: "the rule parks undeliverable events in its DLQ", expected: "allow", principal: events, action: "sqs:SendMessage", resource: model.queueArn, resourceAccount: accountA, resourcePolicy: model.queuePolicy, context: { "aws:SourceArn": model.ruleArn } },
+    { group: system, description: "execution role writes its own log stream", expected: "allow", ...exec, action: "logs:PutLogEvents", resource: `${model.logGroupArn}:log-stream:2026/11/22/[$LATEST]0123`, resourceAccount: accountA },
+    { group: system, description: "the deployer assumes the bootstrap role in B", expected: "allow", ...adminOf(model.deployerArn), ...assumeBootstrap },
+    { group: system, description: "Terraform's role creates the access role with its permissions boundary", expected: "allow", ...bootstrap, action: "iam:CreateRole", ...accessRoleIam, context: withBoundary },
+    { group: system, description: "Terraform's role puts the access role's policy while the boundary is attached", expected: "allow", ...bootstrap, action: "iam:PutRolePolicy", ...accessRoleIam, context: withBoundary },
+    { group: system, description: "Terraform's role updates the access role's trust while the boundary is attached", expected: "allow", ...bootstrap, action: "iam:UpdateAssumeRolePolicy", ...accessRoleIam, context: withBoundary },
 
-    // The trust chain admits the execution role only, and only with the external id.
-    { description: "another principal in A (an administrator) assumes the access role", expected: "deny", ...adminOf(`arn:aws:iam::${accountA}:role/admin`), ...assumeAccess, context: externalId },
-    { description: "account A's root assumes the access role", expected: "deny", ...adminOf(`arn:aws:iam::${accountA}:root`), ...assumeAccess, context: externalId },
-    { description: "a principal outside A (third account) assumes the access role", expected: "deny", ...adminOf("arn:aws:iam::333333333333:role/attacker"), ...assumeAccess, context: externalId },
-    { description: "an administrator of B assumes the access role", expected: "deny", ...adminOf(`arn:aws:iam::${B}:role/admin`), ...assumeAccess, context: externalId },
-    { description: "execution role assumes the access role without the external id", expected: "deny", ...exec, ...assumeAccess },
-    { description: "execution role assumes the access role with a wrong external id", expected: "deny", ...exec, ...assumeAccess, context: { "sts:ExternalId": `${config.externalId}-guess` } },
-    { description: "execution role assumes another role in B that trusts all of A", expected: "deny", ...exec, action: "sts:AssumeRole", resource: `arn:aws:iam::${B}:role/OrganizationAccountAccessRole`, resourceAccount: B, resourcePolicy: { Version: "2012-10-17", Statement: [{ Sid: "TrustsAccountA", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${accountA}:root` }, Action: "sts:AssumeRole" }] } },
+    { group: chain, description: "another principal in A (an administrator) assumes the access role", expected: "deny", ...adminOf(`arn:${p}:iam::${accountA}:role/admin`), ...assumeAccess, context: externalId },
+    { group: chain, description: "account A's root assumes the access role", expected: "deny", ...adminOf(`arn:${p}:iam::${accountA}:root`), ...assumeAccess, context: externalId },
+    { group: chain, description: "a principal outside A (third account) assumes the access role", expected: "deny", ...adminOf(`arn:${p}:iam::333333333333:role/attacker`), ...assumeAccess, context: externalId },
+    { group: chain, description: "an administrator of B assumes the access role", expected: "deny", ...adminOf(`arn:${p}:iam::${B}:role/admin`), ...assumeAccess, context: externalId },
+    { group: chain, description: "execution role assumes the access role without the external id", expected: "deny", ...exec, ...assumeAccess },
+    { group: chain, description: "execution role assumes the access role with a wrong external id", expected: "deny", ...exec, ...assumeAccess, context: { "sts:ExternalId": `${config.externalId}-guess` } },
+    { group: chain, description: "execution role assumes another role in B that trusts all of A", expected: "deny", ...exec, action: "sts:AssumeRole", resource: `arn:${p}:iam::${B}:role/OrganizationAccountAccessRole`, resourceAccount: B, resourcePolicy: { Version: "2012-10-17", Statement: [{ Sid: "TrustsAccountA", Effect: "Allow", Principal: { AWS: `arn:${p}:iam::${accountA}:root` }, Action: "sts:AssumeRole" }] } },
 
-    // The access role: one key, no delete, no bucket configuration, TLS only.
-    { description: "access role reads another key", expected: "deny", ...access, action: "s3:GetObject", ...otherKey },
-    { description: "access role writes another key", expected: "deny", ...access, action: "s3:PutObject", ...otherKey },
-    { description: "access role deletes the object", expected: "deny", ...access, action: "s3:DeleteObject", ...object },
-    { description: "access role deletes an object version", expected: "deny", ...access, action: "s3:DeleteObjectVersion", ...object },
-    { description: "access role lists the whole bucket", expected: "deny", ...access, action: "s3:ListBucket", ...bucket },
-    { description: "access role lists another prefix", expected: "deny", ...access, action: "s3:ListBucket", ...bucket, context: { "s3:prefix": "other" } },
-    { description: "access role replaces the bucket policy", expected: "deny", ...access, action: "s3:PutBucketPolicy", ...bucket },
-    { description: "access role deletes the bucket policy", expected: "deny", ...access, action: "s3:DeleteBucketPolicy", ...bucket },
-    { description: "access role reads the object over plain HTTP", expected: "deny", explicitDeny: true, ...access, action: "s3:GetObject", ...object, context: plainHttp },
-    { description: "access role writes the object over plain HTTP", expected: "deny", explicitDeny: true, ...access, action: "s3:PutObject", ...object, context: plainHttp },
+    { group: oneKey, description: "access role reads another key", expected: "deny", ...access, action: "s3:GetObject", ...otherKey },
+    { group: oneKey, description: "access role writes another key", expected: "deny", ...access, action: "s3:PutObject", ...otherKey },
+    { group: oneKey, description: "access role deletes the object", expected: "deny", ...access, action: "s3:DeleteObject", ...object },
+    { group: oneKey, description: "access role deletes an object version", expected: "deny", ...access, action: "s3:DeleteObjectVersion", ...object },
+    { group: oneKey, description: "access role lists the bucket, even under its key's prefix", expected: "deny", ...access, action: "s3:ListBucket", ...bucket, context: { "s3:prefix": config.objectKey } },
+    { group: oneKey, description: "access role lists the whole bucket", expected: "deny", ...access, action: "s3:ListBucket", ...bucket },
+    { group: oneKey, description: "access role replaces the bucket policy", expected: "deny", ...access, action: "s3:PutBucketPolicy", ...bucket },
+    { group: oneKey, description: "access role deletes the bucket policy", expected: "deny", ...access, action: "s3:DeleteBucketPolicy", ...bucket },
+    { group: oneKey, description: "access role reads the object over plain HTTP", expected: "deny", explicitDeny: true, ...access, action: "s3:GetObject", ...object, context: plainHttp },
+    { group: oneKey, description: "access role writes the object over plain HTTP", expected: "deny", explicitDeny: true, ...access, action: "s3:PutObject", ...object, context: plainHttp },
 
-    // Nobody reaches the bucket without the chain.
-    { description: "execution role reads the object directly, without assuming", expected: "deny", ...exec, action: "s3:GetObject", ...object },
-    { description: "execution role writes the object directly, without assuming", expected: "deny", ...exec, action: "s3:PutObject", ...object },
-    { description: "an administrator of A reads the object directly", expected: "deny", ...adminOf(`arn:aws:iam::${accountA}:role/admin`), action: "s3:GetObject", ...object },
-    { description: "anonymous reads the object", expected: "deny", principal: "anonymous", action: "s3:GetObject", ...object },
-    { description: "anonymous writes the object", expected: "deny", principal: "anonymous", action: "s3:PutObject", ...object },
-    { description: "anonymous lists the bucket", expected: "deny", principal: "anonymous", action: "s3:ListBucket", ...bucket },
+    { group: noChain, description: "execution role reads the object directly, without assuming", expected: "deny", ...exec, action: "s3:GetObject", ...object },
+    { group: noChain, description: "execution role writes the object directly, without assuming", expected: "deny", ...exec, action: "s3:PutObject", ...object },
+    { group: noChain, description: "an administrator of A reads the object directly", expected: "deny", ...adminOf(`arn:${p}:iam::${accountA}:role/admin`), action: "s3:GetObject", ...object },
+    { group: noChain, description: "the deployer reads the object directly", expected: "deny", ...adminOf(model.deployerArn), action: "s3:GetObject", ...object },
+    { group: noChain, description: "anonymous reads the object", expected: "deny", principal: "anonymous", action: "s3:GetObject", ...object },
+    { group: noChain, description: "anonymous writes the object", expected: "deny", principal: "anonymous", action: "s3:PutObject", ...object },
+    { group: noChain, description: "anonymous lists the bucket", expected: "deny", principal: "anonymous", action: "s3:ListBucket", ...bucket },
 
-    // Invocation and deployment paths.
-    { description: "EventBridge invokes the function from another rule", expected: "deny", principal: events, ...invoke, context: { "aws:SourceArn": `arn:aws:events:${config.regionA}:${accountA}:rule/other` } },
-    { description: "Terraform's bootstrap role reads the log", expected: "deny", ...bootstrap, action: "s3:GetObject", ...object },
-    { description: "Terraform's bootstrap role deletes the log", expected: "deny", ...bootstrap, action: "s3:DeleteObject", ...object },
-    { description: "another principal in A assumes the bootstrap role", expected: "deny", ...adminOf(`arn:aws:iam::${accountA}:user/intruder`), ...assumeBootstrap },
+    { group: paths, description: "EventBridge invokes the function from another rule", expected: "deny", principal: events, ...invoke, context: { "aws:SourceArn": `arn:${p}:events:${config.regionA}:${accountA}:rule/other` } },
+    { group: paths, description: "another principal in A assumes the bootstrap role", expected: "deny", ...adminOf(`arn:${p}:iam::${accountA}:user/intruder`), ...assumeBootstrap },
+
+    { group: escalation, description: "Terraform's role creates the access role without a boundary", expected: "deny", ...bootstrap, action: "iam:CreateRole", ...accessRoleIam },
+    { group: escalation, description: "Terraform's role creates the access role with another boundary (AdministratorAccess)", expected: "deny", ...bootstrap, action: "iam:CreateRole", ...accessRoleIam, context: { "iam:PermissionsBoundary": adminPolicyArn } },
+    { group: escalation, description: "Terraform's role creates another role, even with the boundary", expected: "deny", ...bootstrap, action: "iam:CreateRole", resource: `arn:${p}:iam::${B}:role/escalate`, resourceAccount: B, context: withBoundary },
+    { group: escalation, description: "Terraform's role puts a policy on the access role once its boundary is gone", expected: "deny", ...bootstrap, action: "iam:PutRolePolicy", ...accessRoleIam },
+    { group: escalation, description: "Terraform's role rewrites the access role's trust once its boundary is gone", expected: "deny", ...bootstrap, action: "iam:UpdateAssumeRolePolicy", ...accessRoleIam },
+    { group: escalation, description: "Terraform's role removes the access role's boundary", expected: "deny", explicitDeny: true, ...bootstrap, action: "iam:DeleteRolePermissionsBoundary", ...accessRoleIam, context: withBoundary },
+    { group: escalation, description: "Terraform's role replaces the boundary with AdministratorAccess", expected: "deny", explicitDeny: true, ...bootstrap, action: "iam:PutRolePermissionsBoundary", ...accessRoleIam, context: { "iam:PermissionsBoundary": adminPolicyArn } },
+    { group: escalation, description: "Terraform's role attaches AdministratorAccess to the access role", expected: "deny", ...bootstrap, action: "iam:AttachRolePolicy", ...accessRoleIam, context: { ...withBoundary, "iam:PolicyARN": adminPolicyArn } },
+    { group: escalation, description: "Terraform's role writes a new version of the boundary policy", expected: "deny", explicitDeny: true, ...bootstrap, action: "iam:CreatePolicyVersion", ...boundaryPolicy },
+    { group: escalation, description: "Terraform's role makes another version the boundary's default", expected: "deny", explicitDeny: true, ...bootstrap, action: "iam:SetDefaultPolicyVersion", ...boundaryPolicy },
+    { group: escalation, description: "Terraform's role deletes the boundary policy", expected: "deny", explicitDeny: true, ...bootstrap, action: "iam:DeletePolicy", ...boundaryPolicy },
+    { group: escalation, description: "Terraform's role passes the access role to a service (iam:PassRole)", expected: "deny", ...bootstrap, action: "iam:PassRole", ...accessRoleIam },
+    { group: escalation, description: "Terraform's role assumes the access role after making it trust itself", expected: "deny", explicitDeny: true, ...bootstrap, action: "sts:AssumeRole", resource: accessRole.arn, resourceAccount: B, resourcePolicy: trustOf(bootstrapRole.arn) },
+    { group: escalation, description: "Terraform's role reads the log, even through a bucket policy it wrote", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:GetObject", ...object, resourcePolicy: bucketPolicyGranting(bootstrapRole.arn) },
+    { group: escalation, description: "Terraform's role deletes a version of the log, even through a bucket policy it wrote", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:DeleteObjectVersion", ...object, resourcePolicy: bucketPolicyGranting(bootstrapRole.arn) },
+    { group: escalation, description: "Terraform's role turns on object lock (could pin the log's versions for years)", expected: "deny", ...bootstrap, action: "s3:PutBucketObjectLockConfiguration", ...bucket },
+    { group: escalation, description: "Terraform's role sets a bucket ACL", expected: "deny", ...bootstrap, action: "s3:PutBucketAcl", ...bucket },
+    { group: escalation, description: "Terraform's role creates another bucket", expected: "deny", ...bootstrap, action: "s3:CreateBucket", resource: `arn:${p}:s3:::${config.bucketName}-copy`, resourceAccount: B },
+    { group: escalation, description: "Terraform's role creates an IAM user", expected: "deny", ...bootstrap, action: "iam:CreateUser", resource: `arn:${p}:iam::${B}:user/escalate`, resourceAccount: B },
+
+    { group: bounded, description: "access role given Action * deletes the log", expected: "deny", ...escalatedAccess, action: "s3:DeleteObject", ...object },
+    { group: bounded, description: "access role given Action * reads another key", expected: "deny", ...escalatedAccess, action: "s3:GetObject", ...otherKey },
+    { group: bounded, description: "access role given Action * lists the bucket's versions", expected: "deny", ...escalatedAccess, action: "s3:ListBucketVersions", ...bucket },
+    { group: bounded, description: "access role given Action * replaces the bucket policy", expected: "deny", ...escalatedAccess, action: "s3:PutBucketPolicy", ...bucket },
+    { group: bounded, description: "access role given Action * creates an IAM role", expected: "deny", ...escalatedAccess, action: "iam:CreateRole", resource: `arn:${p}:iam::${B}:role/escalate`, resourceAccount: B },
+    { group: bounded, description: "access role given Action * assumes another role in B that trusts it", expected: "deny", ...escalatedAccess, action: "sts:AssumeRole", resource: `arn:${p}:iam::${B}:role/admin`, resourceAccount: B, resourcePolicy: { Version: "2012-10-17", Statement: [{ Sid: "TrustsAccountB", Effect: "Allow", Principal: { AWS: `arn:${p}:iam::${B}:root` }, Action: "sts:AssumeRole" }] } },
+
+    {
+      group: residual, description: "Terraform's role writes the bucket policy", expected: "allow", ...bootstrap, action: "s3:PutBucketPolicy", ...bucket,
+      residual: "Terraform manages the TLS-only bucket policy, so its role (and whoever may assume it) could write a policy that opens the bucket to another principal. Its own role stays out of the objects (explicit deny).",
+    },
+    {
+      group: residual, description: "Terraform's role changes the lifecycle rules", expected: "allow", ...bootstrap, action: "s3:PutLifecycleConfiguration", ...bucket,
+      residual: "Terraform manages the lifecycle and versioning, so its role could expire or stop keeping the log's versions. Deploying is trusting the deployer with the bucket's configuration.",
+    },
+    {
+      group: residual, description: "the deployer assumes the access role after Terraform's role made it trust the deployer", expected: "allow", ...adminOf(model.deployerArn), action: "sts:AssumeRole", resource: accessRole.arn, resourceAccount: B, resourcePolicy: trustOf(model.deployerArn),
+      residual: "Terraform manages the access role's trust, so the deployer can rewrite it to let itself in. The boundary caps what that yields: the rows below.",
+    },
+    {
+      group: residual, description: "access role given Action * writes the log (the boundary's own grant)", expected: "allow", ...escalatedAccess, action: "s3:PutObject", ...object,
+      residual: "The boundary is the tracker's own object access: whoever gets into the access role can read and append to the current log object, never delete it, its versions or other keys.",
+    },
   ];
 }
 
 export interface ProofRow extends Evaluation {
   readonly description: string;
   readonly expected: "allow" | "deny";
+  readonly group: string;
+  readonly residual?: string;
   readonly ok: boolean;
   /** principal action resource, for failures. */
   readonly request: string;
@@ -95,7 +169,7 @@ export async function proveModel(model: AccessModel, list: Expectation[] = expec
     const evaluation = await evaluate(e);
     const allowed = evaluation.decision === "Allowed";
     const ok = e.expected === "allow" ? allowed : !allowed && (!e.explicitDeny || evaluation.decision === "ExplicitlyDenied");
-    return { ...evaluation, description: e.description, expected: e.expected, ok, request: `${e.principal} ${e.action} ${e.resource}` };
+    return { ...evaluation, description: e.description, expected: e.expected, group: e.group, residual: e.residual, ok, request: `${e.principal} ${e.action} ${e.resource}` };
   }));
 }
 
@@ -105,26 +179,31 @@ export async function prove(env: Record<string, string | undefined> = {}): Promi
   return { model, rows: await proveModel(model) };
 }
 
-/** The table `npm run prove` prints. */
+/** The table `npm run prove` prints: one section per group, then the residual risks and the count. */
 export function formatProof(model: AccessModel, rows: readonly ProofRow[]): string {
-  const header = ["expectation", "expect", "decision", "identity", "resource", "accounts", "result"];
-  const table = rows.map((r) => [
-    r.description, r.expected, r.decision, r.identity, r.resource, r.sameAccount ? "same" : "cross", r.ok ? "ok" : "WRONG",
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  const header = ["expectation", "expect", "decision", "identity", "resource", "boundary", "accounts", "result"];
+  const cells = (r: ProofRow) => [
+    r.description, r.residual ? "allow*" : r.expected, r.decision, r.identity, r.resource, r.boundary, r.sameAccount ? "same" : "cross", r.ok ? "ok" : "WRONG",
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => cells(r)[i].length)));
+  const line = (c: string[]) => c.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd();
+  const groups = [...new Set(rows.map((r) => r.group))];
   const wrong = rows.filter((r) => !r.ok);
+  const residuals = rows.filter((r) => r.residual);
   return [
     `Access model of ${model.config.namePrefix}: A=${model.accountA}${model.config.accountAId ? "" : " (ACCOUNT_A_ID unset: example)"}, B=${model.accountB}`,
     `  execution role ${model.executionRole.arn}`,
     `  access role    ${model.accessRole.arn} (external id ${model.config.externalId})`,
+    `  its boundary   ${model.accessRole.boundary?.name ?? "(none)"}`,
+    `  Terraform's    ${model.bootstrapRole.arn} (assumed by ${model.deployerArn})`,
     `  object         ${model.objectArn}`,
-    "Evaluator: @cloud-copilot/iam-simulate (identity and resource policies; cross-account needs both; an explicit Deny wins)",
+    "Evaluator: @cloud-copilot/iam-simulate (identity, resource and boundary policies; cross-account needs both sides; an explicit Deny wins)",
     "",
     line(header),
     line(widths.map((w) => "-".repeat(w))),
-    ...table.map(line),
+    ...groups.flatMap((group) => [`# ${group}`, ...rows.filter((r) => r.group === group).map((r) => line(cells(r)))]),
     "",
+    ...(residuals.length ? ["allow* = residual, allowed by necessity:", ...residuals.map((r) => `  - ${r.description}: ${r.residual}`), ""] : []),
     ...wrong.map((r) => `WRONG: ${r.description}: expected ${r.expected}, got ${r.decision} for ${r.request}`),
     `${rows.length - wrong.length} passed, ${wrong.length} failed`,
   ].join("\n");

@@ -20,7 +20,10 @@
  * Everything on disk lives in .local/<endpoint>/ (synth output, state, outputs, invocations);
  * nothing touches the user's cdktf.out or real state.
  */
-import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import {
+  CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, IAMClient,
+  PutRolePolicyCommand, PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
 import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
@@ -34,8 +37,9 @@ import { SETTINGS } from "../../stacks/config";
 import { startGateway, type Gateway } from "../emulator/gateway";
 import { startIssSimulator, type IssSimulator } from "../emulator/iss-simulator";
 import { startMoto, type MotoServer } from "../emulator/moto";
+import { iamGate, type IamGate, type RecordedCall } from "../emulator/iam-gate";
 import { stsGate, type StsGate } from "../emulator/sts-gate";
-import { assumeRole, parsePolicy, type Credentials } from "../shared/aws";
+import { assumeRole, isNotFound, parsePolicy, readRole, type Credentials } from "../shared/aws";
 import { sessionOf } from "../shared/iam";
 import { applyTerraformEnv } from "../shared/terraform-env";
 
@@ -108,7 +112,8 @@ export class Rehearsal {
   readonly accountA = LOCAL_ACCOUNT_A;
   readonly accountB = LOCAL_ACCOUNT_B;
   private deployed?: DeployedFunction;
-  private synthesized = false;
+  /** The settings of the synth in outDir (JSON), undefined before the first. */
+  private synthesizedWith?: string;
   private batches = 0;
 
   private constructor(
@@ -119,6 +124,8 @@ export class Rehearsal {
     /** In front of moto for the function's calls, with the conformance gates. */
     readonly gateway: Gateway,
     readonly stsGate: StsGate,
+    /** Enforces the bootstrap role's policy on Terraform's calls in B, and records them. */
+    readonly iamGate: IamGate,
     private readonly options: RehearsalOptions,
   ) {}
 
@@ -156,8 +163,31 @@ export class Rehearsal {
       });
       // Terraform's account_b provider assumes the bootstrap role as A's admin user, through the gate.
       trustGate.registerCaller(adminA.accessKeyId, `arn:aws:iam::${LOCAL_ACCOUNT_A}:user/${ADMIN_USER}`);
-      gateway = await startGateway(moto.endpoint, [trustGate.gate]);
-      const rehearsal = new Rehearsal(moto, simulator, adminA, adminB, gateway, trustGate, options);
+      // Terraform's calls in B, as the bootstrap role, under that role's policy with the real IAM
+      // action names (the gate learns the session from the AssumeRole answer).
+      const adminIamB = iamOf(LOCAL_ACCOUNT_B);
+      const terraformGate = iamGate({
+        roleArns: [`arn:aws:iam::${LOCAL_ACCOUNT_B}:role/${SETTINGS.bootstrapRoleName.default}`],
+        readRole: async (roleArn) => {
+          const { role, policies } = await readRole(adminIamB, roleArn.replace(/^.*:role\/(.*\/)?/, ""));
+          const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn;
+          if (!boundaryArn) return { policies };
+          const meta = await adminIamB.send(new GetPolicyCommand({ PolicyArn: boundaryArn }));
+          const version = await adminIamB.send(new GetPolicyVersionCommand({ PolicyArn: boundaryArn, VersionId: meta.Policy?.DefaultVersionId }));
+          return { policies, boundary: { name: boundaryArn, policy: parsePolicy(version.PolicyVersion?.Document) } };
+        },
+        boundaryOf: async (roleArn) => {
+          try {
+            const role = await adminIamB.send(new GetRoleCommand({ RoleName: roleArn.replace(/^.*:role\/(.*\/)?/, "") }));
+            return role.Role?.PermissionsBoundary?.PermissionsBoundaryArn;
+          } catch (error) {
+            if (isNotFound(error)) return undefined;
+            throw error;
+          }
+        },
+      });
+      gateway = await startGateway(moto.endpoint, [terraformGate.gate, trustGate.gate]);
+      const rehearsal = new Rehearsal(moto, simulator, adminA, adminB, gateway, trustGate, terraformGate, options);
       const seconds = (Date.now() - started) / 1000;
       rehearsal.timings.push(["emulator", seconds]);
       log(`▸ emulator: moto at ${moto.endpoint} behind the conformance gateway ${gateway.endpoint} (account A ${LOCAL_ACCOUNT_A}, account B ${LOCAL_ACCOUNT_B}); ` +
@@ -178,6 +208,7 @@ export class Rehearsal {
   /** Runs and times one phase: "▸ name ..." then "  done in x s" (or FAILED). */
   async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
+    this.iamGate.phase = name;
     this.log(`▸ ${name} ...`);
     try {
       const result = await fn();
@@ -250,18 +281,26 @@ export class Rehearsal {
   }
 
   /**
-   * `cdktf deploy|destroy <stack>`: the first call synthesizes both stacks into this emulator's
-   * folder (--output), later calls reuse that synth (--skip-synth: same configuration).
+   * `cdktf deploy|destroy|diff <stack>`. Synthesizes both stacks into this emulator's folder
+   * (--output) on the first call and whenever `settings` (configuration variables such as
+   * NONCURRENT_VERSION_DAYS or ALLOW_BUCKET_DESTROY) differ from the last synth's; otherwise
+   * reuses that synth (--skip-synth). Rejects with the command's output when it fails.
    */
-  private async cdktf(verb: "deploy" | "destroy", stack: string, credentials: Credentials, extra: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+  async cdktf(verb: "deploy" | "destroy" | "diff", stack: string, credentials: Credentials,
+    options: { readonly args?: readonly string[]; readonly env?: NodeJS.ProcessEnv; readonly settings?: Readonly<Record<string, string>> } = {}): Promise<string> {
     mkdirSync(this.workDir, { recursive: true });
-    const env = { ...this.cdktfEnv(credentials), ...extraEnv };
+    const settings = JSON.stringify(options.settings ?? {});
+    const env = { ...this.cdktfEnv(credentials), ...options.settings, ...options.env };
     // With an offline provider mirror, `terraform providers lock` (other platforms' checksums)
     // would need the registry.
-    const offline = applyTerraformEnv({ ...env }).mirror ? ["--skip-provider-lock"] : [];
+    const offline = applyTerraformEnv({ ...env }).mirror && verb !== "diff" ? ["--skip-provider-lock"] : [];
+    const skipSynth = this.synthesizedWith === settings ? ["--skip-synth"] : [];
+    this.synthesizedWith = undefined;
     const output = await this.exec(join(ROOT, "node_modules", ".bin", "cdktf"),
-      [verb, stack, "--auto-approve", "--no-color", "--output", this.outDir, ...offline, ...(this.synthesized ? ["--skip-synth"] : []), ...extra], env);
-    this.synthesized = true;
+      [verb, stack, ...(verb === "diff" ? [] : ["--auto-approve"]), "--no-color", "--output", this.outDir, ...offline, ...skipSynth, ...(options.args ?? [])], env)
+      .finally(() => {
+        this.synthesizedWith = settings;
+      });
     return output;
   }
 
@@ -271,11 +310,17 @@ export class Rehearsal {
       () => this.cdktf("deploy", "bootstrap", this.adminB));
   }
 
-  /** `cdktf deploy iss-tracker` with A's credentials, then the function as Lambda holds it. */
-  async deploy(): Promise<DeployedFunction> {
+  /**
+   * `cdktf deploy iss-tracker` with A's credentials (and `settings` changed from the defaults, for
+   * an update), then the function as Lambda holds it.
+   */
+  async deploy(settings: Readonly<Record<string, string>> = {}): Promise<DeployedFunction> {
     const outputsFile = join(this.workDir, "outputs.json");
-    await this.phase("deploy: cdktf deploy iss-tracker (A, and B through the terraform role)",
-      () => this.cdktf("deploy", "iss-tracker", this.adminA, ["--outputs-file", outputsFile]));
+    const changed = Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(" ");
+    const before = this.iamGate.calls.length;
+    await this.phase(`deploy: ${changed ? `${changed} ` : ""}cdktf deploy iss-tracker (A, and B through the terraform role)`,
+      () => this.cdktf("deploy", "iss-tracker", this.adminA, { args: ["--outputs-file", outputsFile], settings }));
+    this.log(`  ${describeCalls(this.iamGate.calls.slice(before))}`);
     const outputs: Record<string, string> = JSON.parse(readFileSync(outputsFile, "utf8"))["iss-tracker"];
     const lambda = new LambdaClient({ region: LOCAL_REGION, endpoint: this.moto.endpoint, credentials: this.adminA });
     const config = (await lambda.send(new GetFunctionCommand({ FunctionName: outputs.function_name }))).Configuration;
@@ -421,9 +466,14 @@ export class Rehearsal {
       await this.phase("delete the schedule's dead-letter queue through the SQS API (skips the provider's delete wait)",
         () => sqsDeleteQueue(this.moto.endpoint, this.adminA, url));
     }
-    await this.phase("destroy: cdktf destroy iss-tracker (without refresh)",
-      () => this.cdktf("destroy", "iss-tracker", this.adminA, [], { TF_CLI_ARGS_destroy: "-refresh=false" }));
-    await this.phase("destroy: cdktf destroy bootstrap", () => this.cdktf("destroy", "bootstrap", this.adminB));
+    // The bucket has prevent_destroy: the deliberate path (ALLOW_BUCKET_DESTROY=true, after the log
+    // was emptied above) is the one a user takes too.
+    const before = this.iamGate.calls.length;
+    await this.phase("destroy: ALLOW_BUCKET_DESTROY=true cdktf destroy iss-tracker (the deliberate path, bucket emptied; without refresh)",
+      () => this.cdktf("destroy", "iss-tracker", this.adminA, { env: { TF_CLI_ARGS_destroy: "-refresh=false" }, settings: { ALLOW_BUCKET_DESTROY: "true" } }));
+    this.log(`  ${describeCalls(this.iamGate.calls.slice(before))}`);
+    await this.phase("destroy: cdktf destroy bootstrap",
+      () => this.cdktf("destroy", "bootstrap", this.adminB, { settings: { ALLOW_BUCKET_DESTROY: "true" } }));
   }
 
   /** Stops the gateway, the simulator and the emulator; removes this emulator's folder unless keepFiles. */
@@ -433,6 +483,14 @@ export class Rehearsal {
     await this.moto.stop();
     if (!options.keepFiles) rmSync(this.workDir, { recursive: true, force: true });
   }
+}
+
+/** One line on Terraform's calls in B, as the IAM gate saw them. */
+export function describeCalls(calls: readonly RecordedCall[]): string {
+  const denied = calls.filter((c) => !c.allowed);
+  const actions = new Set(calls.filter((c) => c.allowed).flatMap((c) => c.actions));
+  return `Terraform in B (bootstrap role, IAM gate): ${calls.length} call(s), ${actions.size} distinct action(s) allowed` +
+    (denied.length ? `, ${denied.length} denied: ${[...new Set(denied.map((c) => c.actions.join("+") || c.operation))].join(", ")}` : "");
 }
 
 /**

@@ -25,6 +25,8 @@ export interface Evaluation {
   readonly identity: string;
   /** The resource side's own verdict ("-" when there is no resource policy). */
   readonly resource: string;
+  /** The permissions boundary's own verdict ("-" when the caller has none). */
+  readonly boundary: string;
   /** Context keys the evaluator dropped as not applicable to the action (must be none we rely on). */
   readonly ignoredContextKeys: readonly string[];
   /** Sids (or #index) of the resource policy's statements that explicitly deny this request. */
@@ -36,6 +38,8 @@ export interface AccessRequest {
   readonly principal: string;
   /** The caller's identity policies (none for services and anonymous). */
   readonly identityPolicies?: readonly NamedPolicy[];
+  /** The caller's permissions boundary, when its role or user has one (caps the identity policies). */
+  readonly permissionsBoundary?: NamedPolicy;
   readonly action: string;
   readonly resource: string;
   readonly resourceAccount: string;
@@ -58,6 +62,9 @@ export async function evaluate(request: AccessRequest): Promise<Evaluation> {
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     resourcePolicy: request.resourcePolicy,
+    ...(request.permissionsBoundary && !anonymous
+      ? { permissionBoundaryPolicies: [{ name: request.permissionsBoundary.name, policy: request.permissionsBoundary.policy }] }
+      : {}),
     request: {
       action: request.action,
       principal: anonymous ? anonymousPrincipal : request.principal,
@@ -80,6 +87,7 @@ export async function evaluate(request: AccessRequest): Promise<Evaluation> {
     sameAccount: analysis.sameAccount,
     identity: hasIdentity ? analysis.identityAnalysis?.result ?? "-" : "-",
     resource: request.resourcePolicy ? analysis.resourceAnalysis?.result ?? "-" : "-",
+    boundary: request.permissionsBoundary && !anonymous ? analysis.permissionBoundaryAnalysis?.result ?? "-" : "-",
     ignoredContextKeys: response.result.ignoredContextKeys ?? [],
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     resourceDenies: (analysis.resourceAnalysis?.denyStatements ?? []).map((s: any) => s.statement.sid() ?? `#${s.statement.index()}`),
@@ -88,5 +96,5 @@ export async function evaluate(request: AccessRequest): Promise<Evaluation> {
 
 /** The session ARN a role's callers present (what a trust or bucket policy actually sees). */
 export const sessionOf = (roleArn: string, sessionName: string) =>
-  roleArn.replace(/^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, `arn:aws:sts::$1:assumed-role/$2/${sessionName}`);
+  roleArn.replace(/^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, `arn:$1:sts::$2:assumed-role/$3/${sessionName}`);
 

@@ -13,6 +13,8 @@ export interface AccountProvidersProps {
   readonly regionA: string;
   /** Region of account B's resources. */
   readonly regionB: string;
+  /** AWS partition of both accounts (arn:<partition>:...). Default: "aws". */
+  readonly partition?: string;
   /** Role in B the account_b provider assumes. Default: "terraform". */
   readonly bootstrapRoleName?: string;
   /** Session name Terraform uses in B (shows in CloudTrail). Default: "iss-tracker-terraform". */
@@ -38,7 +40,7 @@ export class AccountProviders extends Construct {
   constructor(scope: Construct, id: string, props: AccountProvidersProps) {
     super(scope, id);
     const tags = props.tags ?? { Project: "iss-tracker", ManagedBy: "cdktf" };
-    this.bootstrapRoleArn = `arn:aws:iam::${props.accountBId}:role/${props.bootstrapRoleName ?? "terraform"}`;
+    this.bootstrapRoleArn = `arn:${props.partition ?? "aws"}:iam::${props.accountBId}:role/${props.bootstrapRoleName ?? "terraform"}`;
     const local = localProviderSettings(props.localEndpoint);
 
     this.accountA = new AwsProvider(scope, "aws", {

@@ -1,3 +1,4 @@
+import { DataAwsS3Objects } from "@cdktf/provider-aws/lib/data-aws-s3-objects";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
@@ -13,8 +14,23 @@ export interface ReportBucketProps {
   /** Provider of the account that owns the bucket (B). */
   readonly provider: AwsProvider;
   readonly bucketName: string;
-  /** Days before a noncurrent version of the log expires. Default: 30. */
+  /**
+   * Days a replaced (noncurrent) version of the log is kept: the undo window. Every append stores a
+   * new version of the whole log, so storage grows with this (see scripts/bench/storage.ts). Default: 1.
+   */
   readonly noncurrentVersionDays?: number;
+  /** The latest noncurrent versions kept regardless of age (S3 NewerNoncurrentVersions, 0 = off). Default: 5. */
+  readonly newerNoncurrentVersions?: number;
+  /**
+   * Whether Terraform may destroy or replace the bucket. Default: false: lifecycle.prevent_destroy
+   * stops any such plan before anything is touched (without it, a destroy would strip the public
+   * access block, policy, encryption and versioning one by one and only then fail on the non-empty
+   * bucket). true is the deliberate path (ALLOW_BUCKET_DESTROY=true): prevent_destroy is lifted and,
+   * when `logKey` is given, every plan refuses while that object exists.
+   */
+  readonly allowDestroy?: boolean;
+  /** The log's key, checked before a deliberate destroy (with allowDestroy). */
+  readonly logKey?: string;
   /** Days before an unfinished multipart upload is aborted. Default: 1. */
   readonly abortIncompleteUploadDays?: number;
   /**
@@ -23,6 +39,16 @@ export interface ReportBucketProps {
    * caller (it ignores the condition), and the emulator speaks plain HTTP on loopback anyway.
    */
   readonly denyInsecureTransport?: boolean;
+}
+
+/** What a deliberate destroy says while the log is still in the bucket. */
+export function logStillPresentMessage(bucketName: string, logKey: string): string {
+  const log = `s3://${bucketName}/${logKey}`;
+  return `ALLOW_BUCKET_DESTROY=true, but ${log} still holds the log, so nothing was destroyed. ` +
+    `To keep it, archive it first with account B's credentials: aws s3 cp ${log} ./iss-log-archive.txt ` +
+    `(earlier versions: aws s3api list-object-versions --bucket ${bucketName}). Then empty the bucket, every version and delete marker ` +
+    `(aws s3api delete-objects --bucket ${bucketName} --delete file://versions.json, or the console's Empty button), and destroy again. ` +
+    "To keep the bucket instead, unset ALLOW_BUCKET_DESTROY.";
 }
 
 /** Bucket policy: every request must use TLS. */
@@ -42,8 +68,10 @@ export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
  * are off), encrypted at rest (SSE-S3), versioned (every append is recoverable), TLS only, with
  * noncurrent versions and abandoned multipart uploads cleaned up by lifecycle rules.
  *
- * Terraform never owns the log object: the function creates it. `force_destroy` stays false, so
- * `cdktf destroy` or a replacement stops at a non-empty bucket instead of wiping the log.
+ * Terraform never owns the log object: the function creates it. `force_destroy` stays false and
+ * `prevent_destroy` is set, so `cdktf destroy` or a replacement stops at plan time, before it
+ * strips any protection, unless ALLOW_BUCKET_DESTROY=true asks for it (and then only once the log
+ * is gone).
  */
 export class ReportBucket extends Construct {
   readonly bucket: S3Bucket;
@@ -51,8 +79,30 @@ export class ReportBucket extends Construct {
   constructor(scope: Construct, id: string, props: ReportBucketProps) {
     super(scope, id);
     const provider = props.provider;
-    this.bucket = new S3Bucket(this, "bucket", { provider, bucket: props.bucketName, forceDestroy: false });
+    const allowDestroy = props.allowDestroy ?? false;
+    this.bucket = new S3Bucket(this, "bucket", {
+      provider,
+      bucket: props.bucketName,
+      forceDestroy: false,
+      lifecycle: allowDestroy ? undefined : { preventDestroy: true },
+    });
     const bucket = this.bucket.id;
+    if (allowDestroy && props.logKey !== undefined) {
+      // Read at every plan, the destroy's refresh included: the destroy stops before it touches
+      // anything while the log exists. ListObjectsV2 under the key's prefix: the key itself sorts first.
+      new DataAwsS3Objects(this, "destroy-guard", {
+        provider,
+        bucket: this.bucket.bucket,
+        prefix: props.logKey,
+        maxKeys: 1,
+        lifecycle: {
+          postcondition: [{
+            condition: `\${!contains(self.keys, ${JSON.stringify(props.logKey)})}`,
+            errorMessage: logStillPresentMessage(props.bucketName, props.logKey),
+          }],
+        },
+      });
+    }
 
     new S3BucketPublicAccessBlock(this, "public-access-block", {
       provider,
@@ -86,7 +136,10 @@ export class ReportBucket extends Construct {
           id: "expire-noncurrent-versions",
           status: "Enabled",
           filter: [{}],
-          noncurrentVersionExpiration: [{ noncurrentDays: props.noncurrentVersionDays ?? 30 }],
+          noncurrentVersionExpiration: [{
+            noncurrentDays: props.noncurrentVersionDays ?? 1,
+            newerNoncurrentVersions: (props.newerNoncurrentVersions ?? 5) > 0 ? props.newerNoncurrentVersions ?? 5 : undefined,
+          }],
         },
         {
           id: "abort-incomplete-multipart-uploads",

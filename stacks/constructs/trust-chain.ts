@@ -18,6 +18,11 @@ export interface TrustChainProps {
   readonly accessRoleName: string;
   /** Value the access role requires as sts:ExternalId. */
   readonly externalId: string;
+  /**
+   * ARN of the permissions boundary the access role carries (the bootstrap stack creates it; the
+   * bootstrap role may not create or change the access role without it). Default: none.
+   */
+  readonly accessRolePermissionsBoundary?: string;
 }
 
 /** Trust policy of the execution role: only the Lambda service may assume it. */
@@ -57,31 +62,40 @@ export function logWritingPolicy(logGroupArn: string): PolicyDocument {
 }
 
 /**
- * Access role: what the function needs on the one object, and nothing else.
- * - GetObject / PutObject: read-modify-write, conditional create and update, and every call of
- *   the multipart append (CreateMultipartUpload, UploadPart, UploadPartCopy with the object as
- *   its own source, CompleteMultipartUpload all authorize as s3:PutObject / s3:GetObject);
- * - AbortMultipartUpload: cleaning up a failed append;
- * - ListBucket limited to s3:prefix = the key: without it S3 answers a read of a missing key with
- *   403 instead of 404, and the function could not tell "create the log" from "denied".
- * No delete, no other key, no bucket configuration.
+ * What the function does to the one object, and all it may ever do in B:
+ * - GetObject / PutObject: read-modify-write, conditional create (If-None-Match: *) and update
+ *   (If-Match), and every call of the multipart append (CreateMultipartUpload, UploadPart,
+ *   UploadPartCopy with the object as its own source, CompleteMultipartUpload all authorize as
+ *   s3:PutObject / s3:GetObject);
+ * - AbortMultipartUpload: cleaning up a failed append.
+ * No s3:ListBucket: a read of the missing log then answers 403 rather than 404, and the function
+ * tells "missing" from "denied" with a conditional create (If-None-Match: *) instead.
  */
+export const REPORT_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"] as const;
+
+/** Access role: the object actions on the one object, nothing else (no delete, no other key, no bucket configuration). */
 export function objectAccessPolicy(bucketArn: string, objectKey: string): PolicyDocument {
-  return policy(
-    {
-      Sid: "ReadWriteReportObject",
-      Effect: "Allow",
-      Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-      Resource: `${bucketArn}/${objectKey}`,
-    },
-    {
-      Sid: "TellMissingReportObject",
-      Effect: "Allow",
-      Action: "s3:ListBucket",
-      Resource: bucketArn,
-      Condition: { StringEquals: { "s3:prefix": objectKey } },
-    },
-  );
+  return policy({
+    Sid: "ReadWriteReportObject",
+    Effect: "Allow",
+    Action: [...REPORT_OBJECT_ACTIONS],
+    Resource: `${bucketArn}/${objectKey}`,
+  });
+}
+
+/**
+ * The access role's permissions boundary (created by the bootstrap stack): the most any policy on
+ * the access role can grant, whoever writes it. Terraform's bootstrap role may change the access
+ * role only while this boundary is attached, so even a rewritten inline policy (Action "*") yields
+ * at most these actions on this object.
+ */
+export function accessBoundaryPolicy(objectArn: string): PolicyDocument {
+  return policy({
+    Sid: "AtMostTheReportObject",
+    Effect: "Allow",
+    Action: [...REPORT_OBJECT_ACTIONS],
+    Resource: objectArn,
+  });
 }
 
 /**
@@ -109,6 +123,7 @@ export class TrustChain extends Construct {
       description: "iss-tracker report writer: assumed by the function's execution role in A",
       assumeRolePolicy: render(this, accessTrustPolicy(this.executionRole.arn, props.externalId)),
       maxSessionDuration: ROLE_CHAINING_MAX_SECONDS,
+      permissionsBoundary: props.accessRolePermissionsBoundary,
     });
     new IamRolePolicy(this, "assume-access-role", {
       provider: props.accountA,

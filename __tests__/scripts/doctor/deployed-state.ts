@@ -14,6 +14,7 @@ import type { AppConfig } from "../../../stacks/config";
 import { tlsOnlyBucketPolicy } from "../../../stacks/constructs/report-bucket";
 import { accessTrustPolicy, assumeAccessRolePolicy, lambdaTrustPolicy, logWritingPolicy, objectAccessPolicy } from "../../../stacks/constructs/trust-chain";
 import { resourceNames } from "../../../stacks/iss-tracker-stack";
+import { derivedArns } from "../../../stacks/names";
 import type { PolicyDocument } from "../../../stacks/policy";
 import type { Credentials } from "../../../scripts/doctor/aws";
 
@@ -107,7 +108,7 @@ export async function deploy(endpoint: string, config: AppConfig, broken: Breaka
   // The bootstrap stack (B).
   if (!broken.withoutBootstrapRole) {
     await iamB.send(new CreateRoleCommand({ RoleName: config.bootstrapRoleName, MaxSessionDuration: 3600, AssumeRolePolicyDocument: JSON.stringify(bootstrapTrustPolicy(broken.bootstrapTrusts ?? deployerArn)) }));
-    await put(iamB, config.bootstrapRoleName, "manage-iss-tracker", bootstrapPermissionsPolicy(B, config.namePrefix, config.bucketName));
+    await put(iamB, config.bootstrapRoleName, "manage-iss-tracker", bootstrapPermissionsPolicy(derivedArns(config)));
   }
 
   // The trust chain.

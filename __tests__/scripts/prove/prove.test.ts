@@ -35,22 +35,56 @@ async function decisionsOf(model: ReturnType<typeof accessModelFrom>, ...descrip
 }
 
 describe("npm run prove: the synthesized policies under a real IAM evaluator", () => {
-  it("allows exactly the 9 paths the system needs and denies every other path (default configuration)", async () => {
+  it("allows exactly the 11 paths the system needs, denies every other path, and lists 4 residual allows with their reason (default configuration)", async () => {
     const { rows } = await prove({});
     expect(rows.filter((r) => !r.ok)).toEqual([]);
-    expect(rows.filter((r) => r.expected === "allow").map((r) => r.description)).toEqual([
+    expect(rows.filter((r) => r.expected === "allow" && !r.residual).map((r) => r.description)).toEqual([
       "execution role assumes the access role with the external id",
       "access role reads the object over TLS",
       "access role writes the object over TLS",
       "access role aborts its own multipart upload",
-      "access role lists exactly the key (404, not 403, for a missing log)",
       "EventBridge invokes the function from the rule",
       "the rule parks undeliverable events in its DLQ",
       "execution role writes its own log stream",
       "the deployer assumes the bootstrap role in B",
+      "Terraform's role creates the access role with its permissions boundary",
+      "Terraform's role puts the access role's policy while the boundary is attached",
+      "Terraform's role updates the access role's trust while the boundary is attached",
+    ]);
+    expect(rows.filter((r) => r.residual).map((r) => [r.description, r.decision])).toEqual([
+      ["Terraform's role writes the bucket policy", "Allowed"],
+      ["Terraform's role changes the lifecycle rules", "Allowed"],
+      ["the deployer assumes the access role after Terraform's role made it trust the deployer", "Allowed"],
+      ["access role given Action * writes the log (the boundary's own grant)", "Allowed"],
     ]);
     expect(rows.filter((r) => r.expected === "deny" && r.decision === "Allowed")).toEqual([]);
-    expect(rows.filter((r) => r.expected === "deny")).toHaveLength(27);
+    expect(rows.filter((r) => r.expected === "deny")).toHaveLength(51);
+  });
+
+  it("answers the escalation questions: Terraform's role cannot create or change the access role without the boundary, remove or edit it, or reach the log", async () => {
+    const { rows } = await prove({});
+    const escalation = rows.filter((r) => r.group === "Terraform's bootstrap role (and its deployer) cannot escalate in B");
+    expect(escalation.length).toBeGreaterThanOrEqual(18);
+    expect(escalation.filter((r) => r.decision === "Allowed")).toEqual([]);
+    // The boundary guards are explicit denies: they hold even if an allow is added later.
+    for (const d of ["Terraform's role removes the access role's boundary", "Terraform's role replaces the boundary with AdministratorAccess",
+      "Terraform's role writes a new version of the boundary policy", "Terraform's role deletes the boundary policy",
+      "Terraform's role assumes the access role after making it trust itself", "Terraform's role reads the log, even through a bucket policy it wrote"]) {
+      expect(row(rows, d)).toMatchObject({ identity: "ExplicitlyDenied", decision: "ExplicitlyDenied" });
+    }
+    // Whatever Terraform puts on the access role, the boundary caps it.
+    const bounded = rows.filter((r) => r.group === "The access role under its permissions boundary, whatever policy it is given");
+    expect(bounded.map((r) => [r.identity, r.boundary, r.decision])).toEqual(bounded.map(() => ["Allowed", "ImplicitlyDenied", "ImplicitlyDenied"]));
+  });
+
+  it("models the access role with the boundary the bootstrap stack creates, at the ARN both stacks derive", async () => {
+    const { model } = await prove({});
+    expect(model.accessBoundaryArn).toBe("arn:aws:iam::222222222222:policy/iss-tracker-report-writer-boundary");
+    expect(model.accessRole.boundary).toEqual({
+      name: model.accessBoundaryArn,
+      policy: { Version: "2012-10-17", Statement: [{ Sid: "AtMostTheReportObject", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: model.objectArn }] },
+    });
+    expect(Object.keys(model.managedPolicies)).toEqual([model.accessBoundaryArn]);
   });
 
   it("models the chain across accounts: the assume is cross-account and needs both the identity and the trust side", async () => {
@@ -68,7 +102,7 @@ describe("npm run prove: the synthesized policies under a real IAM evaluator", (
       .toMatchObject({ identity: "Allowed", resource: "ExplicitlyDenied", decision: "ExplicitlyDenied" });
   });
 
-  it("never lets the evaluator drop a context key the proof relies on (external id, s3:prefix, source ARN, TLS)", async () => {
+  it("never lets the evaluator drop a context key the proof relies on (external id, s3:prefix, source ARN, TLS, permissions boundary)", async () => {
     const { rows } = await prove({});
     expect(rows.filter((r) => r.ignoredContextKeys.length > 0).map((r) => [r.description, r.ignoredContextKeys])).toEqual([]);
   });
@@ -104,9 +138,12 @@ describe("npm run prove: the synthesized policies under a real IAM evaluator", (
     const { model, rows } = await prove({});
     const text = formatProof(model, rows);
     expect(text).toContain("arn:aws:iam::111111111111:role/iss-tracker-function-exec");
-    expect(text).toMatch(/^execution role assumes the access role with the external id\s+allow\s+Allowed\s+Allowed\s+Allowed\s+cross\s+ok$/m);
-    expect(text).toMatch(/^anonymous reads the object\s+deny\s+ImplicitlyDenied\s+-\s+ImplicitlyDenied\s+cross\s+ok$/m);
-    expect(text.trim().split("\n").pop()).toBe("36 passed, 0 failed");
+    expect(text).toMatch(/^execution role assumes the access role with the external id\s+allow\s+Allowed\s+Allowed\s+Allowed\s+-\s+cross\s+ok$/m);
+    expect(text).toMatch(/^anonymous reads the object\s+deny\s+ImplicitlyDenied\s+-\s+ImplicitlyDenied\s+-\s+cross\s+ok$/m);
+    expect(text).toMatch(/^access role given Action \* deletes the log\s+deny\s+ImplicitlyDenied\s+Allowed\s+ImplicitlyDenied\s+ImplicitlyDenied\s+same\s+ok$/m);
+    expect(text).toContain("# Terraform's bootstrap role (and its deployer) cannot escalate in B");
+    expect(text).toMatch(/^ {2}- Terraform's role writes the bucket policy: Terraform manages the TLS-only bucket policy/m);
+    expect(text.trim().split("\n").pop()).toBe("66 passed, 0 failed");
   });
 });
 
@@ -143,18 +180,18 @@ describe("the proof fails when a policy is weakened", () => {
       .toEqual({ "another principal in A (an administrator) assumes the access role": "Allowed" });
   });
 
-  it("a grant on bucket/* with delete (seed 003's) lets the access role read other keys and delete the log", async () => {
-    const weakened = accessModelFrom(config, altered((tracker) => {
+  it("a grant on bucket/* with delete (seed 003's) is capped by the boundary; without the boundary it reads other keys and deletes the log", async () => {
+    const widen = (dropBoundary: boolean) => accessModelFrom(config, altered((tracker) => {
       const policy = find(tracker, "aws_iam_role_policy", "name", "read-write-report-object");
       const doc = JSON.parse(policy.policy);
       doc.Statement[0].Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
       doc.Statement[0].Resource = doc.Statement[0].Resource.replace(/\/[^/]+$/, "/*");
       policy.policy = JSON.stringify(doc);
+      if (dropBoundary) delete find(tracker, "aws_iam_role", "name", "iss-tracker-report-writer").permissions_boundary;
     }));
-    expect(await decisionsOf(weakened, "access role reads another key", "access role deletes the object")).toEqual({
-      "access role reads another key": "Allowed",
-      "access role deletes the object": "Allowed",
-    });
+    const questions = ["access role reads another key", "access role deletes the object"];
+    expect(await decisionsOf(widen(false), ...questions)).toEqual({ "access role reads another key": "ImplicitlyDenied", "access role deletes the object": "ImplicitlyDenied" });
+    expect(await decisionsOf(widen(true), ...questions)).toEqual({ "access role reads another key": "Allowed", "access role deletes the object": "Allowed" });
   });
 
   it("a bucket without the TLS-only policy serves plain HTTP", async () => {
@@ -171,5 +208,81 @@ describe("the proof fails when a policy is weakened", () => {
     }));
     expect(await decisionsOf(weakened, "EventBridge invokes the function from another rule"))
       .toEqual({ "EventBridge invokes the function from another rule": "Allowed" });
+  });
+
+  it("an access role without its permissions boundary can be given anything: the escalation rows fail", async () => {
+    const weakened = accessModelFrom(config, altered((tracker) => {
+      delete find(tracker, "aws_iam_role", "name", "iss-tracker-report-writer").permissions_boundary;
+    }));
+    const rows = await proveModel(weakened);
+    expect(weakened.accessRole.boundary).toBeUndefined();
+    expect(rows.filter((r) => !r.ok).map((r) => r.description)).toEqual([
+      "access role given Action * deletes the log",
+      "access role given Action * reads another key",
+      "access role given Action * lists the bucket's versions",
+      "access role given Action * replaces the bucket policy",
+      "access role given Action * creates an IAM role",
+      "access role given Action * assumes another role in B that trusts it",
+    ]);
+  });
+
+  it("a bootstrap policy without the iam:PermissionsBoundary condition lets Terraform's role create or change the access role without the boundary", async () => {
+    const weakened = accessModelFrom(config, altered((_tracker, bootstrap) => {
+      const policy = find(bootstrap, "aws_iam_role_policy", "name", "manage-iss-tracker");
+      const doc = JSON.parse(policy.policy);
+      delete doc.Statement.find((st: Json) => st.Sid === "ChangeAccessRoleOnlyWithinBoundary").Condition;
+      policy.policy = JSON.stringify(doc);
+    }));
+    const rows = await proveModel(weakened);
+    expect(rows.filter((r) => !r.ok).map((r) => [r.description, r.decision])).toEqual([
+      ["Terraform's role creates the access role without a boundary", "Allowed"],
+      ["Terraform's role creates the access role with another boundary (AdministratorAccess)", "Allowed"],
+      ["Terraform's role puts a policy on the access role once its boundary is gone", "Allowed"],
+      ["Terraform's role rewrites the access role's trust once its boundary is gone", "Allowed"],
+    ]);
+  });
+
+  it("a boundary widened to s3:* on the bucket lets an escalated access role delete the log", async () => {
+    const weakened = accessModelFrom(config, altered((_tracker, bootstrap) => {
+      const boundary = Object.values<Json>(bootstrap.resource.aws_iam_policy)[0];
+      const doc = JSON.parse(boundary.policy);
+      doc.Statement[0].Action = "s3:*";
+      doc.Statement[0].Resource = doc.Statement[0].Resource.replace(/\/[^/]+$/, "/*");
+      boundary.policy = JSON.stringify(doc);
+    }));
+    expect(await decisionsOf(weakened, "access role given Action * deletes the log", "access role given Action * reads another key")).toEqual({
+      "access role given Action * deletes the log": "Allowed",
+      "access role given Action * reads another key": "Allowed",
+    });
+  });
+
+  it("the explicit denies hold against a broadened allow (iam:* on the access role), and without them the boundary could be removed", async () => {
+    const broaden = (dropDenies: boolean) => altered((_tracker, bootstrap) => {
+      const policy = find(bootstrap, "aws_iam_role_policy", "name", "manage-iss-tracker");
+      const doc = JSON.parse(policy.policy);
+      doc.Statement.push({ Sid: "Broadened", Effect: "Allow", Action: ["iam:*", "sts:AssumeRole"], Resource: "*" });
+      if (dropDenies) doc.Statement = doc.Statement.filter((st: Json) => st.Effect !== "Deny");
+      policy.policy = JSON.stringify(doc);
+    });
+    const questions = ["Terraform's role removes the access role's boundary", "Terraform's role deletes the boundary policy", "Terraform's role assumes the access role after making it trust itself"];
+    expect(await decisionsOf(accessModelFrom(config, broaden(false)), ...questions)).toEqual(Object.fromEntries(questions.map((q) => [q, "ExplicitlyDenied"])));
+    expect(await decisionsOf(accessModelFrom(config, broaden(true)), ...questions)).toEqual(Object.fromEntries(questions.map((q) => [q, "Allowed"])));
+  });
+
+  it("refuses a model whose access role names a boundary the bootstrap stack does not create", () => {
+    const broken = altered((_tracker, bootstrap) => {
+      delete bootstrap.resource.aws_iam_policy;
+    });
+    expect(() => accessModelFrom(config, broken)).toThrow(/carries the permissions boundary arn:aws:iam::222222222222:policy\/iss-tracker-report-writer-boundary, which neither stack creates/);
+  });
+});
+
+describe("partitions", () => {
+  it("builds every ARN in the regions' partition (GovCloud) and proves the same model there", async () => {
+    const { model, rows } = await prove({ REGION_A: "us-gov-west-1", REGION_B: "us-gov-east-1" });
+    expect(rows.filter((r) => !r.ok)).toEqual([]);
+    const arns = [model.executionRole.arn, model.accessRole.arn, model.bootstrapRole.arn, model.accessBoundaryArn, model.bucketArn, model.objectArn, model.functionArn, model.queueArn, model.ruleArn, model.logGroupArn, model.deployerArn];
+    expect(arns.filter((arn) => !arn.startsWith("arn:aws-us-gov:"))).toEqual([]);
+    expect(JSON.stringify(model)).not.toMatch(/arn:aws:/);
   });
 });

@@ -1,0 +1,40 @@
+/**
+ * Names and ARNs both stacks derive from the configuration, so the bootstrap stack (deployed once,
+ * with B's credentials) and the iss-tracker stack agree on them without reading each other's state.
+ * Every ARN starts with the configuration's partition (aws, aws-cn, aws-us-gov, ...).
+ */
+import type { AppConfig } from "./config";
+
+/** Resource names derived from the name prefix (the bootstrap role's policy relies on them). */
+export function resourceNames(namePrefix: string) {
+  return {
+    functionName: `${namePrefix}-function`,
+    executionRoleName: `${namePrefix}-function-exec`,
+    accessRoleName: `${namePrefix}-report-writer`,
+    /** The permissions boundary the bootstrap role must attach to the access role. */
+    accessBoundaryPolicyName: `${namePrefix}-report-writer-boundary`,
+    scheduleName: namePrefix,
+  };
+}
+
+export interface DerivedArns {
+  readonly bootstrapRoleArn: string;
+  readonly accessRoleArn: string;
+  readonly accessBoundaryArn: string;
+  readonly bucketArn: string;
+  readonly objectArn: string;
+}
+
+/** The ARNs in account B that policies name before the resources exist. */
+export function derivedArns(config: Pick<AppConfig, "partition" | "accountBId" | "namePrefix" | "bootstrapRoleName" | "bucketName" | "objectKey">): DerivedArns {
+  const { partition, accountBId } = config;
+  const names = resourceNames(config.namePrefix);
+  const bucketArn = `arn:${partition}:s3:::${config.bucketName}`;
+  return {
+    bootstrapRoleArn: `arn:${partition}:iam::${accountBId}:role/${config.bootstrapRoleName}`,
+    accessRoleArn: `arn:${partition}:iam::${accountBId}:role/${names.accessRoleName}`,
+    accessBoundaryArn: `arn:${partition}:iam::${accountBId}:policy/${names.accessBoundaryPolicyName}`,
+    bucketArn,
+    objectArn: `${bucketArn}/${config.objectKey}`,
+  };
+}
