@@ -31,7 +31,7 @@ export const SETTINGS = {
   externalId: { env: "EXTERNAL_ID", context: "externalId", default: "derived from B, prefix, bucket, key", description: "sts:ExternalId the access role requires (2-1224 of [\\w+=,.@:/-])." },
   issSources: { env: "ISS_SOURCES", context: "issSources", default: "open-notify, then wheretheiss.at", description: "Comma-separated ISS position URLs, tried in order." },
   logRetentionDays: { env: "LOG_RETENTION_DAYS", context: "logRetentionDays", default: "365", description: "Retention of the function's log group (a CloudWatch Logs value)." },
-  noncurrentVersionDays: { env: "NONCURRENT_VERSION_DAYS", context: "noncurrentVersionDays", default: "1", description: "Days an earlier version of the log is kept after it was replaced (1-3650): the undo window. Every append stores a new version of the whole log, so this multiplies storage (npm run bench:storage)." },
+  noncurrentVersionDays: { env: "NONCURRENT_VERSION_DAYS", context: "noncurrentVersionDays", default: "1", description: "Days an earlier version of the log is kept after it was replaced (1-3650): the undo window. Every append stores a new version of the whole log, so this multiplies storage (npx tsx scripts/bench/storage.ts)." },
   newerNoncurrentVersions: { env: "NEWER_NONCURRENT_VERSIONS", context: "newerNoncurrentVersions", default: "5", description: "Earlier versions of the log kept regardless of age (0-100): the last states stay recoverable even after the function stopped writing." },
   allowBucketDestroy: { env: "ALLOW_BUCKET_DESTROY", context: "allowBucketDestroy", default: "false", description: "true lifts the report bucket's prevent_destroy for a deliberate `cdktf destroy` (archive and empty the log first; the destroy then refuses while the log exists). Unset it again afterwards." },
   stateBucket: { env: "STATE_BUCKET", context: "stateBucket", default: "(local state)", description: "S3 bucket for Terraform state; unset keeps state in local files." },
@@ -266,7 +266,7 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     "is not a retention CloudWatch Logs accepts", `use one of ${LOG_RETENTION_VALUES.join(", ")}`);
   const noncurrentVersionDays = integer("noncurrentVersionDays", 1, (n) => n >= 1 && n <= 3650,
     "is not a whole number of days from 1 to 3650 (S3 lifecycle expires noncurrent versions after at least 1 day)",
-    "set it to how many days a replaced version of the log stays recoverable, e.g. 1 (the default) or 7; each day keeps one copy of the whole log per run (npm run bench:storage)");
+    "set it to how many days a replaced version of the log stays recoverable, e.g. 1 (the default) or 7; each day keeps one copy of the whole log per run (npx tsx scripts/bench/storage.ts)");
   const newerNoncurrentVersions = integer("newerNoncurrentVersions", 5, (n) => n >= 0 && n <= 100,
     "is not a whole number from 0 to 100 (S3's NewerNoncurrentVersions range; 0 turns it off)",
     "set it to how many of the latest earlier versions stay regardless of age, e.g. 5 (the default), or 0");

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_ISS_SOURCES, deriveExternalId, loadConfig } from "../../stacks/config";
+import { ConfigError, DEFAULT_ISS_SOURCES, deriveExternalId, loadConfig, partitionOf } from "../../stacks/config";
 
 const B = { ACCOUNT_B_ID: "222222222222" };
 
@@ -29,7 +29,10 @@ describe("loadConfig defaults", () => {
       externalId: deriveExternalId("222222222222", "iss-tracker", "iss-tracker-reports-222222222222-us-east-1", "iss_position.txt"),
       issSources: [...DEFAULT_ISS_SOURCES],
       logRetentionDays: 365,
-      noncurrentVersionDays: 30,
+      noncurrentVersionDays: 1,
+      newerNoncurrentVersions: 5,
+      allowBucketDestroy: false,
+      partition: "aws",
       stateBackend: undefined,
       localEndpoint: undefined,
     });
@@ -68,6 +71,8 @@ describe("loadConfig defaults", () => {
         ISS_SOURCES: "https://example.com/iss.json, http://127.0.0.1:8080/iss-now.json",
         LOG_RETENTION_DAYS: "14",
         NONCURRENT_VERSION_DAYS: "7",
+        NEWER_NONCURRENT_VERSIONS: "0",
+        ALLOW_BUCKET_DESTROY: "true",
         STATE_BUCKET: "my-tf-state",
         STATE_LOCK_TABLE: "tf-locks",
       },
@@ -82,6 +87,8 @@ describe("loadConfig defaults", () => {
       issSources: ["https://example.com/iss.json", "http://127.0.0.1:8080/iss-now.json"],
       logRetentionDays: 14,
       noncurrentVersionDays: 7,
+      newerNoncurrentVersions: 0,
+      allowBucketDestroy: true,
       stateBackend: { bucket: "my-tf-state", keyPrefix: "iss-prod", region: "eu-central-1", lockTable: "tf-locks" },
     });
   });
@@ -90,6 +97,18 @@ describe("loadConfig defaults", () => {
     const config = loadConfig({ env: { ...B, NAME_PREFIX: "a-very-long-prefix-name1", REGION_B: "ap-southeast-2" } });
     expect(config.bucketName).toBe("a-very-long-prefix-name1-reports-222222222222-ap-southeast-2");
     expect(config.bucketName.length).toBeLessThanOrEqual(63);
+  });
+
+  it.each([
+    ["us-east-1", "aws"], ["eu-central-2", "aws"], ["cn-north-1", "aws-cn"], ["cn-northwest-1", "aws-cn"],
+    ["us-gov-west-1", "aws-us-gov"], ["us-iso-east-1", "aws-iso"], ["us-isob-east-1", "aws-iso-b"], ["eu-isoe-west-1", "aws-iso-e"], ["us-isof-south-1", "aws-iso-f"],
+  ])("derives the partition of region %s: %s", (region, partition) => {
+    expect(partitionOf(region)).toBe(partition);
+    expect(loadConfig({ env: { ...B, REGION_A: region, REGION_B: region } }).partition).toBe(partition);
+  });
+
+  it("takes ALLOW_BUCKET_DESTROY=false as the default it is", () => {
+    expect(loadConfig({ env: { ...B, ALLOW_BUCKET_DESTROY: "false" } }).allowBucketDestroy).toBe(false);
   });
 
   it("accepts rate(1 minute) and rate(2 hours)", () => {
@@ -126,6 +145,12 @@ describe("loadConfig rejects bad input with the setting's name and the fix", () 
     ["retention that is not a number", { ...B, LOG_RETENTION_DAYS: "a week" }, /^LOG_RETENTION_DAYS /],
     ["noncurrent days of zero", { ...B, NONCURRENT_VERSION_DAYS: "0" }, /^NONCURRENT_VERSION_DAYS .*from 1 to 3650/],
     ["noncurrent days negative", { ...B, NONCURRENT_VERSION_DAYS: "-5" }, /^NONCURRENT_VERSION_DAYS /],
+    ["noncurrent days over 3650", { ...B, NONCURRENT_VERSION_DAYS: "3651" }, /^NONCURRENT_VERSION_DAYS .*from 1 to 3650.*Fix: set it to how many days a replaced version of the log stays recoverable/],
+    ["newer noncurrent versions over S3's 100", { ...B, NEWER_NONCURRENT_VERSIONS: "101" }, /^NEWER_NONCURRENT_VERSIONS \(cdktf\.json context "newerNoncurrentVersions"\) = "101": is not a whole number from 0 to 100.*Fix: /],
+    ["newer noncurrent versions not a number", { ...B, NEWER_NONCURRENT_VERSIONS: "five" }, /^NEWER_NONCURRENT_VERSIONS /],
+    ["ALLOW_BUCKET_DESTROY that is not a boolean", { ...B, ALLOW_BUCKET_DESTROY: "yes" }, /^ALLOW_BUCKET_DESTROY .*"yes": is neither true nor false\. Fix: leave it unset .* after archiving and emptying the log/],
+    ["regions in two partitions", { ...B, REGION_A: "us-east-1", REGION_B: "cn-north-1" }, /^REGION_A .*"us-east-1": is in partition aws but REGION_B cn-north-1 is in aws-cn, and AssumeRole does not cross partitions\. Fix: /],
+    ["deployer in another partition than the regions", { ...B, DEPLOYER_PRINCIPAL_ARN: "arn:aws:iam::111111111111:user/alice", REGION_A: "us-gov-west-1", REGION_B: "us-gov-west-1" }, /^DEPLOYER_PRINCIPAL_ARN .*is in partition aws, but the regions are in aws-us-gov\. Fix: use the deployer's ARN in aws-us-gov/],
     ["deployer that is not an ARN", { ...B, DEPLOYER_PRINCIPAL_ARN: "alice" }, /^DEPLOYER_PRINCIPAL_ARN .*Fix: use the Arn printed by `aws sts get-caller-identity`/],
     ["state key prefix without a state bucket", { ...B, STATE_KEY_PREFIX: "x" }, /^STATE_KEY_PREFIX .*only applies to the S3 state backend.*Fix: set STATE_BUCKET too/],
     ["state bucket with a bad name", { ...B, STATE_BUCKET: "Bad_Bucket" }, /^STATE_BUCKET .*not a valid S3 bucket name/],

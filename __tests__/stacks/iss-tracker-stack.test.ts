@@ -23,8 +23,9 @@ describe("iss-tracker stack", () => {
     expect(json.output.object_s3_uri.value).toMatch(/^s3:\/\/\$\{aws_s3_bucket\.[\w-]+\.bucket\}\/iss_position\.txt$/);
   });
 
-  it("keeps state locally unless an S3 backend is configured", () => {
-    expect(json.terraform.backend).toBeUndefined();
+  it("keeps state locally unless an S3 backend is configured, at a path relative to the stack's folder (the project root), not this machine's", () => {
+    expect(json.terraform.backend).toEqual({ local: { path: "../../../terraform.iss-tracker.tfstate" } });
+    expect(synthBootstrap().json.terraform.backend).toEqual({ local: { path: "../../../terraform.bootstrap.tfstate" } });
   });
 
   it("stores state in S3 with encryption and native locking when STATE_BUCKET is set", () => {

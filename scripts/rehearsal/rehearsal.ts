@@ -38,6 +38,7 @@ import { startGateway, type Gateway } from "../emulator/gateway";
 import { startIssSimulator, type IssSimulator } from "../emulator/iss-simulator";
 import { startMoto, type MotoServer } from "../emulator/moto";
 import { iamGate, type IamGate, type RecordedCall } from "../emulator/iam-gate";
+import { lifecycleGate } from "../emulator/lifecycle-gate";
 import { stsGate, type StsGate } from "../emulator/sts-gate";
 import { assumeRole, isNotFound, parsePolicy, readRole, type Credentials } from "../shared/aws";
 import { sessionOf } from "../shared/iam";
@@ -186,7 +187,7 @@ export class Rehearsal {
           }
         },
       });
-      gateway = await startGateway(moto.endpoint, [terraformGate.gate, trustGate.gate]);
+      gateway = await startGateway(moto.endpoint, [terraformGate.gate, lifecycleGate(), trustGate.gate]);
       const rehearsal = new Rehearsal(moto, simulator, adminA, adminB, gateway, trustGate, terraformGate, options);
       const seconds = (Date.now() - started) / 1000;
       rehearsal.timings.push(["emulator", seconds]);

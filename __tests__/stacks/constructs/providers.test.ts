@@ -25,6 +25,11 @@ describe("account providers", () => {
     expect(b).toMatchObject({ region: "eu-west-2", assume_role: [{ role_arn: "arn:aws:iam::222222222222:role/deployer" }] });
   });
 
+  it("assumes the bootstrap role in the regions' partition", () => {
+    const { json } = synthTracker({ REGION_A: "cn-north-1", REGION_B: "cn-north-1" });
+    expect(json.provider.aws[1].assume_role).toEqual([{ role_arn: "arn:aws-cn:iam::222222222222:role/terraform", session_name: "iss-tracker-terraform" }]);
+  });
+
   it("puts every B resource on the account_b provider and every A resource on the default one", () => {
     const { json } = synthTracker();
     const placement: Record<string, string[]> = {};

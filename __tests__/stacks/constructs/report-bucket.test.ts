@@ -1,18 +1,47 @@
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { only, policyOf, resources, synthTracker } from "../../../test-support/synth";
+import { logStillPresentMessage } from "../../../stacks/constructs/report-bucket";
+import { only, policyOf, resources, synthTracker, type Json } from "../../../test-support/synth";
 
 const { synthesized, json } = synthTracker({ NONCURRENT_VERSION_DAYS: "45" });
 const bucketId = Object.keys(resources(json, "aws_s3_bucket"))[0];
 const bucketRef = `\${aws_s3_bucket.${bucketId}.id}`;
 
 describe("report bucket (account B)", () => {
-  it("is created in B, named from the configuration, and never force-destroyed", () => {
+  it("is created in B, named from the configuration, never force-destroyed, and protected from any destroy or replacement", () => {
     expect(synthesized).toHaveResourceWithProperties(S3Bucket, {
       bucket: "iss-tracker-reports-222222222222-us-east-1",
       force_destroy: false,
       provider: "aws.account_b",
+      lifecycle: { prevent_destroy: true },
     });
+    expect(resources(json, "data.aws_s3_objects")).toEqual({});
+    expect(json.data).toBeUndefined();
+  });
+
+  it("lifts prevent_destroy only with ALLOW_BUCKET_DESTROY=true, and then refuses every plan while the log exists, saying how to archive and empty it", () => {
+    const deliberate = synthTracker({ ALLOW_BUCKET_DESTROY: "true", NONCURRENT_VERSION_DAYS: "45" }).json;
+    const bucket = only(deliberate, "aws_s3_bucket");
+    expect(bucket.lifecycle).toBeUndefined();
+    expect(bucket.force_destroy).toBe(false);
+    const guard = Object.values<Json>(deliberate.data.aws_s3_objects);
+    expect(guard).toHaveLength(1);
+    expect(guard[0]).toMatchObject({
+      provider: "aws.account_b",
+      bucket: `\${aws_s3_bucket.${Object.keys(resources(deliberate, "aws_s3_bucket"))[0]}.bucket}`,
+      prefix: "iss_position.txt",
+      max_keys: 1,
+    });
+    expect(guard[0].lifecycle.postcondition).toEqual([{
+      condition: '${!contains(self.keys, "iss_position.txt")}',
+      error_message: logStillPresentMessage("iss-tracker-reports-222222222222-us-east-1", "iss_position.txt"),
+    }]);
+    expect(guard[0].lifecycle.postcondition[0].error_message).toMatch(
+      /^ALLOW_BUCKET_DESTROY=true, but s3:\/\/iss-tracker-reports-222222222222-us-east-1\/iss_position.txt still holds the log, so nothing was destroyed\. To keep it, archive it first .*aws s3 cp .*every version and delete marker.*destroy again\. To keep the bucket instead, unset ALLOW_BUCKET_DESTROY\.$/,
+    );
+    // Everything else is the same bucket.
+    const normal = { ...json.resource };
+    expect({ ...deliberate.resource, aws_s3_bucket: normal.aws_s3_bucket }).toEqual(normal);
   });
 
   it("blocks every kind of public access", () => {
@@ -34,14 +63,21 @@ describe("report bucket (account B)", () => {
     expect(only(json, "aws_s3_bucket_versioning").versioning_configuration).toEqual({ status: "Enabled" });
   });
 
-  it("expires noncurrent versions after the configured days and aborts stale multipart uploads after 1 day", () => {
+  it("expires noncurrent versions after the configured days, keeps the configured newest ones, and aborts stale multipart uploads after 1 day", () => {
     const lifecycle = only(json, "aws_s3_bucket_lifecycle_configuration");
     expect(lifecycle.bucket).toBe(bucketRef);
     expect(lifecycle.depends_on).toEqual([expect.stringMatching(/^aws_s3_bucket_versioning\./)]);
     expect(lifecycle.rule).toEqual([
-      { id: "expire-noncurrent-versions", status: "Enabled", filter: [{}], noncurrent_version_expiration: [{ noncurrent_days: 45 }] },
+      { id: "expire-noncurrent-versions", status: "Enabled", filter: [{}], noncurrent_version_expiration: [{ noncurrent_days: 45, newer_noncurrent_versions: 5 }] },
       { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: [{}], abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }] },
     ]);
+  });
+
+  it("keeps replaced versions 1 day plus the 5 newest by default (a tenth of the storage of 30 days: scripts/bench/storage.ts), and drops newer_noncurrent_versions at 0", () => {
+    const byDefault = only(synthTracker().json, "aws_s3_bucket_lifecycle_configuration");
+    expect(byDefault.rule[0].noncurrent_version_expiration).toEqual([{ noncurrent_days: 1, newer_noncurrent_versions: 5 }]);
+    const none = only(synthTracker({ NEWER_NONCURRENT_VERSIONS: "0", NONCURRENT_VERSION_DAYS: "7" }).json, "aws_s3_bucket_lifecycle_configuration");
+    expect(none.rule[0].noncurrent_version_expiration).toEqual([{ noncurrent_days: 7 }]);
   });
 
   it("denies every request that does not use TLS", () => {

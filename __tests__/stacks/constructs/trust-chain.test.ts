@@ -80,7 +80,7 @@ describe("access role (account B)", () => {
     });
   });
 
-  it("may read and write only the one object, list only its key, and never delete", () => {
+  it("may read and write only the one object: no listing (the function creates on 403), no delete", () => {
     const grant = inlinePolicy("read-write-report-object");
     expect(grant.provider).toBe("aws.account_b");
     expect(grant.role).toBe(`\${aws_iam_role.${accessId}.name}`);
@@ -92,22 +92,22 @@ describe("access role (account B)", () => {
         Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
         Resource: `\${aws_s3_bucket.${bucketId}.arn}/iss_position.txt`,
       },
-      {
-        Sid: "TellMissingReportObject",
-        Effect: "Allow",
-        Action: "s3:ListBucket",
-        Resource: `\${aws_s3_bucket.${bucketId}.arn}`,
-        Condition: { StringEquals: { "s3:prefix": "iss_position.txt" } },
-      },
     ]);
-    expect(JSON.stringify(policyOf(grant))).not.toMatch(/Delete|\*"/);
+    expect(JSON.stringify(policyOf(grant))).not.toMatch(/Delete|List|\*"/);
+  });
+
+  it("carries the permissions boundary the bootstrap stack creates, at the ARN derived from the configuration", () => {
+    expect(access.permissions_boundary).toBe("arn:aws:iam::222222222222:policy/iss-tracker-report-writer-boundary");
+    expect(exec.permissions_boundary).toBeUndefined();
+    const custom = synthTracker({ NAME_PREFIX: "iss-prod", ACCOUNT_B_ID: "555555555555", REGION_A: "us-gov-west-1", REGION_B: "us-gov-east-1" }).json;
+    const role = Object.values(resources(custom, "aws_iam_role")).find((r: Json) => r.name === "iss-prod-report-writer");
+    expect(role.permissions_boundary).toBe("arn:aws-us-gov:iam::555555555555:policy/iss-prod-report-writer-boundary");
   });
 
   it("follows a configured object key and external id", () => {
     const custom = synthTracker({ OBJECT_KEY: "logs/iss.txt", EXTERNAL_ID: "my-external-id" }).json;
     const grant = Object.values(resources(custom, "aws_iam_role_policy")).find((p: Json) => p.name === "read-write-report-object");
     expect(policyOf(grant).Statement[0].Resource).toMatch(/\/logs\/iss\.txt$/);
-    expect(policyOf(grant).Statement[1].Condition).toEqual({ StringEquals: { "s3:prefix": "logs/iss.txt" } });
     const role = Object.values(resources(custom, "aws_iam_role")).find((r: Json) => r.name === "iss-tracker-report-writer");
     expect(policyOf(role, "assume_role_policy").Statement[0].Condition).toEqual({ StringEquals: { "sts:ExternalId": "my-external-id" } });
   });
