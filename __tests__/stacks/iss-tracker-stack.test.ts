@@ -18,7 +18,7 @@ describe("iss-tracker stack", () => {
   it("outputs what an operator needs", () => {
     expect(Object.keys(json.output).sort()).toEqual([
       "access_role_arn", "bucket_name", "dlq_url", "execution_role_arn", "external_id", "function_name",
-      "log_group_name", "object_s3_uri", "rule_name",
+      "log_bucket_destroy_procedure", "log_group_name", "object_s3_uri", "rule_name",
     ]);
     expect(json.output.object_s3_uri.value).toMatch(/^s3:\/\/\$\{aws_s3_bucket\.[\w-]+\.bucket\}\/iss_position\.txt$/);
   });

@@ -72,6 +72,8 @@ export interface IamGate {
   readonly calls: RecordedCall[];
   /** A label recorded with each call from now on (e.g. "deploy", "destroy"). */
   phase: string;
+  /** The parameters of every AssumeRole into a watched role (e.g. whether it carried session tags). */
+  readonly assumptions: Array<Readonly<Record<string, string>>>;
   /** Access keys learned so far -> the watched role and the session ARN. */
   readonly sessions: ReadonlyMap<string, { readonly roleArn: string; readonly session: string }>;
 }
@@ -95,6 +97,7 @@ export function iamGate(options: IamGateOptions): IamGate {
   const watched = new Set(options.roleArns);
   const sessions = new Map<string, { roleArn: string; session: string }>();
   const calls: RecordedCall[] = [];
+  const assumptions: Array<Record<string, string>> = [];
 
   const contextOf = async (call: AwsCall): Promise<Record<string, string>> => {
     if (call.service !== "iam") return {};
@@ -139,6 +142,7 @@ export function iamGate(options: IamGateOptions): IamGate {
     if (req.service === "sts" && req.method === "POST") {
       const params = new URLSearchParams(req.body.toString("utf8"));
       if (params.get("Action") === "AssumeRole" && watched.has(params.get("RoleArn") ?? "")) {
+        assumptions.push(Object.fromEntries(params));
         const reply = await next();
         const learned = reply.status === 200 ? sessionFromAssumeRole(reply.body.toString("utf8")) : undefined;
         if (learned) sessions.set(learned.accessKeyId, { roleArn: params.get("RoleArn")!, session: learned.arn });
@@ -172,6 +176,6 @@ export function iamGate(options: IamGateOptions): IamGate {
     return reply;
   };
 
-  const state: IamGate = { gate, calls, sessions, phase: "" };
+  const state: IamGate = { gate, calls, assumptions, sessions, phase: "" };
   return state;
 }

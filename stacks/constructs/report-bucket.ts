@@ -7,6 +7,7 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
 import { policy, render, type PolicyDocument } from "../policy";
 
@@ -26,10 +27,15 @@ export interface ReportBucketProps {
    * stops any such plan before anything is touched (without it, a destroy would strip the public
    * access block, policy, encryption and versioning one by one and only then fail on the non-empty
    * bucket). true is the deliberate path (ALLOW_BUCKET_DESTROY=true): prevent_destroy is lifted and,
-   * when `logKey` is given, every plan refuses while that object exists.
+   * when `logKey` is given, every plan refuses while that object exists, a destroy's included
+   * (unless run with -refresh=false).
    */
   readonly allowDestroy?: boolean;
-  /** The log's key, checked before a deliberate destroy (with allowDestroy). */
+  /**
+   * The log's key. Without allowDestroy: an output explains the protection and the deliberate
+   * path (printed by every plan, so right above a refused destroy's error). With allowDestroy: the
+   * check that refuses while the log exists. Default: neither.
+   */
   readonly logKey?: string;
   /** Days before an unfinished multipart upload is aborted. Default: 1. */
   readonly abortIncompleteUploadDays?: number;
@@ -39,6 +45,13 @@ export interface ReportBucketProps {
    * caller (it ignores the condition), and the emulator speaks plain HTTP on loopback anyway.
    */
   readonly denyInsecureTransport?: boolean;
+}
+
+/** The default configuration's note: why a destroy stops, and the deliberate path. */
+export function destroyProcedure(bucketName: string, logKey: string): string {
+  return `s3://${bucketName}/${logKey} holds the log, so a destroy stops before it touches anything (prevent_destroy on the bucket). ` +
+    `To destroy deliberately: archive the log (aws s3 cp s3://${bucketName}/${logKey} ./iss-log-archive.txt with account B's credentials), ` +
+    "delete every version and delete marker in the bucket, then run ALLOW_BUCKET_DESTROY=true npx cdktf destroy iss-tracker.";
 }
 
 /** What a deliberate destroy says while the log is still in the bucket. */
@@ -87,21 +100,16 @@ export class ReportBucket extends Construct {
       lifecycle: allowDestroy ? undefined : { preventDestroy: true },
     });
     const bucket = this.bucket.id;
-    if (allowDestroy && props.logKey !== undefined) {
-      // Read at every plan, the destroy's refresh included: the destroy stops before it touches
-      // anything while the log exists. ListObjectsV2 under the key's prefix: the key itself sorts first.
-      new DataAwsS3Objects(this, "destroy-guard", {
-        provider,
-        bucket: this.bucket.bucket,
-        prefix: props.logKey,
-        maxKeys: 1,
-        lifecycle: {
-          postcondition: [{
-            condition: `\${!contains(self.keys, ${JSON.stringify(props.logKey)})}`,
-            errorMessage: logStillPresentMessage(props.bucketName, props.logKey),
-          }],
-        },
-      });
+    if (props.logKey !== undefined) {
+      if (allowDestroy) {
+        this.guardDeliberateDestroy(props.bucketName, props.logKey);
+      } else {
+        // Printed by every plan, so also right above Terraform's prevent_destroy error.
+        new TerraformOutput(this, "destroy-procedure", {
+          value: destroyProcedure(props.bucketName, props.logKey),
+          description: "Why a destroy stops, and how to proceed deliberately",
+        }).overrideLogicalId("log_bucket_destroy_procedure");
+      }
     }
 
     new S3BucketPublicAccessBlock(this, "public-access-block", {
@@ -156,6 +164,29 @@ export class ReportBucket extends Construct {
         policy: render(this, tlsOnlyBucketPolicy(this.bucket.arn)),
       });
     }
+  }
+
+  /**
+   * The deliberate destroy's check: every plan (a deploy's, and the refresh a destroy runs before it
+   * plans anything) lists the log's key and stops while it exists. Terraform evaluates no
+   * pre/postcondition in a destroy's refresh, but it does read data sources and evaluate their
+   * arguments: so the second read's argument fails, with the message, when the first found the
+   * log (tonumber() of the message is how Terraform lets configuration raise an error).
+   * `-refresh=false` skips the refresh, and the check with it.
+   */
+  private guardDeliberateDestroy(bucketName: string, logKey: string): void {
+    const guard = new DataAwsS3Objects(this, "destroy-guard", {
+      provider: this.bucket.provider,
+      bucket: this.bucket.bucket,
+      prefix: logKey,
+      maxKeys: 1,
+    });
+    new DataAwsS3Objects(this, "destroy-check", {
+      provider: this.bucket.provider,
+      bucket: this.bucket.bucket,
+      prefix: `\${contains(${guard.fqn}.keys, ${JSON.stringify(logKey)}) ? tostring(tonumber(${JSON.stringify(logStillPresentMessage(bucketName, logKey))})) : ${JSON.stringify(logKey)}}`,
+      maxKeys: 1,
+    });
   }
 
   /** ARN of the bucket. */

@@ -1,6 +1,6 @@
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { logStillPresentMessage } from "../../../stacks/constructs/report-bucket";
+import { destroyProcedure, logStillPresentMessage } from "../../../stacks/constructs/report-bucket";
 import { only, policyOf, resources, synthTracker, type Json } from "../../../test-support/synth";
 
 const { synthesized, json } = synthTracker({ NONCURRENT_VERSION_DAYS: "45" });
@@ -15,33 +15,42 @@ describe("report bucket (account B)", () => {
       provider: "aws.account_b",
       lifecycle: { prevent_destroy: true },
     });
-    expect(resources(json, "data.aws_s3_objects")).toEqual({});
     expect(json.data).toBeUndefined();
   });
 
-  it("lifts prevent_destroy only with ALLOW_BUCKET_DESTROY=true, and then refuses every plan while the log exists, saying how to archive and empty it", () => {
+  it("says, in every plan and so right above a refused destroy's error, why it stops and how to proceed deliberately", () => {
+    expect(json.output.log_bucket_destroy_procedure).toEqual({
+      value: destroyProcedure("iss-tracker-reports-222222222222-us-east-1", "iss_position.txt"),
+      description: "Why a destroy stops, and how to proceed deliberately",
+    });
+    expect(json.output.log_bucket_destroy_procedure.value).toMatch(
+      /^s3:\/\/iss-tracker-reports-222222222222-us-east-1\/iss_position\.txt holds the log, so a destroy stops before it touches anything \(prevent_destroy on the bucket\)\. To destroy deliberately: archive the log \(aws s3 cp .*\), delete every version and delete marker in the bucket, then run ALLOW_BUCKET_DESTROY=true npx cdktf destroy iss-tracker\.$/,
+    );
+  });
+
+  it("lifts prevent_destroy only with ALLOW_BUCKET_DESTROY=true, and then makes every plan (a destroy's refresh too) fail with how to archive and empty the log while it exists", () => {
     const deliberate = synthTracker({ ALLOW_BUCKET_DESTROY: "true", NONCURRENT_VERSION_DAYS: "45" }).json;
-    const bucket = only(deliberate, "aws_s3_bucket");
+    const [bucketId, bucket] = Object.entries<Json>(resources(deliberate, "aws_s3_bucket"))[0];
     expect(bucket.lifecycle).toBeUndefined();
     expect(bucket.force_destroy).toBe(false);
-    const guard = Object.values<Json>(deliberate.data.aws_s3_objects);
-    expect(guard).toHaveLength(1);
-    expect(guard[0]).toMatchObject({
+    const reads = Object.entries<Json>(deliberate.data.aws_s3_objects);
+    expect(reads.map(([id]) => id.replace(/_[0-9A-F]{8}$/, ""))).toEqual(["report-bucket_destroy-check", "report-bucket_destroy-guard"]);
+    const [[, check], [guardId, guard]] = reads;
+    expect(guard).toEqual({ provider: "aws.account_b", bucket: `\${aws_s3_bucket.${bucketId}.bucket}`, prefix: "iss_position.txt", max_keys: 1 });
+    const message = logStillPresentMessage("iss-tracker-reports-222222222222-us-east-1", "iss_position.txt");
+    expect(check).toEqual({
       provider: "aws.account_b",
-      bucket: `\${aws_s3_bucket.${Object.keys(resources(deliberate, "aws_s3_bucket"))[0]}.bucket}`,
-      prefix: "iss_position.txt",
+      bucket: `\${aws_s3_bucket.${bucketId}.bucket}`,
+      prefix: `\${contains(data.aws_s3_objects.${guardId}.keys, "iss_position.txt") ? tostring(tonumber(${JSON.stringify(message)})) : "iss_position.txt"}`,
       max_keys: 1,
     });
-    expect(guard[0].lifecycle.postcondition).toEqual([{
-      condition: '${!contains(self.keys, "iss_position.txt")}',
-      error_message: logStillPresentMessage("iss-tracker-reports-222222222222-us-east-1", "iss_position.txt"),
-    }]);
-    expect(guard[0].lifecycle.postcondition[0].error_message).toMatch(
+    expect(message).toMatch(
       /^ALLOW_BUCKET_DESTROY=true, but s3:\/\/iss-tracker-reports-222222222222-us-east-1\/iss_position.txt still holds the log, so nothing was destroyed\. To keep it, archive it first .*aws s3 cp .*every version and delete marker.*destroy again\. To keep the bucket instead, unset ALLOW_BUCKET_DESTROY\.$/,
     );
+    expect(message).not.toMatch(/["$]/);
+    expect(deliberate.output.log_bucket_destroy_procedure).toBeUndefined();
     // Everything else is the same bucket.
-    const normal = { ...json.resource };
-    expect({ ...deliberate.resource, aws_s3_bucket: normal.aws_s3_bucket }).toEqual(normal);
+    expect({ ...deliberate.resource, aws_s3_bucket: json.resource.aws_s3_bucket }).toEqual(json.resource);
   });
 
   it("blocks every kind of public access", () => {
