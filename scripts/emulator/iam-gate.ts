@@ -51,6 +51,8 @@ export interface IamGateOptions {
 export interface RecordedCall {
   /** What the gate's user was doing (IamGate.phase when the call came in). */
   readonly phase: string;
+  /** When the call came in (ms since the epoch). */
+  readonly at: number;
   /** The session ARN that signed the call. */
   readonly session: string;
   readonly service: string;
@@ -157,7 +159,7 @@ export function iamGate(options: IamGateOptions): IamGate {
     if ("unknown" in call) {
       const reason = `User: ${known.session} made a request the emulator's IAM gate cannot map to an IAM action: ${call.unknown}. ` +
         "Add its row to scripts/emulator/aws-actions.ts from the Service Authorization Reference (the gate fails closed)";
-      calls.push({ phase: state.phase, session: known.session, service: req.service ?? "?", operation: "(unknown)", actions: [], resource: "?", params: {}, allowed: false, reason, status: 403 });
+      calls.push({ phase: state.phase, at: Date.now(), session: known.session, service: req.service ?? "?", operation: "(unknown)", actions: [], resource: "?", params: {}, allowed: false, reason, status: 403 });
       return denial(req, reason);
     }
     let verdict: { allowed: boolean; reason: string };
@@ -166,7 +168,7 @@ export function iamGate(options: IamGateOptions): IamGate {
     } catch (error) {
       verdict = { allowed: false, reason: `the emulator's IAM gate could not evaluate ${call.actions.join(", ")} (${(error as Error).message}); it fails closed` };
     }
-    const record = { phase: state.phase, session: known.session, service: call.service, operation: call.operation, actions: call.actions, resource: call.resource, params: call.params, ...verdict };
+    const record = { phase: state.phase, at: Date.now(), session: known.session, service: call.service, operation: call.operation, actions: call.actions, resource: call.resource, params: call.params, ...verdict };
     if (!verdict.allowed) {
       calls.push({ ...record, status: 403 });
       return denial(req, `${verdict.reason} (emulator IAM gate)`);

@@ -276,7 +276,8 @@ export class Rehearsal {
       child.on("error", reject);
       child.on("close", (code, signal) => {
         if (code === 0) resolveRun(output);
-        else reject(new Error(`${command.replace(ROOT + "/", "")} ${args.join(" ")} failed (${signal ?? `exit ${code}`}):\n${output.slice(-6000)}`));
+        // The message keeps the tail; `output` keeps all of it (cdktf interleaves Terraform's stderr and stdout).
+        else reject(Object.assign(new Error(`${command.replace(ROOT + "/", "")} ${args.join(" ")} failed (${signal ?? `exit ${code}`}):\n${output.slice(-6000)}`), { output }));
       });
     });
   }

@@ -6,11 +6,15 @@
  * Deployed ONCE: the command's own 3 runs, then every scenario below on that deployment (the
  * command's afterRuns hook holds it), then the command's own teardown.
  */
-import { DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
-import { GetBucketPolicyCommand } from "@aws-sdk/client-s3";
+import { DeleteRolePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from "@aws-sdk/client-iam";
+import {
+  GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketOwnershipControlsCommand, GetBucketPolicyCommand,
+  GetBucketTaggingCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, S3Client,
+} from "@aws-sdk/client-s3";
 import { Testing } from "cdktf";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { bootstrapGrantedActions } from "../../../stacks/bootstrap-stack";
 import { loadConfig } from "../../../stacks/config";
 import { IssTrackerStack } from "../../../stacks/iss-tracker-stack";
 import { rehearse } from "../../../scripts/rehearsal/cli";
@@ -54,6 +58,29 @@ afterAll(async () => {
 
 const logText = async () => (await rehearsal.readLog())?.toString("utf8") ?? "";
 const utc = (timestamp: number) => new Date(timestamp * 1000).toISOString().slice(0, 19).replace("T", " ");
+
+const iamB = () => new IAMClient({ region: "us-east-1", endpoint: rehearsal.moto.endpoint, credentials: rehearsal.adminB });
+
+/**
+ * The report bucket's configuration and the access role, as B's administrator reads them through
+ * the gateway (its S3 lifecycle gate answers NewerNoncurrentVersions as S3 does).
+ */
+async function bucketConfiguration(): Promise<Record<string, unknown>> {
+  const s3 = new S3Client({ region: "us-east-1", endpoint: rehearsal.endpoint, forcePathStyle: true, credentials: rehearsal.adminB });
+  const Bucket = rehearsal.function.bucket;
+  const strip = <T extends { $metadata?: unknown }>(out: T) => ({ ...out, $metadata: undefined });
+  const role = await iamB().send(new GetRoleCommand({ RoleName: "iss-tracker-report-writer" }));
+  return {
+    versioning: strip(await s3.send(new GetBucketVersioningCommand({ Bucket }))),
+    encryption: strip(await s3.send(new GetBucketEncryptionCommand({ Bucket }))),
+    publicAccessBlock: strip(await s3.send(new GetPublicAccessBlockCommand({ Bucket }))),
+    ownership: strip(await s3.send(new GetBucketOwnershipControlsCommand({ Bucket }))),
+    lifecycle: strip(await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))),
+    tags: strip(await s3.send(new GetBucketTaggingCommand({ Bucket }))),
+    accessRole: { boundary: role.Role?.PermissionsBoundary, trust: role.Role?.AssumeRolePolicyDocument },
+    accessPolicy: (await iamB().send(new GetRolePolicyCommand({ RoleName: "iss-tracker-report-writer", PolicyName: "read-write-report-object" }))).PolicyDocument,
+  };
+}
 
 /** Runs `body` without one inline policy of a role, then restores it. */
 async function withoutRolePolicy(credentials: Credentials, roleName: string, policyName: string, body: () => Promise<void>): Promise<void> {
@@ -176,16 +203,108 @@ describe("npm start on the emulator (deployed once)", () => {
     expect(countEntries(await logText())).toBe(before + 1);
   });
 
+  // Terraform's calls in B, recorded by the gateway's IAM gate (they ran under the bootstrap role's
+  // policy with the real action names: a missing grant fails the deploy), per phase.
+  const callsIn = (phase: RegExp) => rehearsal.iamGate.calls.filter((c) => phase.test(c.phase));
+  it("created the access role only with its permissions boundary, through the bootstrap role, under the IAM gate", async () => {
+    const created = callsIn(/^deploy: cdktf deploy iss-tracker/);
+    expect(created.filter((c) => c.operation === "CreateRole").map((c) => [c.actions, c.params.PermissionsBoundary, c.allowed])).toEqual([
+      [["iam:CreateRole", "iam:TagRole"], `arn:aws:iam::${rehearsal.accountB}:policy/iss-tracker-report-writer-boundary`, true],
+    ]);
+    const role = await iamB().send(new GetRoleCommand({ RoleName: "iss-tracker-report-writer" }));
+    expect(role.Role?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(`arn:aws:iam::${rehearsal.accountB}:policy/iss-tracker-report-writer-boundary`);
+    // The storage default, read back through the S3 API: replaced versions kept 1 day, the 5 newest always.
+    expect(((await bucketConfiguration()).lifecycle as { Rules: Array<{ NoncurrentVersionExpiration?: object }> }).Rules[0].NoncurrentVersionExpiration)
+      .toEqual({ NoncurrentDays: 1, NewerNoncurrentVersions: 5 });
+    // The provider assumes the bootstrap role without session tags: the trust needs no sts:TagSession.
+    expect(rehearsal.iamGate.assumptions.length).toBeGreaterThan(0);
+    expect(rehearsal.iamGate.assumptions.filter((a) => Object.keys(a).some((k) => /^(Tags\.|TransitiveTagKeys)/.test(k)))).toEqual([]);
+  });
+
+  it("an update that touches B (repairing a hand-widened trust) applies through the bootstrap role under the boundary, and a refresh then plans no changes", async () => {
+    // Someone opens the access role to all of account A by hand (seed 000's broad trust).
+    const iam = iamB();
+    const deployed = (await iam.send(new GetRoleCommand({ RoleName: "iss-tracker-report-writer" }))).Role!.AssumeRolePolicyDocument!;
+    await iam.send(new UpdateAssumeRolePolicyCommand({
+      RoleName: "iss-tracker-report-writer",
+      PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${rehearsal.accountA}:root` }, Action: "sts:AssumeRole" }] }),
+    }));
+    // Re-deploying (same configuration, no new synth) puts the trust back.
+    const before = rehearsal.iamGate.calls.length;
+    await rehearsal.deploy();
+    const updated = rehearsal.iamGate.calls.slice(before);
+    expect(updated.filter((c) => !/^(Get|List|Head)/.test(c.operation) && c.allowed).map((c) => [c.operation, c.actions, c.resource])).toEqual([
+      ["UpdateAssumeRolePolicy", ["iam:UpdateAssumeRolePolicy"], `arn:aws:iam::${rehearsal.accountB}:role/iss-tracker-report-writer`],
+    ]);
+    expect((await iam.send(new GetRoleCommand({ RoleName: "iss-tracker-report-writer" }))).Role!.AssumeRolePolicyDocument).toBe(deployed);
+    const plan = await rehearsal.phase("plan: cdktf diff iss-tracker (refresh)", () => rehearsal.cdktf("diff", "iss-tracker", rehearsal.adminA));
+    expect(plan).toMatch(/No changes\. Your infrastructure matches the configuration\./);
+    expect(callsIn(/^plan:/).filter((c) => c.allowed).length).toBeGreaterThan(10);
+    expect(callsIn(/^plan:/).filter((c) => !/^(Get|List|Head)/.test(c.operation))).toEqual([]);
+  });
+
+  it("a destroy with the log present is refused before it touches anything: state and bucket configuration unchanged, the procedure printed", async () => {
+    const before = { state: readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")), bucket: await bucketConfiguration(), log: await rehearsal.readLog() };
+    const refused = await rehearsal.phase("destroy with the log present (refused)", () =>
+      rehearsal.cdktf("destroy", "iss-tracker", rehearsal.adminA, { env: { TF_CLI_ARGS_destroy: "-refresh=false" } })).then(() => "(it succeeded)", (e: Error & { output?: string }) => e.output ?? e.message);
+    expect(refused).toMatch(/Error: Instance cannot be destroyed/);
+    expect(refused).toMatch(/Resource aws_s3_bucket\.report-bucket_\w+ \(report-bucket\/bucket\) has lifecycle\.prevent_destroy/);
+    expect(refused).toMatch(/log_bucket_destroy_procedure *= "s3:\/\/iss-tracker-reports-222222222222-us-east-1\/iss_position\.txt holds the log, so a destroy stops before it touches anything/);
+    expect(refused).toMatch(/ALLOW_BUCKET_DESTROY=true npx cdktf destroy iss-tracker/);
+    expect(readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")).equals(before.state)).toBe(true);
+    expect(await bucketConfiguration()).toEqual(before.bucket);
+    expect((await rehearsal.readLog())!.equals(before.log!)).toBe(true);
+    expect(callsIn(/^destroy with the log present/).filter((c) => !/^Get|^List|^Head/.test(c.operation))).toEqual([]);
+  });
+
+  it("the deliberate path (ALLOW_BUCKET_DESTROY=true) refuses too while the log exists, in the destroy's refresh, saying how to archive and empty it", async () => {
+    const before = { state: readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")), bucket: await bucketConfiguration() };
+    const refused = await rehearsal.phase("deliberate destroy with the log present (refused)", () =>
+      rehearsal.cdktf("destroy", "iss-tracker", rehearsal.adminA, { settings: { ALLOW_BUCKET_DESTROY: "true" } })).then(() => "(it succeeded)", (e: Error & { output?: string }) => e.output ?? e.message);
+    expect(refused.replace(/\s+/g, " ")).toMatch(
+      /ALLOW_BUCKET_DESTROY=true, but s3:\/\/iss-tracker-reports-222222222222-us-east-1\/iss_position\.txt still holds the log, so nothing was destroyed\. To keep it, archive it first/);
+    expect(refused).not.toMatch(/Destroying\.\.\.|Destruction complete/);
+    expect(readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")).equals(before.state)).toBe(true);
+    expect(await bucketConfiguration()).toEqual(before.bucket);
+    expect(callsIn(/^deliberate destroy/).filter((c) => !/^Get|^List|^Head/.test(c.operation))).toEqual([]);
+  });
+
   it("the command then tears down (bucket emptied, both stacks destroyed: state empty) and exits 0", async () => {
     release();
     expect(await exitCode).toBe(0);
     expect(errors).toEqual([]);
     expect(progress.some((l) => l.startsWith("▸ empty the report bucket"))).toBe(true);
-    expect(progress.some((l) => l.startsWith("▸ destroy: cdktf destroy iss-tracker"))).toBe(true);
+    expect(progress.some((l) => l.startsWith("▸ destroy: ALLOW_BUCKET_DESTROY=true cdktf destroy iss-tracker"))).toBe(true);
     expect(progress.some((l) => l.startsWith("▸ destroy: cdktf destroy bootstrap"))).toBe(true);
     expect(progress.some((l) => /^\n?Summary: 3 new entries for 3 run\(s\) \(0 failed\), 3 in the log — OK\.$/.test(l))).toBe(true);
     for (const stack of ["iss-tracker", "bootstrap"]) {
       expect(JSON.parse(readFileSync(join(rehearsal.workDir, `${stack}.tfstate`), "utf8")).resources).toEqual([]);
     }
+  });
+
+  it("Terraform's calls in B through create, update, refresh, refused destroys and destroy: every call granted, every grant used", () => {
+    const calls = rehearsal.iamGate.calls;
+    const granted = new Set(bootstrapGrantedActions());
+    // Local mode only: with skip_credentials_validation the provider looks its account up with
+    // iam:GetUser first (denied for a role, as in AWS) and then sts:GetCallerIdentity; against AWS
+    // it calls sts:GetCallerIdentity, which needs no permission.
+    const EXPECTED_DENIALS: Record<string, string> = { "iam:GetUser": "the provider's account lookup in local mode, answered AccessDenied, then sts:GetCallerIdentity" };
+    // Granted, and used outside the emulator only: local mode leaves the TLS-only bucket policy out
+    // (moto applies a bucket policy's Deny to every caller).
+    const NOT_EXERCISED_ON_EMULATOR: Record<string, string> = {
+      "s3:PutBucketPolicy": "aws_s3_bucket_policy create (no bucket policy in local mode)",
+      "s3:DeleteBucketPolicy": "aws_s3_bucket_policy destroy (no bucket policy in local mode)",
+    };
+    expect(calls.filter((c) => !c.allowed && !c.actions.every((a) => a in EXPECTED_DENIALS)).map((c) => `${c.phase}: ${c.reason}`)).toEqual([]);
+    const used = new Set(calls.filter((c) => c.allowed && !c.actions.includes("sts:GetCallerIdentity")).flatMap((c) => c.actions));
+    expect([...used].filter((a) => !granted.has(a))).toEqual([]);
+    expect([...granted].filter((a) => !used.has(a) && !(a in NOT_EXERCISED_ON_EMULATOR))).toEqual([]);
+    expect(Object.keys(NOT_EXERCISED_ON_EMULATOR).filter((a) => used.has(a) || !granted.has(a))).toEqual([]);
+    // Every phase is in the recording.
+    const phases = [/^deploy: cdktf deploy/, /^plan:/, /^destroy with the log present/, /^deliberate destroy/, /^destroy: ALLOW_BUCKET_DESTROY=true cdktf destroy iss-tracker/];
+    expect(phases.map((p) => calls.some((c) => p.test(c.phase)))).toEqual(phases.map(() => true));
+    const operations = (phase: RegExp) => calls.filter((c) => phase.test(c.phase) && c.allowed).map((c) => c.operation);
+    expect(operations(/^deploy:/)).toEqual(expect.arrayContaining(["CreateRole", "PutRolePolicy", "CreateBucket", "PutBucketLifecycleConfiguration", "UpdateAssumeRolePolicy"]));
+    expect(operations(/^destroy: ALLOW/)).toEqual(expect.arrayContaining(["DeleteRolePolicy", "DeleteRole", "DeleteBucketLifecycle", "DeleteBucket"]));
   });
 });
