@@ -144,11 +144,15 @@ export function expectations(model: AccessModel): Expectation[] {
     },
     {
       group: residual, description: "the deployer assumes the access role after Terraform's role made it trust the deployer", expected: "allow", ...adminOf(model.deployerArn), action: "sts:AssumeRole", resource: accessRole.arn, resourceAccount: B, resourcePolicy: trustOf(model.deployerArn),
-      residual: "Terraform manages the access role's trust, so the deployer can rewrite it to let itself in. The boundary caps what that yields: the rows below.",
+      residual: "Terraform manages the access role's trust, so the deployer can rewrite it to let itself in. The boundary caps what that yields (last row).",
+    },
+    {
+      group: residual, description: "an administrator of B reads the object directly", expected: "allow", ...adminOf(`arn:${p}:iam::${B}:role/admin`), action: "s3:GetObject", ...object,
+      residual: "B's own administrators can read anything in B: no policy the stacks write can keep an account's administrator out (an organization's SCP or resource control policy can).",
     },
     {
       group: residual, description: "access role given Action * writes the log (the boundary's own grant)", expected: "allow", ...escalatedAccess, action: "s3:PutObject", ...object,
-      residual: "The boundary is the tracker's own object access: whoever gets into the access role can read and append to the current log object, never delete it, its versions or other keys.",
+      residual: "The boundary is the tracker's own object access: whoever gets into the access role can read and rewrite the current log object (the replaced version stays recoverable for the undo window), never delete it, list or read its versions, or touch other keys.",
     },
   ];
 }
