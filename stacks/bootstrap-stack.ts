@@ -38,6 +38,7 @@ export const BOOTSTRAP_GRANTS = {
     "iam:PutRolePolicy": "aws_iam_role_policy create and update",
     "iam:DeleteRolePolicy": "aws_iam_role_policy destroy",
     "iam:DeleteRole": "aws_iam_role destroy",
+    "iam:PutRolePermissionsBoundary": "aws_iam_role update that attaches this boundary (and no other) to an access role without it: one deployed before the boundary existed, or one whose boundary was removed by hand",
   },
   /** Reads and tags of the access role (no boundary condition key exists for TagRole; reads change nothing). */
   accessRoleReads: {
@@ -122,10 +123,17 @@ export function bootstrapPermissionsPolicy(arns: BootstrapPolicyArns): PolicyDoc
       Resource: arns.bucketArn,
     },
     {
-      Sid: "NeverRemoveOrReplaceBoundary",
+      Sid: "NeverRemoveBoundary",
       Effect: "Deny",
-      Action: ["iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"],
+      Action: "iam:DeleteRolePermissionsBoundary",
       Resource: "*",
+    },
+    {
+      Sid: "NeverReplaceBoundary",
+      Effect: "Deny",
+      Action: "iam:PutRolePermissionsBoundary",
+      Resource: "*",
+      Condition: { StringNotEquals: { "iam:PermissionsBoundary": arns.accessBoundaryArn } },
     },
     {
       Sid: "NeverEditBoundaryPolicy",

@@ -13,6 +13,7 @@ export type OneOrMany<T> = T | readonly T[];
 
 export type ConditionOperator =
   | "StringEquals"
+  | "StringNotEquals"
   | "StringLike"
   | "ArnEquals"
   | "ArnLike"

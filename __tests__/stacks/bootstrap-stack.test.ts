@@ -59,7 +59,7 @@ describe("bootstrap stack (account B, deployed once with B's credentials)", () =
     expect(statement("ChangeAccessRoleOnlyWithinBoundary")).toEqual({
       Sid: "ChangeAccessRoleOnlyWithinBoundary",
       Effect: "Allow",
-      Action: ["iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DeleteRole"],
+      Action: ["iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DeleteRole", "iam:PutRolePermissionsBoundary"],
       Resource: ACCESS_ROLE,
       Condition: { StringEquals: { "iam:PermissionsBoundary": BOUNDARY } },
     });
@@ -74,7 +74,8 @@ describe("bootstrap stack (account B, deployed once with B's credentials)", () =
   it("may never remove, replace or edit the boundary, touch the log's objects, or assume the access role", () => {
     const denies = permissions.Statement.filter((s: { Effect: string }) => s.Effect === "Deny");
     expect(denies).toEqual([
-      { Sid: "NeverRemoveOrReplaceBoundary", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"], Resource: "*" },
+      { Sid: "NeverRemoveBoundary", Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: "*" },
+      { Sid: "NeverReplaceBoundary", Effect: "Deny", Action: "iam:PutRolePermissionsBoundary", Resource: "*", Condition: { StringNotEquals: { "iam:PermissionsBoundary": BOUNDARY } } },
       { Sid: "NeverEditBoundaryPolicy", Effect: "Deny", Action: ["iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:TagPolicy", "iam:UntagPolicy"], Resource: BOUNDARY },
       { Sid: "NeverTouchTheLog", Effect: "Deny", Action: "s3:*", Resource: `${BUCKET}/*` },
       { Sid: "NeverAssumeAccessRole", Effect: "Deny", Action: "sts:AssumeRole", Resource: ACCESS_ROLE },
@@ -86,7 +87,7 @@ describe("bootstrap stack (account B, deployed once with B's credentials)", () =
     const granted: string[] = allows.flatMap((s: { Action: string[] }) => s.Action);
     expect(granted).toEqual(bootstrapGrantedActions());
     expect(new Set(granted).size).toBe(granted.length);
-    const forbidden = /\*|^s3:(Get|Put|Delete|Restore)Object|PassRole|PermissionsBoundary|PolicyVersion|^s3:Put(BucketAcl|BucketObjectLockConfiguration|BucketWebsite|BucketNotification|BucketCORS|ReplicationConfiguration|AccelerateConfiguration|BucketLogging|BucketRequestPayment)$/;
+    const forbidden = /\*|^s3:(Get|Put|Delete|Restore)Object|PassRole|DeleteRolePermissionsBoundary|PolicyVersion|^s3:Put(BucketAcl|BucketObjectLockConfiguration|BucketWebsite|BucketNotification|BucketCORS|ReplicationConfiguration|AccelerateConfiguration|BucketLogging|BucketRequestPayment)$/;
     expect(granted.filter((a) => forbidden.test(a))).toEqual([]);
     expect(allows.map((s: { Resource: string }) => s.Resource)).toEqual([ACCESS_ROLE, ACCESS_ROLE, BUCKET]);
     // Every grant says which provider call needs it.

@@ -76,6 +76,7 @@ export function expectations(model: AccessModel): Expectation[] {
     { group: system, description: "Terraform's role creates the access role with its permissions boundary", expected: "allow", ...bootstrap, action: "iam:CreateRole", ...accessRoleIam, context: withBoundary },
     { group: system, description: "Terraform's role puts the access role's policy while the boundary is attached", expected: "allow", ...bootstrap, action: "iam:PutRolePolicy", ...accessRoleIam, context: withBoundary },
     { group: system, description: "Terraform's role updates the access role's trust while the boundary is attached", expected: "allow", ...bootstrap, action: "iam:UpdateAssumeRolePolicy", ...accessRoleIam, context: withBoundary },
+    { group: system, description: "Terraform's role attaches the boundary to an access role without it (a deployment from before it)", expected: "allow", ...bootstrap, action: "iam:PutRolePermissionsBoundary", ...accessRoleIam, context: withBoundary },
 
     { group: chain, description: "another principal in A (an administrator) assumes the access role", expected: "deny", ...adminOf(`arn:${p}:iam::${accountA}:role/admin`), ...assumeAccess, context: externalId },
     { group: chain, description: "account A's root assumes the access role", expected: "deny", ...adminOf(`arn:${p}:iam::${accountA}:root`), ...assumeAccess, context: externalId },

@@ -283,27 +283,39 @@ export class Rehearsal {
   }
 
   /**
-   * `cdktf deploy|destroy|diff <stack>`. Synthesizes both stacks into this emulator's folder
+   * `cdktf deploy|destroy|diff <stack>` (or `cdktf synth`). Synthesizes both stacks into this emulator's folder
    * (--output) on the first call and whenever `settings` (configuration variables such as
    * NONCURRENT_VERSION_DAYS or ALLOW_BUCKET_DESTROY) differ from the last synth's; otherwise
    * reuses that synth (--skip-synth). Rejects with the command's output when it fails.
    */
-  async cdktf(verb: "deploy" | "destroy" | "diff", stack: string, credentials: Credentials,
+  async cdktf(verb: "deploy" | "destroy" | "diff" | "synth", stack: string, credentials: Credentials,
     options: { readonly args?: readonly string[]; readonly env?: NodeJS.ProcessEnv; readonly settings?: Readonly<Record<string, string>> } = {}): Promise<string> {
     mkdirSync(this.workDir, { recursive: true });
     const settings = JSON.stringify(options.settings ?? {});
     const env = { ...this.cdktfEnv(credentials), ...options.settings, ...options.env };
     // With an offline provider mirror, `terraform providers lock` (other platforms' checksums)
     // would need the registry.
-    const offline = applyTerraformEnv({ ...env }).mirror && verb !== "diff" ? ["--skip-provider-lock"] : [];
-    const skipSynth = this.synthesizedWith === settings ? ["--skip-synth"] : [];
+    const offline = applyTerraformEnv({ ...env }).mirror && (verb === "deploy" || verb === "destroy") ? ["--skip-provider-lock"] : [];
+    const skipSynth = this.synthesizedWith === settings && verb !== "synth" ? ["--skip-synth"] : [];
     this.synthesizedWith = undefined;
-    const output = await this.exec(join(ROOT, "node_modules", ".bin", "cdktf"),
-      [verb, stack, ...(verb === "diff" ? [] : ["--auto-approve"]), "--no-color", "--output", this.outDir, ...offline, ...skipSynth, ...(options.args ?? [])], env)
+    const args = verb === "synth" ? [verb] : [verb, stack, ...(verb === "diff" ? [] : ["--auto-approve"]), ...offline, ...skipSynth];
+    const output = await this.exec(join(ROOT, "node_modules", ".bin", "cdktf"), [...args, "--no-color", "--output", this.outDir, ...(options.args ?? [])], env)
       .finally(() => {
         this.synthesizedWith = settings;
       });
     return output;
+  }
+
+  /**
+   * Terraform itself in a synthesized stack's folder (initialized first), with the environment
+   * cdktf gives it: for a command's full, unfiltered output (cdktf's relay of Terraform's output
+   * can drop its last lines when Terraform fails). Rejects like cdktf() on failure.
+   */
+  async terraform(stack: string, credentials: Credentials, args: readonly string[]): Promise<string> {
+    const dir = join(this.outDir, "stacks", stack);
+    const env = this.cdktfEnv(credentials);
+    await this.exec("terraform", ["init", "-input=false", "-no-color"], env, dir);
+    return this.exec("terraform", [...args, "-no-color"], env, dir);
   }
 
   /** `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B. */

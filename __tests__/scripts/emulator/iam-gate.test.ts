@@ -5,7 +5,10 @@
  * IAM do, fails closed on a request shape it cannot map, records every call, and leaves every
  * other caller alone.
  */
-import { CreatePolicyCommand, CreateRoleCommand, DeleteRolePermissionsBoundaryCommand, DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import {
+  CreatePolicyCommand, CreateRoleCommand, DeleteRolePermissionsBoundaryCommand, DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient,
+  PutRolePermissionsBoundaryCommand, PutRolePolicyCommand,
+} from "@aws-sdk/client-iam";
 import { CreateBucketCommand, GetBucketAclCommand, GetBucketAnalyticsConfigurationCommand, GetObjectCommand, HeadBucketCommand, PutBucketAclCommand, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { bootstrapPermissionsPolicy, bootstrapTrustPolicy } from "../../../stacks/bootstrap-stack";
@@ -102,6 +105,15 @@ describe("the emulator's IAM gate (moto behind the gateway)", () => {
     const log = await denial(s3Via(gateway.endpoint, session).send(new GetObjectCommand({ Bucket: config.bucketName, Key: config.objectKey })));
     expect(log).toMatchObject({ name: "AccessDenied", status: 403 });
     expect(log.message).toMatch(/s3:GetObject on resource: arn:aws:s3:::iss-tracker-reports-123456789012-us-east-1\/iss_position\.txt with an explicit deny/);
+  });
+
+  it("lets the role re-attach exactly its boundary to an access role that lost it, and nothing else in its place", async () => {
+    await iamVia(moto.endpoint, admin).send(new DeleteRolePermissionsBoundaryCommand({ RoleName: names.accessRoleName }));
+    const other = await denial(iamVia(gateway.endpoint, session).send(new PutRolePermissionsBoundaryCommand({ RoleName: names.accessRoleName, PermissionsBoundary: "arn:aws:iam::aws:policy/AdministratorAccess" })));
+    expect(other.message).toMatch(/iam:PutRolePermissionsBoundary on resource: .* with an explicit deny in an identity-based policy/);
+    await iamVia(gateway.endpoint, session).send(new PutRolePermissionsBoundaryCommand({ RoleName: names.accessRoleName, PermissionsBoundary: arns.accessBoundaryArn }));
+    expect(gate.calls.at(-1)).toMatchObject({ operation: "PutRolePermissionsBoundary", allowed: true, status: 200 });
+    expect((await readRole(iamVia(moto.endpoint, admin), names.accessRoleName)).role.PermissionsBoundary?.PermissionsBoundaryArn).toBe(arns.accessBoundaryArn);
   });
 
   it("fails closed on a request shape its table cannot map, and says which", async () => {
