@@ -138,3 +138,53 @@ export function textToAppend(tail: string, logSize: number, entry: string): stri
   if (tail.endsWith("\n")) return `\n${entry}`;
   return `\n\n${entry}`;
 }
+
+/** A log read back: its entries in file order, and what did not parse (a hand edit, a torn line). */
+export interface ParsedLog {
+  /** Whether the log starts with LOG_HEADER's title and rule. */
+  readonly hasHeader: boolean;
+  readonly entries: readonly IssPosition[];
+  /** Non-blank lines that are neither the header nor part of a whole entry (1-based line numbers). */
+  readonly unparsed: readonly { readonly line: number; readonly text: string }[];
+}
+
+const TIME_LINE = /^Time: (\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})[ \t]*$/;
+const COORDINATE_LINE = (name: "Latitude" | "Longitude") => new RegExp(`^${name}: (\\S+)[ \\t]*$`);
+
+/**
+ * Parses a whole log in formatEntry's format, the inverse of formatEntry for every entry it wrote.
+ * Lenient: a line it cannot read is reported in `unparsed`, never thrown, so a reader can show the
+ * rest of a log that was edited by hand.
+ */
+export function parseLog(text: string): ParsedLog {
+  const lines = text.split(/\r?\n/);
+  let i = 0;
+  const hasHeader = lines[0]?.trim() === LOG_TITLE && /^=+\s*$/.test(lines[1] ?? "");
+  if (hasHeader) i = 2;
+  const entries: IssPosition[] = [];
+  const unparsed: { line: number; text: string }[] = [];
+  const coordinate = (line: string | undefined, name: "Latitude" | "Longitude", limit: number): number | undefined => {
+    const m = COORDINATE_LINE(name).exec(line ?? "");
+    if (!m || !DECIMAL.test(m[1])) return undefined;
+    const n = Number(m[1]);
+    return Number.isFinite(n) && Math.abs(n) <= limit ? n : undefined;
+  };
+  while (i < lines.length) {
+    const line = lines[i];
+    const time = TIME_LINE.exec(line);
+    if (time) {
+      const [, y, mo, d, h, mi, s] = time.map(Number);
+      const timestamp = Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+      const latitude = coordinate(lines[i + 1], "Latitude", 90);
+      const longitude = coordinate(lines[i + 2], "Longitude", 180);
+      if (latitude !== undefined && longitude !== undefined && formatUtc(timestamp) === line.slice(6, 25)) {
+        entries.push({ timestamp, latitude, longitude });
+        i += 3;
+        continue;
+      }
+    }
+    if (line.trim() !== "") unparsed.push({ line: i + 1, text: line });
+    i++;
+  }
+  return { hasHeader, entries, unparsed };
+}

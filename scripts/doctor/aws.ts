@@ -38,20 +38,30 @@ interface MiddlewareClient {
   middlewareStack: { add: (middleware: never, options: { step: "initialize"; name: string }) => void };
 }
 
-function readOnly<T extends MiddlewareClient>(client: T): T {
+/**
+ * Makes an SDK client refuse, before signing or sending, every operation outside `allowed`
+ * (`tool` names the refusing tool in the error); the operations it lets through are appended to `sent`.
+ * `npm run log` guards its clients the same way with its own, smaller set.
+ */
+export function guardOperations<T extends MiddlewareClient>(client: T, allowed: ReadonlySet<string>, tool: string, sent: string[]): T {
   const guard = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
     const operation = context.commandName ?? "(unknown)";
-    if (!READ_ONLY_OPERATIONS.has(operation)) {
-      throw new Error(`doctor is read-only: refusing ${operation}`);
+    if (!allowed.has(operation)) {
+      throw new Error(`${tool} is read-only: refusing ${operation}`);
     }
-    sentOperations.push(operation);
+    sent.push(operation);
     return next(args);
   };
-  client.middlewareStack.add(guard as never, { step: "initialize", name: "doctorReadOnlyGuard" });
+  client.middlewareStack.add(guard as never, { step: "initialize", name: `${tool.replace(/\W/g, "")}ReadOnlyGuard` });
   return client;
 }
 
-function clientConfig(access: AccountAccess) {
+function readOnly<T extends MiddlewareClient>(client: T): T {
+  return guardOperations(client, READ_ONLY_OPERATIONS, "doctor", sentOperations);
+}
+
+/** SDK client settings for one account: region, emulator endpoint, credentials or profile, 2 attempts. */
+export function clientConfig(access: AccountAccess) {
   return {
     region: access.region,
     ...(access.endpoint ? { endpoint: access.endpoint } : {}),

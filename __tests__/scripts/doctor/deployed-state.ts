@@ -42,6 +42,11 @@ export interface Breakage {
   readonly withoutFunction?: boolean;
   /** Write the log object first. */
   readonly withLog?: string;
+  /**
+   * Deploy as npm start does (local mode): no TLS-only bucket policy. moto applies a bucket
+   * policy's Deny to every object call whatever its condition, so reading the object needs this.
+   */
+  readonly localMode?: boolean;
 }
 
 export interface Deployment {
@@ -133,7 +138,9 @@ export async function deploy(endpoint: string, config: AppConfig, broken: Breaka
   }
   const bucketPolicy = tlsOnlyBucketPolicy(bucketArn);
   const statements = broken.extraBucketStatement ? [...bucketPolicy.Statement, broken.extraBucketStatement(accessArn, bucketArn)] : bucketPolicy.Statement;
-  await s3.send(new PutBucketPolicyCommand({ Bucket: config.bucketName, Policy: JSON.stringify({ ...bucketPolicy, Statement: statements }) }));
+  if (!broken.localMode) {
+    await s3.send(new PutBucketPolicyCommand({ Bucket: config.bucketName, Policy: JSON.stringify({ ...bucketPolicy, Statement: statements }) }));
+  }
 
   // The function (A), with the environment the stack gives it.
   if (!broken.withoutFunction) {
