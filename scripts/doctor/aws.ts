@@ -5,9 +5,14 @@
  * it is signed or sent, so a future check cannot change an account by mistake. (sts:AssumeRole
  * creates nothing: it returns temporary credentials, as `aws sts assume-role` does.)
  */
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { IAMClient } from "@aws-sdk/client-iam";
+import { KMSClient } from "@aws-sdk/client-kms";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { Credentials } from "../shared/aws";
 
@@ -29,6 +34,10 @@ export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set([
   "GetPolicyCommand", "GetPolicyVersionCommand",
   "GetFunctionConfigurationCommand",
   "HeadBucketCommand", "GetBucketLocationCommand", "GetBucketPolicyCommand", "ListObjectsV2Command", "HeadObjectCommand",
+  // Day two: the on-failure destination, the queues, the alert topic and its key, the alarms.
+  "GetFunctionEventInvokeConfigCommand", "GetQueueUrlCommand", "GetQueueAttributesCommand",
+  "GetTopicAttributesCommand", "ListSubscriptionsByTopicCommand", "GetKeyPolicyCommand",
+  "DescribeAlarmsCommand", "DescribeMetricFiltersCommand",
 ]);
 
 /** Operations sent by doctor's clients in this process (for the tests' read-only assertion). */
@@ -75,6 +84,11 @@ export interface AccountClients {
   readonly iam: IAMClient;
   readonly lambda: LambdaClient;
   readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly sns: SNSClient;
+  readonly kms: KMSClient;
+  readonly cloudwatch: CloudWatchClient;
+  readonly logs: CloudWatchLogsClient;
 }
 
 export function clientsFor(access: AccountAccess, s3Region = access.region): AccountClients {
@@ -84,6 +98,11 @@ export function clientsFor(access: AccountAccess, s3Region = access.region): Acc
     iam: readOnly(new IAMClient(config)),
     lambda: readOnly(new LambdaClient(config)),
     s3: readOnly(new S3Client({ ...config, region: s3Region, forcePathStyle: access.endpoint !== undefined })),
+    sqs: readOnly(new SQSClient(config)),
+    sns: readOnly(new SNSClient(config)),
+    kms: readOnly(new KMSClient(config)),
+    cloudwatch: readOnly(new CloudWatchClient(config)),
+    logs: readOnly(new CloudWatchLogsClient(config)),
   };
 }
 
