@@ -410,16 +410,16 @@ export class Rehearsal {
         () => this.emptyBucket());
       this.log(`  deleted ${versions} object version(s) of s3://${this.function.bucket}`);
     }
-    if (this.deployed?.outputs.dlq_url) {
+    const queueUrls = this.deployed ? stackQueueUrls(this.deployed.outputs) : [];
+    if (queueUrls.length > 0) {
       // hashicorp/aws 5.100.0 waits after deleting an SQS queue until 15 consecutive reads 3 s
       // apart find it gone (made for real SQS, which takes up to 60 s), and a refresh of a queue
-      // that is already gone retries for 20 s per resource. So on the emulator the dead-letter
-      // queue is deleted through the SQS API first and the destroy skips the refresh
-      // (TF_CLI_ARGS_destroy=-refresh=false; the state is the one this run's deploy just wrote):
-      // the provider's delete then finds the queue gone and returns at once.
-      const url = this.deployed.outputs.dlq_url;
-      await this.phase("delete the schedule's dead-letter queue through the SQS API (skips the provider's delete wait)",
-        () => sqsDeleteQueue(this.moto.endpoint, this.adminA, url));
+      // that is already gone retries for 20 s per resource. So on the emulator every queue of the
+      // stack (each output named *queue_url or dlq_url) is deleted through the SQS API first and
+      // the destroy skips the refresh (TF_CLI_ARGS_destroy=-refresh=false; the state is the one
+      // this run's deploy just wrote): the provider's delete then finds each queue gone at once.
+      await this.phase(`delete the stack's ${queueUrls.length} SQS queue(s) through the SQS API (skips the provider's delete wait)`,
+        () => Promise.all(queueUrls.map((url) => sqsDeleteQueue(this.moto.endpoint, this.adminA, url))));
     }
     await this.phase("destroy: cdktf destroy iss-tracker (without refresh)",
       () => this.cdktf("destroy", "iss-tracker", this.adminA, [], { TF_CLI_ARGS_destroy: "-refresh=false" }));
@@ -433,6 +433,11 @@ export class Rehearsal {
     await this.moto.stop();
     if (!options.keepFiles) rmSync(this.workDir, { recursive: true, force: true });
   }
+}
+
+/** The URLs of every SQS queue the stack outputs (outputs named `dlq_url` or ending in `queue_url`). */
+export function stackQueueUrls(outputs: Readonly<Record<string, string>>): string[] {
+  return Object.entries(outputs).filter(([name]) => /(^|_)(dlq|queue)_url$/.test(name)).map(([, url]) => url).sort();
 }
 
 /**
