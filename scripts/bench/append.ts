@@ -102,7 +102,9 @@ async function main(): Promise<void> {
   console.log(`Concurrent appends of the shipped bundle, one fresh Node process per run, 30 s deadline, MULTIPART_THRESHOLD_BYTES=${THRESHOLD_BYTES}`);
   console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(" / ")} (1/5/15 min) at the end\n`);
   console.log(table(rows));
-  console.log("");
+  console.log("ok: runs that returned; landed/lost: successful runs whose entry is in the log / is not; dup: extra copies; prefix: the log's earlier bytes;");
+  console.log("412 by gate: stale conditional writes the S3 gate refused (read-modify-write's 412s are moto's own PutObject If-Match answers);");
+  console.log("attempts: append rounds per run (a failed run counts the attempts it reports); s/run: from the handler's start to its return.\n");
   for (const line of ratios) console.log(line);
   if (failures.length) {
     console.log(`\nFailed runs (${failures.length}):`);
