@@ -37,3 +37,18 @@ describe.each([
     expect(Math.max(...result.outcomes.map((o) => o.attempts ?? 0))).toBeGreaterThan(1);
   }, 120_000);
 });
+
+describe.each([
+  ["a small log (PutObject If-Match)", 2 * 1024, "read-modify-write"],
+  ["a 5.5 MiB log (CompleteMultipartUpload If-Match)", 5.5 * MiB, "multipart-append"],
+] as const)("S3's 409 ConditionalRequestConflict (which moto never answers) on %s", (_, logBytes, path) => {
+  it("is retried by the shipped bundle: the run succeeds and its entry lands once, nothing else changes", async () => {
+    const refusedBefore = race.s3Gate.stats().refused;
+    race.s3Gate.injectConflicts(2);
+    const result = await race.run({ runs: 1, logBytes });
+    expect(race.s3Gate.stats().refused - refusedBefore).toBe(2); // both 409s were answered
+    expect(result.outcomes.map((o) => o.error)).toEqual([undefined]);
+    expect(result.outcomes[0]).toMatchObject({ ok: true, path, attempts: 3 });
+    expect(result).toMatchObject({ landed: 1, lost: 0, duplicated: 0, unexpected: 0, prefixIntact: true, leftoverUploads: 0 });
+  }, 60_000);
+});
