@@ -4,7 +4,8 @@
  * The one implementation behind `npm start` (./cli.ts) and the end-to-end suite.
  *
  *   start      moto on a free loopback port, the ISS simulator (unless live) and the emulator
- *              gateway with its conformance gates (../emulator); an admin user in A (moto's default
+ *              gateway with its conformance gates (../emulator: trust policies on AssumeRole, S3's
+ *              conditional multipart writes); an admin user in A (moto's default
  *              account 123456789012) that Terraform runs as; an admin role in B.
  *   bootstrap  `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B, trusting
  *              A's admin user (DEPLOYER_PRINCIPAL_ARN).
@@ -34,6 +35,7 @@ import { SETTINGS } from "../../stacks/config";
 import { startGateway, type Gateway } from "../emulator/gateway";
 import { startIssSimulator, type IssSimulator } from "../emulator/iss-simulator";
 import { startMoto, type MotoServer } from "../emulator/moto";
+import { s3Gate } from "../emulator/s3-gate";
 import { stsGate, type StsGate } from "../emulator/sts-gate";
 import { assumeRole, parsePolicy, type Credentials } from "../shared/aws";
 import { sessionOf } from "../shared/iam";
@@ -156,7 +158,9 @@ export class Rehearsal {
       });
       // Terraform's account_b provider assumes the bootstrap role as A's admin user, through the gate.
       trustGate.registerCaller(adminA.accessKeyId, `arn:aws:iam::${LOCAL_ACCOUNT_A}:user/${ADMIN_USER}`);
-      gateway = await startGateway(moto.endpoint, [trustGate.gate]);
+      // S3's conditional multipart writes, which moto ignores; its own reads of ETags act as B's admin.
+      const conditions = s3Gate({ upstream: moto.endpoint, readAs: adminB, region: LOCAL_REGION });
+      gateway = await startGateway(moto.endpoint, [trustGate.gate, conditions.gate]);
       const rehearsal = new Rehearsal(moto, simulator, adminA, adminB, gateway, trustGate, options);
       const seconds = (Date.now() - started) / 1000;
       rehearsal.timings.push(["emulator", seconds]);
