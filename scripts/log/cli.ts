@@ -18,7 +18,7 @@ import { ConfigError, loadConfig, type AppConfig } from "../../stacks/config";
 import { resourceNames } from "../../stacks/iss-tracker-stack";
 import type { Credentials } from "../shared/aws";
 import { writeTrackMap, type WrittenMap } from "./map";
-import { LogAccessError, readLog, type LogLocation } from "./read";
+import { LogAccessError, readLog, type LogLocation, type LogReadOptions } from "./read";
 import { formatSummary, isStale, parseDuration, summarize } from "./report";
 
 export const USAGE = `usage: npm run log -- [--tail N] [--max-age DURATION] [--map FILE.png|FILE.svg] [--endpoint URL] [--profile-a NAME] [--profile-b NAME] [--help]
@@ -165,6 +165,17 @@ export async function runLogCommand(options: LogCommandOptions): Promise<LogComm
   }
   const stale = flags.maxAgeSeconds !== undefined && isStale(summary, flags.maxAgeSeconds);
   return { code: stale ? 1 : 0, entries: summary.count, map };
+}
+
+/**
+ * Reads the log through the chain and draws its ground track to `path` (what `npm start` does after
+ * its runs, as the execution role: the function's own chain, behind the emulator's STS gate).
+ */
+export async function mapOfLog(location: LogLocation, options: LogReadOptions, path: string, periodSeconds: number): Promise<{ entries: number; map: WrittenMap }> {
+  const read = await readLog(location, options);
+  const { entries } = parseLog(read.text ?? "");
+  const map = writeTrackMap(path, entries, { gapSeconds: 2 * periodSeconds, subtitle: `s3://${location.bucket}/${location.key}` });
+  return { entries: entries.length, map };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
