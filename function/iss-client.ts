@@ -35,7 +35,12 @@ export interface IssFailure {
 
 export class IssUnavailableError extends Error {
   override readonly name = "IssUnavailableError";
-  constructor(readonly failures: readonly IssFailure[], why = "no ISS source gave a valid position") {
+  constructor(
+    readonly failures: readonly IssFailure[],
+    why = "no ISS source gave a valid position",
+    /** HTTP requests made by this fetch. */
+    readonly attempts = 0,
+  ) {
     super(
       `${why}; the object was not touched. ` +
         (failures.map((f) => `[${f.source} attempt ${f.attempt}] ${f.reason}`).join("; ") || "no source was tried"),
@@ -197,7 +202,7 @@ export async function fetchIssPosition(options: IssClientOptions): Promise<IssFi
       if (attempt > 1) await sleep(backoffMs(attempt - 1, backoff));
       const budget = Math.min(attemptTimeoutMs, deadline.remainingMs() - reserveMs);
       if (budget < ISS_DEFAULTS.minAttemptMs) {
-        throw new IssUnavailableError(failures, "out of time before an ISS source gave a valid position");
+        throw new IssUnavailableError(failures, "out of time before an ISS source gave a valid position", attempts);
       }
       attempts++;
       try {
@@ -210,5 +215,5 @@ export async function fetchIssPosition(options: IssClientOptions): Promise<IssFi
       }
     }
   }
-  throw new IssUnavailableError(failures);
+  throw new IssUnavailableError(failures, undefined, attempts);
 }

@@ -327,7 +327,7 @@ export class S3ObjectStore implements ObjectStore {
         }
         return this.body(response, range.end + 1, "GetObject (head)", signal);
       },
-      { read: true, missingIsConflict: true },
+      { missingIsConflict: true },
     );
   }
 
@@ -342,7 +342,7 @@ export class S3ObjectStore implements ObjectStore {
         }
         return this.body(response, size, "GetObject", signal);
       },
-      { read: true, missingIsConflict: true },
+      { missingIsConflict: true },
     );
   }
 

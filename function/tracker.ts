@@ -10,7 +10,7 @@
 import { appendEntry, StalePositionError, type AppendOptions, type AppendPath } from "./append";
 import type { TrackerConfig } from "./config";
 import type { AssumedCredentials, CredentialsResult } from "./credentials";
-import type { IssFailure, IssFix } from "./iss-client";
+import { IssUnavailableError, type IssFailure, type IssFix } from "./iss-client";
 import { StoreAccessDeniedError, type ObjectStore } from "./object-store";
 import type { Deadline } from "./retry";
 
@@ -109,6 +109,7 @@ export async function runTracker(config: TrackerConfig, adapters: TrackerAdapter
     return summary;
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
+    if (err instanceof IssUnavailableError) issAttempts += err.attempts;
     if (err instanceof StoreAccessDeniedError && session) adapters.dropCredentials?.(session.credentials);
     log(
       JSON.stringify({

@@ -16,7 +16,7 @@ import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
 import { formatEntry, LOG_HEADER } from "../../function/core";
 import { s3Error, type GatewayReply } from "../../scripts/emulator/gateway";
-import { ISS_FAULTS, startIssSimulator, type IssFault, type IssSimulator } from "../../scripts/emulator/iss-simulator";
+import { ISS_FAULTS, simulatedPosition, startIssSimulator, type IssFault, type IssSimulator } from "../../scripts/emulator/iss-simulator";
 import { buildFunction, failures, hang, inBatches, REGION, runFunction, startEmulator, type BuiltFunction, type Emulator, type Outcome } from "./bundle-harness";
 
 const MiB = 1024 * 1024;
@@ -78,6 +78,51 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([emu?.stop(), iss?.stop()]);
   fn?.remove();
+});
+
+// ---------------------------------------------------------------------------------------------
+// The happy paths, as cold and warm starts.
+
+runCase("happy-small", async () => {
+  const key = "happy/small.txt";
+  const warm = await runFunction(fn, { env: emu.env(key, [iss.url]), events: 3 });
+  const cold = await runFunction(fn, { env: emu.env(key, [iss.url]) });
+  return { warm, cold, after: (await emu.get(key))!.toString() };
+});
+
+runCase("happy-large", async () => {
+  const key = "happy/large.txt";
+  const before = bigLog(5 * MiB + 1024);
+  await emu.put(key, before);
+  const outcome = await runFunction(fn, { env: emu.env(key, [iss.url]) });
+  return { outcome, before, after: (await emu.get(key))!.toString(), uploads: await emu.uploads(key) };
+});
+
+describe("the happy paths", () => {
+  it("creates the log, then appends to it; a warm run reuses the session, a cold start assumes the role", async () => {
+    const { warm, cold, after } = await result<{ warm: Outcome; cold: Outcome; after: string }>("happy-small");
+    expectNoCrash(warm, 3);
+    expectNoCrash(cold);
+    const summaries = [...warm.results!, ...cold.results!].map((r) => r.summary!);
+    expect(summaries.map((s) => [s.path, s.attempts, s.credentialsCached])).toEqual([
+      ["created", 1, false],
+      ["read-modify-write", 1, true],
+      ["read-modify-write", 1, true],
+      ["read-modify-write", 1, false],
+    ]);
+    expect(after).toBe(LOG_HEADER + summaries.map((s) => formatEntry({ timestamp: Number(s.issTimestamp), ...simulatedPosition(Number(s.issTimestamp)) })).join(""));
+    expect(warm.lines.filter((l) => l.msg === "entry appended")).toHaveLength(3);
+  });
+
+  it("appends to a log above the threshold by multipart copy, moving only the head, the tail and the entry", async () => {
+    const { outcome, before, after, uploads } = await result<{ outcome: Outcome; before: string; after: string; uploads: number }>("happy-large");
+    expectNoCrash(outcome);
+    const summary = outcome.results![0].summary!;
+    expect(summary).toMatchObject({ path: "multipart-append", attempts: 1, bytesRead: 1024 + 64 });
+    expect(after.startsWith(before)).toBe(true);
+    expect(after.length - before.length).toBe(summary.bytesAppended);
+    expect(uploads).toBe(0);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -160,7 +160,7 @@ describe("every call within the time left (issue 8 #7)", () => {
   it("gives each SDK call an abort signal when the run has a deadline", async () => {
     s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
     await new S3ObjectStore(new S3Client({ region: "us-east-1" }), BUCKET, KEY, { deadline: { remainingMs: () => 20_000 } }).replace(Buffer.from("x"), '"e1"');
-    expect(s3.commandCalls(PutObjectCommand)[0].args[1]).toEqual({ abortSignal: expect.any(AbortSignal) });
+    expect((s3.commandCalls(PutObjectCommand)[0].args as unknown[])[1]).toEqual({ abortSignal: expect.any(AbortSignal) });
   });
 
 });
@@ -305,7 +305,7 @@ describe("every call within the time left, over a real socket (issue 8 #7)", () 
   let endpoint: string;
   let mode: "hang" | "stall" = "hang";
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = createServer((_req, res) => {
       if (mode === "hang") return; // accepts, never answers
       // Headers of a good answer, half the body, then silence.
       res.writeHead(206, { etag: '"e1"', "content-range": "bytes 0-99/100", "content-length": "100" });
