@@ -14,28 +14,12 @@
  * resolve is an error, never left in place: an unresolved ARN would match nothing and make every
  * "deny" expectation pass for the wrong reason.
  */
-import { App } from "cdktf";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { BootstrapStack, BOOTSTRAP_STACK_NAME } from "../../stacks/bootstrap-stack";
-import { loadConfig, type AppConfig } from "../../stacks/config";
-import { IssTrackerStack, TRACKER_STACK_NAME } from "../../stacks/iss-tracker-stack";
+import type { AppConfig } from "../../stacks/config";
 import type { PolicyDocument } from "../../stacks/policy";
 import type { NamedPolicy } from "../shared/iam";
+import { EXAMPLE_ACCOUNT_A, exampleDeployer, reviewConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../shared/synth";
 
 export type { NamedPolicy };
-
-/** Account A when ACCOUNT_A_ID is unset. */
-export const EXAMPLE_ACCOUNT_A = "111111111111";
-/** Account B when ACCOUNT_B_ID is unset. */
-export const EXAMPLE_ACCOUNT_B = "222222222222";
-/** The deploying principal when DEPLOYER_PRINCIPAL_ARN is unset. */
-export const exampleDeployer = (accountA: string) => `arn:aws:iam::${accountA}:role/deployer`;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Json = any;
-
 
 export interface RoleModel {
   readonly name: string;
@@ -68,33 +52,6 @@ export interface AccessModel {
   readonly queueArn: string;
   readonly queuePolicy: PolicyDocument;
   readonly logGroupArn: string;
-}
-
-export interface SynthesizedStacks {
-  readonly tracker: Json;
-  readonly bootstrap: Json;
-}
-
-/** Synthesizes both stacks into a temporary directory and reads their cdk.tf.json. */
-export function synthesizeStacks(config: AppConfig): SynthesizedStacks {
-  const outdir = mkdtempSync(join(tmpdir(), "iss-prove-"));
-  try {
-    const app = new App({ outdir });
-    new IssTrackerStack(app, TRACKER_STACK_NAME, config);
-    new BootstrapStack(app, BOOTSTRAP_STACK_NAME, config);
-    app.synth();
-    const read = (stack: string) => JSON.parse(readFileSync(join(outdir, "stacks", stack, "cdk.tf.json"), "utf8"));
-    return { tracker: read(TRACKER_STACK_NAME), bootstrap: read(BOOTSTRAP_STACK_NAME) };
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
-}
-
-/** The configuration the proof uses: the environment's settings, normal (non-local) mode. */
-export function proofConfig(env: Record<string, string | undefined> = {}): AppConfig {
-  return loadConfig({
-    env: { ...env, ACCOUNT_B_ID: env.ACCOUNT_B_ID || EXAMPLE_ACCOUNT_B, ISS_TRACKER_LOCAL_ENDPOINT: undefined },
-  });
 }
 
 function only(json: Json, type: string): [string, Json] {
@@ -219,6 +176,6 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
 
 /** Synthesizes both stacks for the configuration the environment gives, and builds the model. */
 export function buildAccessModel(env: Record<string, string | undefined> = {}): AccessModel {
-  const config = proofConfig(env);
+  const config = reviewConfig(env);
   return accessModelFrom(config, synthesizeStacks(config));
 }

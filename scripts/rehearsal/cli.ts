@@ -120,7 +120,7 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logError(`\n${signal}: stopping the emulator (${rehearsal.moto.endpoint}) and removing ${rehearsal.workDir}`);
+    logError(`\n${signal}: stopping the emulator (${rehearsal.endpoint}) and removing ${rehearsal.workDir}`);
     void rehearsal.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
   if (options.handleSignals) {
@@ -159,14 +159,14 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
     if (flags.keep) {
       log([
         "",
-        `Kept: the emulator and the deployment are up at ${rehearsal.moto.endpoint} until Ctrl-C. Point the AWS CLI at it:`,
-        `  export AWS_ENDPOINT_URL=${rehearsal.moto.endpoint} AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true`,
+        `Kept: the emulator and the deployment are up at ${rehearsal.endpoint} until Ctrl-C. Point the AWS CLI at it:`,
+        `  export AWS_ENDPOINT_URL=${rehearsal.endpoint} AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true`,
         `  export AWS_ACCESS_KEY_ID=${rehearsal.adminA.accessKeyId} AWS_SECRET_ACCESS_KEY=${rehearsal.adminA.secretAccessKey}   # admin user in A (${rehearsal.accountA})`,
         `  aws sts get-caller-identity`,
         `  aws lambda get-function-configuration --function-name ${fn.name}`,
         `  aws sts assume-role --role-arn arn:aws:iam::${rehearsal.accountB}:role/terraform --role-session-name me   # into B, as Terraform does`,
         `  (with B's credentials) aws s3 cp s3://${fn.bucket}/${fn.key} -`,
-        `Synth output and state: ${rehearsal.workDir} (cdktf commands there need ISS_TRACKER_LOCAL_ENDPOINT=${rehearsal.moto.endpoint} ACCOUNT_B_ID=${rehearsal.accountB}).`,
+        `Synth output and state: ${rehearsal.workDir} (cdktf commands there need ISS_TRACKER_LOCAL_ENDPOINT=${rehearsal.endpoint} ACCOUNT_B_ID=${rehearsal.accountB}).`,
         `IAM enforcement is off between runs (moto's Lambda API does not work with it on).`,
       ].join("\n"));
     } else {

@@ -154,6 +154,8 @@ export class Rehearsal {
           return parsePolicy(role.Role?.AssumeRolePolicyDocument);
         },
       });
+      // Terraform's account_b provider assumes the bootstrap role as A's admin user, through the gate.
+      trustGate.registerCaller(adminA.accessKeyId, `arn:aws:iam::${LOCAL_ACCOUNT_A}:user/${ADMIN_USER}`);
       gateway = await startGateway(moto.endpoint, [trustGate.gate]);
       const rehearsal = new Rehearsal(moto, simulator, adminA, adminB, gateway, trustGate, options);
       const seconds = (Date.now() - started) / 1000;
@@ -191,7 +193,15 @@ export class Rehearsal {
 
   /** Synth output, state files and outputs of this emulator: .local/<host>-<port>/ (git-ignored). */
   get workDir(): string {
-    return localStateDir(this.moto.endpoint);
+    return localStateDir(this.endpoint);
+  }
+
+  /**
+   * The emulator's endpoint as every client of the deployment sees it (Terraform's providers, the
+   * function): the gateway in front of moto, so the conformance gates apply to all of them.
+   */
+  get endpoint(): string {
+    return this.gateway.endpoint;
   }
 
   get outDir(): string {
@@ -208,7 +218,7 @@ export class Rehearsal {
       CI: "1",
       FORCE_COLOR: "0",
       ACCOUNT_B_ID: this.accountB,
-      ISS_TRACKER_LOCAL_ENDPOINT: this.moto.endpoint,
+      ISS_TRACKER_LOCAL_ENDPOINT: this.endpoint,
       DEPLOYER_PRINCIPAL_ARN: `arn:aws:iam::${this.accountA}:user/${ADMIN_USER}`,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
@@ -336,7 +346,7 @@ export class Rehearsal {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
       // moto, through the gateway that adds the rules moto lacks (trust policies, S3 conditions).
-      AWS_ENDPOINT_URL: this.gateway.endpoint,
+      AWS_ENDPOINT_URL: this.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: fn.name,
       AWS_EC2_METADATA_DISABLED: "true",
       NODE_NO_WARNINGS: "1",

@@ -4,9 +4,10 @@
  * ones, and mutations showing the proof fails when a policy is weakened.
  */
 import { expectations, formatProof, prove, proveModel, type ProofRow } from "../../../scripts/prove/model";
-import { accessModelFrom, proofConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../../../scripts/prove/access-model";
+import { accessModelFrom } from "../../../scripts/prove/access-model";
+import { reviewConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../../../scripts/shared/synth";
 
-const config = proofConfig({});
+const config = reviewConfig({});
 let stacks: SynthesizedStacks;
 beforeAll(() => {
   stacks = synthesizeStacks(config);
