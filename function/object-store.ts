@@ -196,14 +196,17 @@ export class S3ObjectStore implements ObjectStore {
         if (isConflict(error) || (how.missingIsConflict && isMissing(error))) {
           throw new ConflictError(`${action} on ${this.location}: ${name}${isMissing(error) ? " (the object was deleted meanwhile)" : ""}`, error);
         }
-        if (SESSION_REJECTED.has(nameOf(error)) || statusOf(error) === 403) {
+        const code = nameOf(error);
+        if (SESSION_REJECTED.has(code) || statusOf(error) === 403) {
           const detail = `${name}: ${action} on ${this.location} (${(error as Error).message})`;
-          if (how.read && statusOf(error) === 403 && nameOf(error) !== "InvalidAccessKeyId" && nameOf(error) !== "SignatureDoesNotMatch") throw new ReadDeniedError(detail, error);
+          // Expired, revoked or unknown credentials, rather than a policy that says no.
+          const sessionRefused = SESSION_REJECTED.has(code) && code !== "AccessDenied";
+          if (!sessionRefused && how.read) throw new ReadDeniedError(detail, error);
           throw new StoreAccessDeniedError(
-            nameOf(error) === "AccessDenied" || (statusOf(error) === 403 && !SESSION_REJECTED.has(nameOf(error)))
-              ? `${detail}. Likely causes: the access role lacks s3:GetObject/s3:PutObject/s3:AbortMultipartUpload on ${this.arn}, ` +
-                  `or a bucket policy or KMS key policy denies it. The cached session is dropped.`
-              : `${detail}. S3 no longer accepts the assumed-role session (expired or revoked); the cached session is dropped and the next run assumes the role again.`,
+            sessionRefused
+              ? `${detail}. S3 no longer accepts the assumed-role session (expired or revoked); the cached session is dropped and the next run assumes the role again.`
+              : `${detail}. Likely causes: the access role lacks s3:GetObject/s3:PutObject/s3:AbortMultipartUpload on ${this.arn}, ` +
+                  `or a bucket policy or KMS key policy denies it. The cached session is dropped.`,
             error,
           );
         }
