@@ -54,20 +54,25 @@ function expectCleanFailure(outcome: Outcome, error: string, message: RegExp, ti
   return lines[0];
 }
 
-/** Every case, started at once in beforeAll (a few processes at a time); each test awaits its own. */
+/**
+ * Every case, started in beforeAll (a few processes at a time, the slow ones, which mostly wait on
+ * a timeout, first); each test awaits its own.
+ */
 const cases = new Map<string, () => Promise<unknown>>();
+const slow = new Set<string>();
 const started = new Map<string, Promise<unknown>>();
-function runCase<T>(name: string, body: () => Promise<T>): void {
+function runCase<T>(name: string, body: () => Promise<T>, options: { slow?: boolean } = {}): void {
   cases.set(name, body);
+  if (options.slow) slow.add(name);
 }
 const result = <T>(name: string) => started.get(name) as Promise<T>;
 
 beforeAll(async () => {
   fn = buildFunction();
   [emu, iss] = await Promise.all([startEmulator(), startIssSimulator()]);
-  const names = [...cases.keys()];
+  const names = [...cases.keys()].sort((a, b) => Number(slow.has(b)) - Number(slow.has(a)));
   const settled = inBatches(
-    6,
+    8,
     names.map((name) => () => cases.get(name)!().then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }))),
   );
   names.forEach((name, i) => started.set(name, settled.then((all) => (all[i].ok ? all[i].v : Promise.reject(all[i].e)))));
@@ -173,7 +178,7 @@ for (const [i, kinds] of CHUNKS.entries()) {
       const sources = [...(await Promise.all(kinds.map(urlOf))), ...(good ? [iss.whereUrl] : [])];
       const outcome = await runFunction(fn, { env: emu.env(key, sources), timeoutMs: 60_000 });
       return { outcome, before, after: (await emu.get(key))!, kinds, sources };
-    });
+    }, { slow: kinds.includes("hang") || kinds.includes("stall") });
   }
 }
 const issCases = (good: boolean) => Promise.all(CHUNKS.map((_, i) => result<IssCase>(`iss-${i}-${good}`)));
@@ -236,7 +241,7 @@ runCase("sts-hang", async () => {
   emu.on("AKIAHANGINGSTS", () => hang());
   const outcome = await runFunction(fn, { env: emu.env(key, [iss.url], { AWS_ACCESS_KEY_ID: "AKIAHANGINGSTS" }), timeoutMs: HANG_TIMEOUT_MS });
   return { outcome, before, after: await emu.get(key) };
-});
+}, { slow: true });
 
 runCase("s3-hang-put", async () => {
   const key = "hang/put.txt";
@@ -245,7 +250,7 @@ runCase("s3-hang-put", async () => {
   emu.on(key, (req, next) => (req.method === "PUT" ? hang() : next()));
   const outcome = await runFunction(fn, { env: emu.env(key, [iss.url]), timeoutMs: HANG_TIMEOUT_MS });
   return { outcome, before, after: await emu.get(key) };
-});
+}, { slow: true });
 
 runCase("s3-hang-complete", async () => {
   const key = "hang/complete.txt";
@@ -258,7 +263,7 @@ runCase("s3-hang-complete", async () => {
   });
   const outcome = await runFunction(fn, { env: emu.env(key, [iss.url]), timeoutMs: HANG_TIMEOUT_MS });
   return { outcome, before, after: await emu.get(key), uploads: await emu.uploads(key), seen };
-});
+}, { slow: true });
 
 describe("a hung STS or S3 (a socket that accepts and never answers)", () => {
   it("a hung AssumeRole ends the run with one 'run failed' line before the timeout, the log untouched", async () => {
