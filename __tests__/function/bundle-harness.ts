@@ -1,60 +1,38 @@
 /**
  * Runs the shipped function as Lambda would, for the tests that must see the real thing: the zip
- * built by buildFunctionBundle, index.js taken out of it with fflate, required by a fresh `node`
- * process through the rehearsal's own runner (scripts/rehearsal/lambda-runner.cjs) with the
+ * built by buildFunctionBundle, unpacked and invoked in a fresh `node` process by the emulator's
+ * Lambda stand-in (scripts/emulator/lambda-runtime.ts, the same one `npm start` uses) with the
  * Lambda environment, its AWS calls going to moto through the emulator gateway (where a test can
  * put a gate that hangs, denies or rewrites what it needs).
  */
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { unzipSync } from "fflate";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { buildFunctionBundle, LAMBDA_HANDLER, type FunctionBundle } from "../../function/build";
 import { startGateway, type Gate, type Gateway, type GatewayReply, type GatewayRequest } from "../../scripts/emulator/gateway";
+import { invokeInFreshProcess, unpackFunction, type Invocations } from "../../scripts/emulator/lambda-runtime";
 import { startMoto, type MotoServer } from "../../scripts/emulator/moto";
-
-export const RUNNER = resolve(__dirname, "..", "..", "scripts", "rehearsal", "lambda-runner.cjs");
 
 export interface BuiltFunction {
   readonly bundle: FunctionBundle;
   /** index.js, unzipped. */
   readonly entry: string;
+  readonly exportName: string;
   readonly dir: string;
   remove(): void;
 }
 
-/** Builds the deployed zip into a temp dir and unzips its index.js next to it. */
+/** Builds the deployed zip into a temp dir and unpacks it next to it. */
 export function buildFunction(): BuiltFunction {
   const dir = mkdtempSync(join(tmpdir(), "iss-bundle-"));
   const bundle = buildFunctionBundle(dir, { incremental: false });
-  const files = unzipSync(new Uint8Array(readFileSync(bundle.zipPath)));
-  const [module] = LAMBDA_HANDLER.split(".");
-  const entry = join(dir, `${module}.js`);
-  writeFileSync(entry, files[`${module}.js`]);
-  return { bundle, entry, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const { entry, exportName } = unpackFunction(readFileSync(bundle.zipPath), join(dir, "unpacked"), LAMBDA_HANDLER);
+  return { bundle, entry, exportName, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export interface RunResult {
-  readonly ok: boolean;
-  readonly summary?: Record<string, unknown>;
-  readonly error?: string;
-  readonly ms: number;
-}
-
-export interface Outcome {
-  /** The runner's exit code: 0 when every handler call returned or threw (no crash). */
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  /** One per event, in order (undefined when the process died before writing them). */
-  readonly results?: RunResult[];
-  /** The JSON lines the function logged (stdout: console.log; stderr: console.warn). */
-  readonly lines: Array<Record<string, unknown>>;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type Outcome = Invocations;
 
 export interface RunOptions {
   readonly env: Record<string, string>;
@@ -64,50 +42,17 @@ export interface RunOptions {
   readonly timeoutMs?: number;
 }
 
-let jobs = 0;
-
 /** Runs the bundled handler in a fresh node process (a cold start) and collects what it did. */
 export function runFunction(fn: BuiltFunction, options: RunOptions): Promise<Outcome> {
-  const dir = join(fn.dir, `job-${++jobs}`);
-  mkdirSync(dir, { recursive: true });
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const events = options.events ?? 1;
-  const job = {
+  return invokeInFreshProcess({
     entry: fn.entry,
-    exportName: LAMBDA_HANDLER.split(".")[1],
+    exportName: fn.exportName,
     functionName: "iss-tracker-function",
-    timeoutMs,
-    parallel: options.parallel ?? 1,
-    events: Array.from({ length: events }, (_, i) => ({ "detail-type": "Scheduled Event", source: "aws.events", id: `event-${i}` })),
-    resultsFile: join(dir, "results.json"),
-  };
-  writeFileSync(join(dir, "job.json"), JSON.stringify(job));
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [RUNNER, join(dir, "job.json")], {
-      env: { PATH: process.env.PATH ?? "", NODE_NO_WARNINGS: "1", AWS_EC2_METADATA_DISABLED: "true", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    // A run that outlives its own timeout by far is a hang of the function itself: kill it.
-    const killer = setTimeout(() => child.kill("SIGKILL"), timeoutMs * events + 15_000);
-    child.on("error", reject);
-    child.on("close", (exitCode, signal) => {
-      clearTimeout(killer);
-      let results: RunResult[] | undefined;
-      try {
-        results = JSON.parse(readFileSync(job.resultsFile, "utf8"));
-      } catch {
-        results = undefined;
-      }
-      const lines = `${stdout}\n${stderr}`
-        .split("\n")
-        .filter((l) => l.startsWith("{"))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      resolveRun({ exitCode, signal, results, lines, stdout, stderr });
-    });
+    timeoutMs: options.timeoutMs ?? 30_000,
+    env: options.env,
+    events: Array.from({ length: options.events ?? 1 }, (_, i) => ({ "detail-type": "Scheduled Event", source: "aws.events", id: `event-${i}` })),
+    parallel: options.parallel,
+    workDir: fn.dir,
   });
 }
 

@@ -1,7 +1,7 @@
 /**
  * The shipped bundle under real failure, over real sockets: every way an ISS source, STS or S3 can
  * fail, run through the zip that `cdktf synth` deploys, in a fresh node process per case (the
- * rehearsal's lambda-runner), against moto behind the emulator gateway. Each case asserts what a
+ * emulator's Lambda stand-in, scripts/emulator/lambda-runtime.ts), against moto behind the emulator gateway. Each case asserts what a
  * user relies on: the process did not crash (exit 0, a result per run, no unhandled error), the
  * run ended as one "run failed" JSON line (or succeeded through the next source), before its
  * timeout, and the log's bytes are what they should be (identical when the run failed).

@@ -9,6 +9,7 @@
 import { DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { GetBucketPolicyCommand } from "@aws-sdk/client-s3";
 import { Testing } from "cdktf";
+import { unzipSync } from "fflate";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../../stacks/config";
@@ -80,7 +81,7 @@ describe("npm start on the emulator (deployed once)", () => {
       OBJECT_KEY: "iss_position.txt",
       ISS_SOURCES: rehearsal.simulator!.url,
     });
-    expect(Object.keys(rehearsal.deployedCode())).toEqual(["index.js"]);
+    expect(Object.keys(unzipSync(rehearsal.deployedPackage()))).toEqual(["index.js"]);
     expect(progress.some((l) => l.startsWith("▸ bootstrap B: cdktf deploy bootstrap"))).toBe(true);
   });
 
