@@ -1,6 +1,6 @@
 /**
  * 20 concurrent runs of the shipped bundle (buildFunctionBundle's index.js, each run a fresh Node
- * process through the rehearsal's lambda-runner, 30 s deadline) on one log, against moto through
+ * process through the emulator's Lambda stand-in, 30 s deadline) on one log, against moto through
  * the emulator gateway with the S3 conformance gate, so the races are answered as S3 answers them
  * (412 on a stale If-Match or copy-source-if-match). On a small log (read-modify-write) and on a
  * 5.5 MiB log (multipart append, MULTIPART_THRESHOLD_BYTES = 5 MiB): every run succeeds, every
@@ -8,7 +8,7 @@
  * left behind. Straight on moto the same multipart runs all "succeed" and lose entries: see
  * __tests__/scripts/emulator/s3-gate.test.ts and `scripts/bench/append.ts`.
  */
-import { AppendRace, MiB, THRESHOLD_BYTES } from "../../scripts/emulator/append-race";
+import { AppendRace, MiB, THRESHOLD_BYTES } from "../../scripts/bench/append-race";
 
 const RUNS = 20;
 let race: AppendRace;

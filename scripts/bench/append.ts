@@ -16,7 +16,7 @@
  * of time per run through the gate to the baseline. Timings depend on the machine's load (printed).
  */
 import { loadavg, cpus } from "node:os";
-import { AppendRace, MiB, THRESHOLD_BYTES, type RaceResult } from "../emulator/append-race";
+import { AppendRace, MiB, THRESHOLD_BYTES, type RaceResult } from "./append-race";
 
 function listArg(name: string, fallback: number[]): number[] {
   const i = process.argv.indexOf(name);

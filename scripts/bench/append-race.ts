@@ -4,8 +4,8 @@
  *
  * The bundle is the one `cdktf synth` ships (buildFunctionBundle, the zip's index.js). Each
  * concurrent run is its own fresh Node process (as each concurrent Lambda invocation is its own
- * execution environment), started through ../rehearsal/lambda-runner.cjs with the function's
- * environment and a 30 s deadline. The function's AWS calls go to moto either through the
+ * execution environment), started like the Lambda runtime with the function's
+ * environment and a 30 s deadline (../emulator/lambda-runtime.ts). The function's AWS calls go to moto either through the
  * gateway with the S3 conformance gate (S3's conditional-write rules, ./s3-gate.ts) or straight
  * to moto (the baseline that shows what the gate prevents). STS is plain moto (no IAM
  * enforcement): this is about the append, not about access. Its ISS source is a fresh
@@ -17,20 +17,17 @@
  */
 import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
-import { unzipSync } from "fflate";
-import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { buildFunctionBundle, LAMBDA_HANDLER } from "../../function/build";
 import { formatEntry, formatUtc, LOG_HEADER } from "../../function/core";
+import { startGateway, type Gateway } from "../emulator/gateway";
+import { simulatedPosition, startIssSimulator } from "../emulator/iss-simulator";
+import { invokeInFreshProcess, scheduledEvent, unpackFunction } from "../emulator/lambda-runtime";
+import { startMoto, type MotoServer } from "../emulator/moto";
+import { s3Gate, type S3Gate } from "../emulator/s3-gate";
 import { assumeRole, type Credentials } from "../shared/aws";
-import { startGateway, type Gateway } from "./gateway";
-import { simulatedPosition, startIssSimulator } from "./iss-simulator";
-import { startMoto, type MotoServer } from "./moto";
-import { s3Gate, type S3Gate } from "./s3-gate";
-
-const RUNNER = resolve(__dirname, "..", "rehearsal", "lambda-runner.cjs");
 const ACCOUNT_B = "222222222222";
 const REGION = "us-east-1";
 const BUCKET = "iss-tracker-append-race";
@@ -110,6 +107,7 @@ export class AppendRace {
     readonly s3Gate: S3Gate,
     readonly adminB: Credentials,
     private readonly workDir: string,
+    private readonly fn: { entry: string; exportName: string },
   ) {}
 
   /** moto, the gateway with the S3 gate, an administrator and the bucket in B, the bundle built. */
@@ -122,11 +120,10 @@ export class AppendRace {
       const adminB = await assumeRole(sts, `arn:aws:iam::${ACCOUNT_B}:role/OrganizationAccountAccessRole`, "append-race");
       const gate = s3Gate({ upstream: moto.endpoint, readAs: adminB, region: REGION });
       gateway = await startGateway(moto.endpoint, [gate.gate]);
-      const race = new AppendRace(moto, gateway, gate, adminB, workDir);
-      await race.admin().send(new CreateBucketCommand({ Bucket: BUCKET }));
       const bundle = buildFunctionBundle(join(workDir, "build"), { incremental: false });
-      mkdirSync(join(workDir, "bundle"));
-      for (const [name, data] of Object.entries(unzipSync(readFileSync(bundle.zipPath)))) writeFileSync(join(workDir, "bundle", name), data);
+      const fn = unpackFunction(readFileSync(bundle.zipPath), join(workDir, "bundle"), LAMBDA_HANDLER);
+      const race = new AppendRace(moto, gateway, gate, adminB, workDir, fn);
+      await race.admin().send(new CreateBucketCommand({ Bucket: BUCKET }));
       return race;
     } catch (error) {
       await gateway?.stop();
@@ -153,9 +150,7 @@ export class AppendRace {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: original }));
     const simulator = await startIssSimulator();
     const refusedBefore = this.s3Gate.stats().refused;
-    const [moduleName, exportName] = LAMBDA_HANDLER.split(".");
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? "",
+    const env: Record<string, string> = {
       ACCESS_ROLE_ARN: ACCESS_ROLE,
       EXTERNAL_ID: "append-race",
       BUCKET_NAME: BUCKET,
@@ -170,35 +165,16 @@ export class AppendRace {
       AWS_DEFAULT_REGION: REGION,
       AWS_ENDPOINT_URL: opts.gate ? this.gateway.endpoint : this.moto.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: "iss-tracker-function",
-      AWS_EC2_METADATA_DISABLED: "true",
-      NODE_NO_WARNINGS: "1",
     };
     const started = Date.now();
     let outcomes: RunOutcome[];
     try {
-      outcomes = await Promise.all(Array.from({ length: opts.runs }, async (_, i) => {
-        const job = {
-          entry: join(this.workDir, "bundle", `${moduleName}.js`),
-          exportName,
-          functionName: "iss-tracker-function",
-          timeoutMs: FUNCTION_TIMEOUT_MS,
-          parallel: 1,
-          events: [{ "detail-type": "Scheduled Event", source: "aws.events", detail: {} }],
-          resultsFile: join(dir, `results-${i}.json`),
-        };
-        const jobFile = join(dir, `job-${i}.json`);
-        writeFileSync(jobFile, JSON.stringify(job));
-        const output = await new Promise<string>((resolveRun) => {
-          execFile(process.execPath, [RUNNER, jobFile], { env, cwd: dir, timeout: FUNCTION_TIMEOUT_MS + 15_000, maxBuffer: 16 * MiB }, (error, stdout, stderr) =>
-            resolveRun(`${stdout}${stderr}${error ? `\n(runner: ${error.message})` : ""}`));
+      outcomes = await Promise.all(Array.from({ length: opts.runs }, async () => {
+        const run = await invokeInFreshProcess<{ attempts?: number; path?: string; issTimestamp?: number }>({
+          ...this.fn, functionName: "iss-tracker-function", timeoutMs: FUNCTION_TIMEOUT_MS, env, events: [scheduledEvent()], workDir: dir,
         });
-        writeFileSync(join(dir, `function-${i}.log`), output);
-        let result: { ok: boolean; ms: number; summary?: { attempts?: number; path?: string; issTimestamp?: number }; error?: string };
-        try {
-          [result] = JSON.parse(readFileSync(job.resultsFile, "utf8"));
-        } catch {
-          return { ok: false, ms: Date.now() - started, error: `the runner wrote no result: ${output.slice(-2000)}` };
-        }
+        const result = run.results?.[0];
+        if (!result) return { ok: false, ms: Date.now() - started, error: `the runner wrote no result: ${(run.stdout + run.stderr).slice(-2000)}` };
         return result.ok
           ? { ok: true, ms: result.ms, attempts: result.summary?.attempts, path: result.summary?.path, issTimestamp: result.summary?.issTimestamp }
           : { ok: false, ms: result.ms, error: result.error, attempts: attemptsOf(result.error) };
