@@ -224,7 +224,7 @@ export interface ParsedLog {
   readonly unparsed: readonly { readonly line: number; readonly text: string }[];
 }
 
-const TIME_LINE = /^Time: (\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})[ \t]*$/;
+const TIME_LINE = /^Time: (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})[ \t]*$/;
 const COORDINATE_LINE = (name: "Latitude" | "Longitude") => new RegExp(`^${name}: (\\S+)[ \\t]*$`);
 
 /**
@@ -249,11 +249,11 @@ export function parseLog(text: string): ParsedLog {
     const line = lines[i];
     const time = TIME_LINE.exec(line);
     if (time) {
-      const [, y, mo, d, h, mi, s] = time.map(Number);
-      const timestamp = Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+      const timestamp = parseUtc(time[1]);
       const latitude = coordinate(lines[i + 1], "Latitude", 90);
       const longitude = coordinate(lines[i + 2], "Longitude", 180);
-      if (latitude !== undefined && longitude !== undefined && formatUtc(timestamp) === line.slice(6, 25)) {
+      // A date that does not exist (2025-13-40) does not survive the round trip.
+      if (latitude !== undefined && longitude !== undefined && Number.isFinite(timestamp) && formatUtc(timestamp) === time[1]) {
         entries.push({ timestamp, latitude, longitude });
         i += 3;
         continue;
