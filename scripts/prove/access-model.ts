@@ -49,8 +49,12 @@ export interface AccessModel {
   /** undefined when the stack has no bucket policy (it always has one outside local mode). */
   readonly bucketPolicy?: PolicyDocument;
   readonly ruleArn: string;
+  /** The schedule's dead-letter queue. */
   readonly queueArn: string;
   readonly queuePolicy: PolicyDocument;
+  /** The function's on-failure destination (Lambda sends to it with the execution role's permissions). */
+  readonly failureQueueArn: string;
+  readonly failureQueuePolicy: PolicyDocument;
   readonly logGroupArn: string;
 }
 
@@ -89,9 +93,21 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
   const [logId, logGroup] = only(tracker, "aws_cloudwatch_log_group");
   const logGroupArn = `arn:aws:logs:${region}:${accountA}:log-group:${logGroup.name}`;
   refs.set(`aws_cloudwatch_log_group.${logId}.arn`, logGroupArn);
-  const [queueId, queue] = only(tracker, "aws_sqs_queue");
-  const queueArn = `arn:aws:sqs:${region}:${accountA}:${queue.name}`;
-  refs.set(`aws_sqs_queue.${queueId}.arn`, queueArn);
+  // Two queues: the schedule's dead-letter queue and the function's on-failure destination.
+  const queues = Object.entries<Json>(tracker.resource?.aws_sqs_queue ?? {});
+  for (const [id, queue] of queues) refs.set(`aws_sqs_queue.${id}.arn`, `arn:aws:sqs:${region}:${accountA}:${queue.name}`);
+  const queueNamed = (name: string): [string, string] => {
+    const found = queues.find(([, q]) => q.name === name);
+    if (!found) throw new Error(`the synthesized stack has no queue ${name}`);
+    return [found[0], `arn:aws:sqs:${region}:${accountA}:${name}`];
+  };
+  const queuePolicyOf = (queueId: string): string => {
+    const found = Object.values<Json>(tracker.resource?.aws_sqs_queue_policy ?? {}).filter((p) => p.queue_url === `\${aws_sqs_queue.${queueId}.url}`);
+    if (found.length !== 1) throw new Error(`expected exactly one aws_sqs_queue_policy on ${queueId}, found ${found.length}`);
+    return found[0].policy;
+  };
+  const [queueId, queueArn] = queueNamed(`${config.namePrefix}-schedule-dlq`);
+  const [failureQueueId, failureQueueArn] = queueNamed(`${config.namePrefix}-failed-invocations`);
   const [ruleId, rule] = only(tracker, "aws_cloudwatch_event_rule");
   const ruleArn = `arn:aws:events:${region}:${accountA}:rule/${rule.name}`;
   refs.set(`aws_cloudwatch_event_rule.${ruleId}.arn`, ruleArn);
@@ -169,7 +185,9 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
     bucketPolicy: bucketPolicies.length === 1 ? doc(bucketPolicies[0].policy) : undefined,
     ruleArn,
     queueArn,
-    queuePolicy: doc(only(tracker, "aws_sqs_queue_policy")[1].policy),
+    queuePolicy: doc(queuePolicyOf(queueId)),
+    failureQueueArn,
+    failureQueuePolicy: doc(queuePolicyOf(failureQueueId)),
     logGroupArn,
   };
 }

@@ -31,6 +31,7 @@ export function expectations(model: AccessModel): Expectation[] {
   const assumeBootstrap = { action: "sts:AssumeRole", resource: bootstrapRole.arn, resourceAccount: B, resourcePolicy: bootstrapRole.trustPolicy };
   const plainHttp = { "aws:SecureTransport": "false" };
   const events = "events.amazonaws.com";
+  const failureQueue = { action: "sqs:SendMessage", resource: model.failureQueueArn, resourceAccount: accountA, resourcePolicy: model.failureQueuePolicy };
 
   return [
     // What the system needs.
@@ -43,6 +44,7 @@ export function expectations(model: AccessModel): Expectation[] {
     { description: "the rule parks undeliverable events in its DLQ", expected: "allow", principal: events, action: "sqs:SendMessage", resource: model.queueArn, resourceAccount: accountA, resourcePolicy: model.queuePolicy, context: { "aws:SourceArn": model.ruleArn } },
     { description: "execution role writes its own log stream", expected: "allow", ...exec, action: "logs:PutLogEvents", resource: `${model.logGroupArn}:log-stream:2026/11/22/[$LATEST]0123`, resourceAccount: accountA },
     { description: "the deployer assumes the bootstrap role in B", expected: "allow", ...adminOf(model.deployerArn), ...assumeBootstrap },
+    { description: "execution role sends a failed run's record to its on-failure queue", expected: "allow", ...exec, ...failureQueue, context: { "aws:PrincipalArn": executionRole.arn } },
 
     // The trust chain admits the execution role only, and only with the external id.
     { description: "another principal in A (an administrator) assumes the access role", expected: "deny", ...adminOf(`arn:aws:iam::${accountA}:role/admin`), ...assumeAccess, context: externalId },
@@ -78,6 +80,10 @@ export function expectations(model: AccessModel): Expectation[] {
     { description: "Terraform's bootstrap role reads the log", expected: "deny", ...bootstrap, action: "s3:GetObject", ...object },
     { description: "Terraform's bootstrap role deletes the log", expected: "deny", ...bootstrap, action: "s3:DeleteObject", ...object },
     { description: "another principal in A assumes the bootstrap role", expected: "deny", ...adminOf(`arn:aws:iam::${accountA}:user/intruder`), ...assumeBootstrap },
+
+    // The on-failure queue takes records from the execution role only.
+    { description: "an administrator of A sends to the on-failure queue", expected: "deny", explicitDeny: true, ...adminOf(`arn:aws:iam::${accountA}:role/admin`), ...failureQueue, context: { "aws:PrincipalArn": `arn:aws:iam::${accountA}:role/admin` } },
+    { description: "execution role sends to the schedule's dead-letter queue", expected: "deny", ...exec, action: "sqs:SendMessage", resource: model.queueArn, resourceAccount: accountA, resourcePolicy: model.queuePolicy, context: { "aws:PrincipalArn": executionRole.arn } },
   ];
 }
 

@@ -36,7 +36,7 @@ async function decisionsOf(model: ReturnType<typeof accessModelFrom>, ...descrip
 }
 
 describe("npm run prove: the synthesized policies under a real IAM evaluator", () => {
-  it("allows exactly the 9 paths the system needs and denies every other path (default configuration)", async () => {
+  it("allows exactly the 10 paths the system needs and denies every other path (default configuration)", async () => {
     const { rows } = await prove({});
     expect(rows.filter((r) => !r.ok)).toEqual([]);
     expect(rows.filter((r) => r.expected === "allow").map((r) => r.description)).toEqual([
@@ -49,9 +49,12 @@ describe("npm run prove: the synthesized policies under a real IAM evaluator", (
       "the rule parks undeliverable events in its DLQ",
       "execution role writes its own log stream",
       "the deployer assumes the bootstrap role in B",
+      "execution role sends a failed run's record to its on-failure queue",
     ]);
     expect(rows.filter((r) => r.expected === "deny" && r.decision === "Allowed")).toEqual([]);
-    expect(rows.filter((r) => r.expected === "deny")).toHaveLength(27);
+    expect(rows.filter((r) => r.expected === "deny")).toHaveLength(29);
+    // Only the execution role may send to the on-failure queue: an explicit Deny for anyone else.
+    expect(row(rows, "an administrator of A sends to the on-failure queue")).toMatchObject({ decision: "ExplicitlyDenied", resourceDenies: ["NoOtherSender"] });
   });
 
   it("models the chain across accounts: the assume is cross-account and needs both the identity and the trust side", async () => {
@@ -107,7 +110,7 @@ describe("npm run prove: the synthesized policies under a real IAM evaluator", (
     expect(text).toContain("arn:aws:iam::111111111111:role/iss-tracker-function-exec");
     expect(text).toMatch(/^execution role assumes the access role with the external id\s+allow\s+Allowed\s+Allowed\s+Allowed\s+cross\s+ok$/m);
     expect(text).toMatch(/^anonymous reads the object\s+deny\s+ImplicitlyDenied\s+-\s+ImplicitlyDenied\s+cross\s+ok$/m);
-    expect(text.trim().split("\n").pop()).toBe("36 passed, 0 failed");
+    expect(text.trim().split("\n").pop()).toBe("39 passed, 0 failed");
   });
 });
 
