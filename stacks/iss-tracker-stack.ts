@@ -28,10 +28,11 @@ export function resourceNames(namePrefix: string) {
  *
  *   A (default provider)                       B (account_b provider, via the bootstrap role)
  *   EventBridge rule ──invoke──> function
- *                                  │ runs as
+ *    └ undeliverable: DLQ          │ runs as             └ all retries failed: on-failure queue
  *                            execution role ──sts:AssumeRole + ExternalId──> access role
  *                                                                               │ Get/Put one key
  *                                                                          report bucket
+ *   alarms (errors, either queue holding messages, log not growing) ──> SNS topic (own KMS key) ──> email
  */
 export class IssTrackerStack extends TerraformStack {
   readonly providers: AccountProviders;
