@@ -14,19 +14,9 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
-import type { Credentials } from "../shared/aws";
+import { clientConfig, guardOperations, type AccountAccess } from "../shared/aws";
 
-export type { Credentials };
-
-/** Where one account's calls go and as whom. */
-export interface AccountAccess {
-  readonly region: string;
-  /** Emulator endpoint; unset for real AWS. */
-  readonly endpoint?: string;
-  /** A named profile (~/.aws/config), used when no credentials are given. */
-  readonly profile?: string;
-  readonly credentials?: Credentials;
-}
+export type { AccountAccess };
 
 export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set([
   "GetCallerIdentityCommand", "AssumeRoleCommand",
@@ -43,40 +33,8 @@ export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set([
 /** Operations sent by doctor's clients in this process (for the tests' read-only assertion). */
 export const sentOperations: string[] = [];
 
-interface MiddlewareClient {
-  middlewareStack: { add: (middleware: never, options: { step: "initialize"; name: string }) => void };
-}
-
-/**
- * Makes an SDK client refuse, before signing or sending, every operation outside `allowed`
- * (`tool` names the refusing tool in the error); the operations it lets through are appended to `sent`.
- * `npm run log` guards its clients the same way with its own, smaller set.
- */
-export function guardOperations<T extends MiddlewareClient>(client: T, allowed: ReadonlySet<string>, tool: string, sent: string[]): T {
-  const guard = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-    const operation = context.commandName ?? "(unknown)";
-    if (!allowed.has(operation)) {
-      throw new Error(`${tool} is read-only: refusing ${operation}`);
-    }
-    sent.push(operation);
-    return next(args);
-  };
-  client.middlewareStack.add(guard as never, { step: "initialize", name: `${tool.replace(/\W/g, "")}ReadOnlyGuard` });
-  return client;
-}
-
-function readOnly<T extends MiddlewareClient>(client: T): T {
+function readOnly<T extends Parameters<typeof guardOperations>[0]>(client: T): T {
   return guardOperations(client, READ_ONLY_OPERATIONS, "doctor", sentOperations);
-}
-
-/** SDK client settings for one account: region, emulator endpoint, credentials or profile, 2 attempts. */
-export function clientConfig(access: AccountAccess) {
-  return {
-    region: access.region,
-    ...(access.endpoint ? { endpoint: access.endpoint } : {}),
-    ...(access.credentials ? { credentials: access.credentials } : access.profile ? { profile: access.profile } : {}),
-    maxAttempts: 2,
-  };
 }
 
 export interface AccountClients {

@@ -9,8 +9,7 @@
  */
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { assumeRole, errorText, isAccessDenied, type Credentials } from "../shared/aws";
-import { clientConfig, guardOperations, type AccountAccess } from "../doctor/aws";
+import { assumeRole, clientConfig, errorText, guardOperations, isAccessDenied, type AccountAccess, type Credentials } from "../shared/aws";
 
 /** Everything `npm run log` may send. */
 export const LOG_READ_OPERATIONS: ReadonlySet<string> = new Set(["GetCallerIdentityCommand", "AssumeRoleCommand", "GetObjectCommand"]);

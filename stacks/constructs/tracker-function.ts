@@ -49,7 +49,7 @@ export interface TrackerFunctionProps {
   readonly memoryMb?: number;
   /**
    * Retries of an asynchronous (scheduled) invocation that failed. Default: 2, Lambda's own.
-   * Safe: a retry either appends a newer position or finds its entry already last and writes nothing.
+   * Safe: a retry either appends a newer position or finds its entry already in the log and writes nothing.
    */
   readonly maxRetryAttempts?: number;
   /**

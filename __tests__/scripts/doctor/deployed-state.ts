@@ -24,7 +24,7 @@ import { deadLetterQueuePolicy } from "../../../stacks/constructs/schedule";
 import { accessTrustPolicy, assumeAccessRolePolicy, lambdaTrustPolicy, logWritingPolicy, objectAccessPolicy } from "../../../stacks/constructs/trust-chain";
 import { resourceNames } from "../../../stacks/iss-tracker-stack";
 import type { PolicyDocument } from "../../../stacks/policy";
-import type { Credentials } from "../../../scripts/doctor/aws";
+import type { Credentials } from "../../../scripts/shared/aws";
 
 /** moto's default account: credentials that are not a role session act here. */
 export const ACCOUNT_A = "123456789012";

@@ -118,7 +118,7 @@ describe("npm run log (on the emulator)", () => {
     expect(sentLogOperations).toEqual(["AssumeRoleCommand", "GetObjectCommand"]);
     expect([...LOG_READ_OPERATIONS].sort()).toEqual(["AssumeRoleCommand", "GetCallerIdentityCommand", "GetObjectCommand"]);
     // The guard is the doctor's, with log's smaller list.
-    const { guardOperations } = await import("../../../scripts/doctor/aws");
+    const { guardOperations } = await import("../../../scripts/shared/aws");
     const s3 = guardOperations(new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: deployment.adminB }), LOG_READ_OPERATIONS, "npm run log", []);
     await expect(s3.send(new PutObjectCommand({ Bucket: config.bucketName, Key: "x", Body: "x" }))).rejects.toThrow("npm run log is read-only: refusing PutObjectCommand");
   });
