@@ -11,7 +11,7 @@ import { formatDuration } from "../schedule-period";
 /**
  * The metric filter's pattern: the phrase `entry appended`, which is the `msg` of the one JSON line
  * the function logs per successful append (function/tracker.ts) and of no other line it logs
- * ("entry already last; nothing written", "run failed"). A term pattern, not a JSON one
+ * ("entry already in the log; nothing written", "run failed"). A term pattern, not a JSON one
  * (`{ $.msg = ... }`): CloudWatch matches JSON patterns only against events that ARE JSON, and
  * Lambda's default text log format prefixes each line with its time, request id and level.
  */
