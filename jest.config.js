@@ -8,4 +8,8 @@ module.exports = {
   },
   setupFilesAfterEnv: ["<rootDir>/test-support/setup.ts"],
   testTimeout: 60000,
+  testSequencer: "<rootDir>/test-support/sequencer.js",
+  // Most of the slow suites wait on child processes (terraform, moto, the bundle): more workers than
+  // cores keeps both cores busy (measured: see README, Tests).
+  maxWorkers: 3,
 };

@@ -5,16 +5,14 @@
  * Configuration: environment variables or cdktf.json context (see README / help).
  */
 import { App } from "cdktf";
-import { BootstrapStack, BOOTSTRAP_STACK_NAME } from "./stacks/bootstrap-stack";
+import { addStacks } from "./stacks/app";
 import { ConfigError, loadConfig, SETTINGS } from "./stacks/config";
-import { IssTrackerStack, TRACKER_STACK_NAME } from "./stacks/iss-tracker-stack";
 
 /** Builds both stacks from the environment and cdktf.json context, and writes them out. */
 export function synthApp(app: App = new App()): App {
   const context = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.context, app.node.tryGetContext(s.context)]));
   const config = loadConfig({ env: process.env, context });
-  new IssTrackerStack(app, TRACKER_STACK_NAME, config);
-  new BootstrapStack(app, BOOTSTRAP_STACK_NAME, config);
+  addStacks(app, config);
   app.synth();
   return app;
 }

@@ -3,7 +3,9 @@
  *
  * - parse an ISS source's response (open-notify or wheretheiss.at) into one validated shape;
  * - format a log entry in seed 003's format;
- * - tell whether the entry is already the last one of the log (idempotent re-runs);
+ * - tell whether the entry is already in the log's tail (idempotent re-runs);
+ * - judge a fix's freshness against the function's clock and against the log's newest entry;
+ * - recognise the log's header (anything else at the key is a foreign object, never appended to);
  * - compute the bytes to append to a log, given only the log's tail.
  */
 
@@ -17,7 +19,7 @@ export interface IssPosition {
   readonly longitude: number;
 }
 
-/** A source answered, but not with a usable position (bad JSON, wrong shape, out of range). */
+/** A source answered, but not with a usable position (bad JSON, wrong shape, out of range, stale). */
 export class InvalidIssResponseError extends Error {
   override readonly name = "InvalidIssResponseError";
 }
@@ -25,6 +27,34 @@ export class InvalidIssResponseError extends Error {
 export const LOG_TITLE = "ISS Location Logs";
 /** Header of a new log: the title, a line of `=`, a blank line (seed 003's file). */
 export const LOG_HEADER = `${LOG_TITLE}\n${"=".repeat(19)}\n\n`;
+/** Bytes read from the start of a large log to check its header (the title, a rule line, slack). */
+export const HEAD_BYTES = 64;
+/**
+ * The start of a log: the title line, then a line of one or more `=` (this function writes 19,
+ * like seed 003; older docs showed 17, and a hand-made log may have no blank line after it).
+ */
+const LOG_HEAD = /^ISS Location Logs\r?\n=+(\r?\n|$)/;
+
+/**
+ * Freshness tolerances of an ISS fix, in seconds, against the function's clock (NTP-synced in
+ * Lambda). A live source stamps its answer with the second it computed it: a fix is the ISS
+ * position *now*, so anything much older is a frozen or cached source, and anything ahead is a
+ * broken clock.
+ * - MAX_FIX_AGE_S: 120 s covers network latency, a CDN or proxy cache of up to a minute and the
+ *   source's own clock error; it is shorter than any sensible schedule (rate(5 minutes) by default),
+ *   so a source frozen on one second fails over at the next run instead of repeating a silent
+ *   "duplicate"; 1970, a day old and the like are refused at once.
+ * - MAX_FIX_AHEAD_S: 30 s. Sources and Lambda both keep NTP time; a fix from the future is a
+ *   broken source (it would also sort after every later entry).
+ * - MAX_BEHIND_LOG_S: 300 s. Concurrent runs land out of order: a run may write its fix after a
+ *   later-fetched one, up to its whole duration later, and each fix may sit anywhere in
+ *   [-MAX_FIX_AGE_S, +MAX_FIX_AHEAD_S] of the clock: 120 + 30 + a run of up to 150 s (the stack's
+ *   timeout is 30 s). A fix further behind the log's newest entry means the log or a source is
+ *   wrong: fail over, then fail clearly rather than write history out of order.
+ */
+export const MAX_FIX_AGE_S = 120;
+export const MAX_FIX_AHEAD_S = 30;
+export const MAX_BEHIND_LOG_S = 300;
 
 /** Latest second formatEntry can render as YYYY (9999-12-31T23:59:59Z). */
 const MAX_TIMESTAMP = 253_402_300_799;
@@ -116,15 +146,61 @@ export function formatEntry(position: IssPosition): string {
   );
 }
 
-/** The `Time:` value of the last entry found in a log's tail, if any. */
-export function lastEntryTime(tail: string): string | undefined {
-  const matches = [...tail.matchAll(/^Time: (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})[ \t]*$/gm)];
-  return matches.at(-1)?.[1];
+/** The `Time:` values of the entries found in a log's tail, in order (whole lines only). */
+export function entryTimes(tail: string): string[] {
+  return [...tail.matchAll(/^Time: (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})[ \t\r]*$/gm)].map((m) => m[1]);
 }
 
-/** True when the log's last entry has this position's timestamp (an at-least-once re-delivery). */
+/** The `Time:` value of the last entry found in a log's tail, if any. */
+export function lastEntryTime(tail: string): string | undefined {
+  return entryTimes(tail).at(-1);
+}
+
+/** `YYYY-MM-DD HH:MM:SS` (UTC) back to unix seconds. */
+export function parseUtc(text: string): number {
+  return Date.parse(`${text.replace(" ", "T")}Z`) / 1000;
+}
+
+/**
+ * True when any entry of the tail has this position's second: an at-least-once re-delivery, an SDK
+ * retry of a write that did commit, or two runs that got the same fix; another writer's entry may
+ * have landed after it, so every entry read is checked, not only the last.
+ */
 export function isDuplicate(tail: string, position: IssPosition): boolean {
-  return lastEntryTime(tail) === formatUtc(position.timestamp);
+  const time = formatUtc(position.timestamp);
+  return entryTimes(tail).includes(time);
+}
+
+/**
+ * Whether the object's first bytes (at least HEAD_BYTES of them, or the whole object) are this log's
+ * header. An empty object counts as a new log; a rule line cut by HEAD_BYTES still counts.
+ */
+export function isLogHead(head: string): boolean {
+  return head.length === 0 || LOG_HEAD.test(head);
+}
+
+/** Why a fix is not fresh against the clock (`nowMs`), or undefined when it is. */
+export function freshnessProblem(position: IssPosition, nowMs: number): string | undefined {
+  const now = Math.floor(nowMs / 1000);
+  const age = now - position.timestamp;
+  if (age > MAX_FIX_AGE_S) return `stale fix: timestamp ${position.timestamp} (${formatUtc(position.timestamp)} UTC) is ${age} s behind the function's clock (at most ${MAX_FIX_AGE_S} s)`;
+  if (-age > MAX_FIX_AHEAD_S) return `fix from the future: timestamp ${position.timestamp} (${formatUtc(position.timestamp)} UTC) is ${-age} s ahead of the function's clock (at most ${MAX_FIX_AHEAD_S} s)`;
+  return undefined;
+}
+
+/** The newest entry time in a tail (unix seconds), if any. */
+export function newestEntry(tail: string): number | undefined {
+  const times = entryTimes(tail).map(parseUtc).filter(Number.isFinite);
+  return times.length ? Math.max(...times) : undefined;
+}
+
+/** Why a fix may not follow the log's newest entry, or undefined when it may. */
+export function orderProblem(position: IssPosition, newest: number | undefined): string | undefined {
+  if (newest === undefined || position.timestamp >= newest - MAX_BEHIND_LOG_S) return undefined;
+  return (
+    `fix ${formatUtc(position.timestamp)} UTC is ${newest - position.timestamp} s older than the log's newest entry ` +
+    `(${formatUtc(newest)} UTC; at most ${MAX_BEHIND_LOG_S} s)`
+  );
 }
 
 /**
@@ -137,4 +213,54 @@ export function textToAppend(tail: string, logSize: number, entry: string): stri
   if (tail.endsWith("\n\n")) return entry;
   if (tail.endsWith("\n")) return `\n${entry}`;
   return `\n\n${entry}`;
+}
+
+/** A log read back: its entries in file order, and what did not parse (a hand edit, a torn line). */
+export interface ParsedLog {
+  /** Whether the log starts with LOG_HEADER's title and rule. */
+  readonly hasHeader: boolean;
+  readonly entries: readonly IssPosition[];
+  /** Non-blank lines that are neither the header nor part of a whole entry (1-based line numbers). */
+  readonly unparsed: readonly { readonly line: number; readonly text: string }[];
+}
+
+const TIME_LINE = /^Time: (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})[ \t]*$/;
+const COORDINATE_LINE = (name: "Latitude" | "Longitude") => new RegExp(`^${name}: (\\S+)[ \\t]*$`);
+
+/**
+ * Parses a whole log in formatEntry's format, the inverse of formatEntry for every entry it wrote.
+ * Lenient: a line it cannot read is reported in `unparsed`, never thrown, so a reader can show the
+ * rest of a log that was edited by hand.
+ */
+export function parseLog(text: string): ParsedLog {
+  const lines = text.split(/\r?\n/);
+  let i = 0;
+  const hasHeader = lines[0]?.trim() === LOG_TITLE && /^=+\s*$/.test(lines[1] ?? "");
+  if (hasHeader) i = 2;
+  const entries: IssPosition[] = [];
+  const unparsed: { line: number; text: string }[] = [];
+  const coordinate = (line: string | undefined, name: "Latitude" | "Longitude", limit: number): number | undefined => {
+    const m = COORDINATE_LINE(name).exec(line ?? "");
+    if (!m || !DECIMAL.test(m[1])) return undefined;
+    const n = Number(m[1]);
+    return Number.isFinite(n) && Math.abs(n) <= limit ? n : undefined;
+  };
+  while (i < lines.length) {
+    const line = lines[i];
+    const time = TIME_LINE.exec(line);
+    if (time) {
+      const timestamp = parseUtc(time[1]);
+      const latitude = coordinate(lines[i + 1], "Latitude", 90);
+      const longitude = coordinate(lines[i + 2], "Longitude", 180);
+      // A date that does not exist (2025-13-40) does not survive the round trip.
+      if (latitude !== undefined && longitude !== undefined && Number.isFinite(timestamp) && formatUtc(timestamp) === time[1]) {
+        entries.push({ timestamp, latitude, longitude });
+        i += 3;
+        continue;
+      }
+    }
+    if (line.trim() !== "") unparsed.push({ line: i + 1, text: line });
+    i++;
+  }
+  return { hasHeader, entries, unparsed };
 }

@@ -2,9 +2,13 @@
  * Credentials for account B: STS AssumeRole on the access role with the external id.
  *
  * Sessions are cached per (role ARN, external id) across warm invocations and renewed a margin
- * before they expire. A Lambda assuming a role is role chaining, capped at one hour.
+ * before they expire. A Lambda assuming a role is role chaining, capped at one hour. A session S3
+ * refused (AccessDenied, ExpiredToken, a revoked key) is dropped with `invalidate`, so the next run
+ * assumes the role again instead of failing with it until it expires. The AssumeRole call gets the
+ * time left in the run (an abort signal): a hung STS ends the run cleanly, not as a Lambda timeout.
  */
 import { AssumeRoleCommand, type STSClient } from "@aws-sdk/client-sts";
+import { NO_DEADLINE, within, type Deadline } from "./retry";
 
 export interface AssumedCredentials {
   readonly accessKeyId: string;
@@ -18,7 +22,7 @@ export type StsSender = Pick<STSClient, "send">;
 
 /** Role chaining caps a session at one hour. */
 export const MAX_CHAINED_SESSION_SECONDS = 3600;
-/** Renew this long before expiry (more than the SDK's own 5-minute memoization margin). */
+/** Renew this long before expiry, so a session never runs out in the middle of a run. */
 export const REFRESH_MARGIN_MS = 10 * 60 * 1000;
 
 export class AssumeRoleError extends Error {
@@ -92,15 +96,21 @@ export class AssumeRoleProvider {
     return `${this.options.roleArn}\n${this.options.externalId}`;
   }
 
-  /** Cached credentials while they have more than REFRESH_MARGIN_MS left; otherwise a new session. */
-  async get(sessionName = roleSessionName(undefined, undefined)): Promise<CredentialsResult> {
+  /**
+   * Cached credentials while they have more than REFRESH_MARGIN_MS left; otherwise a new session,
+   * asked for within the time `deadline` leaves minus `marginMs`.
+   */
+  async get(sessionName = roleSessionName(undefined, undefined), deadline: Deadline = NO_DEADLINE, marginMs = 0): Promise<CredentialsResult> {
     const hit = this.cache.get(this.cacheKey);
     if (hit && hit.expiration.getTime() - this.now() > REFRESH_MARGIN_MS) return { credentials: hit, cached: true };
     const { roleArn, externalId } = this.options;
     let response;
     try {
-      response = await this.options.sts.send(
-        new AssumeRoleCommand({ RoleArn: roleArn, ExternalId: externalId, RoleSessionName: sessionName, DurationSeconds: this.durationSeconds }),
+      response = await within(deadline, marginMs, `AssumeRole on ${roleArn}`, (abortSignal) =>
+        this.options.sts.send(
+          new AssumeRoleCommand({ RoleArn: roleArn, ExternalId: externalId, RoleSessionName: sessionName, DurationSeconds: this.durationSeconds }),
+          { abortSignal },
+        ),
       );
     } catch (error) {
       throw new AssumeRoleError(explain(error, roleArn), error);
@@ -117,5 +127,11 @@ export class AssumeRoleProvider {
     };
     this.cache.set(this.cacheKey, credentials);
     return { credentials, cached: false };
+  }
+
+  /** Drops the cached session if it is still this one (a newer one, from a concurrent run, stays). */
+  invalidate(credentials: AssumedCredentials): boolean {
+    if (this.cache.get(this.cacheKey)?.accessKeyId !== credentials.accessKeyId) return false;
+    return this.cache.delete(this.cacheKey);
   }
 }

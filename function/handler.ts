@@ -3,16 +3,26 @@
  * wires the real adapters (kept across warm invocations) and runs the tracker once.
  *
  * Environment (set by the stack): ACCESS_ROLE_ARN, EXTERNAL_ID, BUCKET_NAME, BUCKET_REGION,
- * OBJECT_KEY, ISS_SOURCES, optional MULTIPART_THRESHOLD_BYTES. The SDK clients honour
- * AWS_ENDPOINT_URL like any SDK v3 client (S3 then goes path-style on an IP endpoint by itself).
+ * OBJECT_KEY, ISS_SOURCES, optional MULTIPART_THRESHOLD_BYTES; Lambda's own
+ * AWS_LAMBDA_FUNCTION_MEMORY_SIZE bounds the threshold. The SDK clients honour AWS_ENDPOINT_URL
+ * like any SDK v3 client (S3 then goes path-style on an IP endpoint by itself).
+ *
+ * Time: every outside call gets the time Lambda says is left, minus margins (see retry.ts), so a
+ * hung ISS source, STS or S3 ends as one "run failed" line, never as a Lambda timeout.
+ *
+ * Credentials: one S3 client per assumed-role session, built with that session's keys as a fixed
+ * identity. The SDK memoizes a credential *function* until 5 minutes before the expiration it
+ * returned (@smithy/core memoizeIdentityProvider), so one long-lived client over the provider would
+ * keep signing with a session the provider had already renewed or dropped; with a client per
+ * session, the calls of a run are signed with exactly the session `credentialsCached` describes.
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { loadConfig, type TrackerConfig } from "./config";
-import { AssumeRoleProvider, roleSessionName } from "./credentials";
+import { AssumeRoleProvider, roleSessionName, type AssumedCredentials } from "./credentials";
 import { fetchIssPosition } from "./iss-client";
 import { S3ObjectStore } from "./object-store";
-import { deadlineFrom } from "./retry";
+import { ABORT_MARGIN_MS, deadlineFrom, LOG_MARGIN_MS } from "./retry";
 import { runTracker, type RunSummary } from "./tracker";
 
 /** What the function reads from Lambda's context; every field may be missing (local runs). */
@@ -24,11 +34,18 @@ export interface LambdaContextLike {
 
 export type { RunSummary } from "./tracker";
 
-const SDK_HTTP = { connectionTimeout: 3000, requestTimeout: 30_000 } as const;
+/** A run without Lambda's context (local) gets the stack's default timeout. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/**
+ * Connection setup only; the time of each request is the run's (abort signals). The SDK's
+ * requestTimeout is left unset: without throwOnRequestTimeout it only logs a warning.
+ */
+const SDK_HTTP = { connectionTimeout: 3000 } as const;
 
 let sts: STSClient | undefined;
 const providers = new Map<string, AssumeRoleProvider>();
-const s3Clients = new Map<string, S3Client>();
+/** The S3 client of the current session, per (region, role, external id). */
+const s3Clients = new Map<string, { accessKeyId: string; client: S3Client }>();
 
 function providerFor(config: TrackerConfig): AssumeRoleProvider {
   const key = `${config.accessRoleArn}\n${config.externalId}`;
@@ -41,19 +58,14 @@ function providerFor(config: TrackerConfig): AssumeRoleProvider {
   return provider;
 }
 
-/** One S3 client per (region, role, external id): it asks the provider, which serves its cache. */
-function s3For(config: TrackerConfig, provider: AssumeRoleProvider): S3Client {
+/** The S3 client that signs with exactly this session (a new session gets a new client). */
+function s3For(config: TrackerConfig, credentials: AssumedCredentials): S3Client {
   const key = `${config.bucketRegion}\n${config.accessRoleArn}\n${config.externalId}`;
-  let client = s3Clients.get(key);
-  if (!client) {
-    client = new S3Client({
-      region: config.bucketRegion,
-      credentials: async () => (await provider.get()).credentials,
-      maxAttempts: 3,
-      requestHandler: SDK_HTTP,
-    });
-    s3Clients.set(key, client);
-  }
+  const current = s3Clients.get(key);
+  if (current?.accessKeyId === credentials.accessKeyId) return current.client;
+  // The previous session's client is dropped, not destroyed: a concurrent run may still use it.
+  const client = new S3Client({ region: config.bucketRegion, credentials: { ...credentials }, maxAttempts: 3, requestHandler: SDK_HTTP });
+  s3Clients.set(key, { accessKeyId: credentials.accessKeyId, client });
   return client;
 }
 
@@ -67,13 +79,19 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
   }
   const provider = providerFor(config);
   const functionName = context?.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
-  const deadline = deadlineFrom(context?.getRemainingTimeInMillis?.bind(context));
+  const deadline = deadlineFrom(context?.getRemainingTimeInMillis?.bind(context), DEFAULT_TIMEOUT_MS);
+  const partition = /^arn:([\w-]+):/.exec(config.accessRoleArn)?.[1];
   return runTracker(
     config,
     {
-      fetchPosition: (d) => fetchIssPosition({ sources: config.issSources, deadline: d }),
-      credentials: (sessionName) => provider.get(sessionName),
-      store: () => new S3ObjectStore(s3For(config, provider), config.bucket, config.key),
+      fetchPosition: (d, request) => fetchIssPosition({ sources: config.issSources, deadline: d, ...request }),
+      credentials: (sessionName, d) => provider.get(sessionName, d, LOG_MARGIN_MS + ABORT_MARGIN_MS),
+      store: (credentials, d) => new S3ObjectStore(s3For(config, credentials), config.bucket, config.key, { deadline: d, partition }),
+      dropCredentials: (credentials) => {
+        provider.invalidate(credentials);
+        const key = `${config.bucketRegion}\n${config.accessRoleArn}\n${config.externalId}`;
+        if (s3Clients.get(key)?.accessKeyId === credentials.accessKeyId) s3Clients.delete(key);
+      },
     },
     { requestId: context?.awsRequestId, sessionName: roleSessionName(functionName, context?.awsRequestId), deadline },
   );

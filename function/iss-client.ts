@@ -3,19 +3,26 @@
  * retries with jittered backoff, and failover across the configured sources, in order.
  *
  * A transient failure (network error, timeout, HTTP 5xx or 429) is retried on the same source; a
- * definite one (another HTTP status, a body that is not a valid position) moves on to the next
- * source. When every source fails the run fails with IssUnavailableError, before S3 is touched.
+ * definite one (another HTTP status, 3xx included: redirects are not followed; a body that is not
+ * a valid position; a fix that is not fresh against the function's clock, or older than the log
+ * allows) moves on to the next source. When every source fails the run fails with
+ * IssUnavailableError, before S3 is touched. Whatever a source does (any status, an oversized or
+ * stalled body, a hang), the attempt ends within its budget and its socket is released: a
+ * response body is always consumed or destroyed with an error listener attached (undici's real
+ * Agent emits an error for a destroyed body, which would otherwise crash the process).
  */
 import type { Dispatcher } from "undici";
 import Agent from "undici/lib/dispatcher/agent.js";
 import request from "undici/lib/api/api-request.js";
-import { InvalidIssResponseError, parseIssResponse, type IssPosition } from "./core";
+import { freshnessProblem, InvalidIssResponseError, orderProblem, parseIssResponse, type IssPosition } from "./core";
 import { backoffMs, NO_DEADLINE, realSleep, type Deadline, type Sleep } from "./retry";
 
 export interface IssFix {
   readonly position: IssPosition;
   /** URL of the source that answered. */
   readonly source: string;
+  /** Its index in the sources given. */
+  readonly sourceIndex: number;
   /** HTTP requests made, across all sources. */
   readonly attempts: number;
 }
@@ -28,7 +35,12 @@ export interface IssFailure {
 
 export class IssUnavailableError extends Error {
   override readonly name = "IssUnavailableError";
-  constructor(readonly failures: readonly IssFailure[], why = "no ISS source gave a valid position") {
+  constructor(
+    readonly failures: readonly IssFailure[],
+    why = "no ISS source gave a valid position",
+    /** HTTP requests made by this fetch. */
+    readonly attempts = 0,
+  ) {
     super(
       `${why}; the object was not touched. ` +
         (failures.map((f) => `[${f.source} attempt ${f.attempt}] ${f.reason}`).join("; ") || "no source was tried"),
@@ -55,6 +67,14 @@ export interface IssClientOptions {
   readonly deadline?: Deadline;
   /** Time kept back for the rest of the run (STS, S3): no attempt eats into it. Default 8000. */
   readonly reserveMs?: number;
+  /** The function's clock (ms), for the freshness check. Default Date.now. */
+  readonly now?: () => number;
+  /** The log's newest entry (unix s), when known: a fix far older than it is refused (see core.orderProblem). */
+  readonly newestEntry?: number;
+  /** Start with this source (the ones before it were tried already). Default 0. */
+  readonly fromSource?: number;
+  /** Failures of earlier tries, reported with these. */
+  readonly failures?: readonly IssFailure[];
 }
 
 export const ISS_DEFAULTS = {
@@ -96,6 +116,12 @@ function describe(error: unknown): string {
   return String(error);
 }
 
+/** Releases a body that will not be read: an error listener first, so destroying it cannot crash. */
+function discard(body: Dispatcher.ResponseData["body"]): void {
+  body.on("error", () => undefined);
+  body.destroy();
+}
+
 async function readCapped(body: Dispatcher.ResponseData["body"], maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -103,7 +129,7 @@ async function readCapped(body: Dispatcher.ResponseData["body"], maxBytes: numbe
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
     size += buffer.length;
     if (size > maxBytes) {
-      body.destroy();
+      discard(body);
       throw new AttemptError(`response body larger than ${maxBytes} bytes`, false);
     }
     chunks.push(buffer);
@@ -128,13 +154,24 @@ async function attemptOnce(url: URL, dispatcher: Dispatcher, timeoutMs: number, 
       headersTimeout: options.headersTimeoutMs ?? ISS_DEFAULTS.headersTimeoutMs,
       bodyTimeout: options.bodyTimeoutMs ?? ISS_DEFAULTS.bodyTimeoutMs,
     });
-    if (response.statusCode !== 200) {
-      response.body.destroy();
-      const status = response.statusCode;
-      throw new AttemptError(`HTTP ${status}`, status >= 500 || status === 429);
+    // From here on an abort or a body timeout errors the body: never leave that unhandled.
+    response.body.on("error", () => undefined);
+    const maxBytes = options.maxBodyBytes ?? ISS_DEFAULTS.maxBodyBytes;
+    const status = response.statusCode;
+    if (status !== 200) {
+      discard(response.body);
+      const where = status >= 300 && status < 400 && response.headers.location ? ` (redirect to ${String(response.headers.location)}, not followed)` : "";
+      throw new AttemptError(`HTTP ${status}${where}`, status >= 500 || status === 429);
     }
-    const text = await readCapped(response.body, options.maxBodyBytes ?? ISS_DEFAULTS.maxBodyBytes);
-    return parseIssResponse(text);
+    const declared = Number(response.headers["content-length"]);
+    if (declared > maxBytes) {
+      discard(response.body);
+      throw new AttemptError(`response body of ${declared} bytes, larger than ${maxBytes}`, false);
+    }
+    const position = parseIssResponse(await readCapped(response.body, maxBytes));
+    const problem = freshnessProblem(position, (options.now ?? Date.now)()) ?? orderProblem(position, options.newestEntry);
+    if (problem) throw new AttemptError(problem, false);
+    return position;
   } catch (error) {
     if (error instanceof AttemptError) throw error;
     if (error instanceof InvalidIssResponseError) throw new AttemptError(error.message, false);
@@ -145,9 +182,10 @@ async function attemptOnce(url: URL, dispatcher: Dispatcher, timeoutMs: number, 
   }
 }
 
-/** Fetches the ISS position from the first source that gives a valid one. */
+/** Fetches the ISS position from the first source (from `fromSource` on) that gives a valid, fresh one. */
 export async function fetchIssPosition(options: IssClientOptions): Promise<IssFix> {
-  if (options.sources.length === 0) throw new IssUnavailableError([], "no ISS source configured");
+  const failures: IssFailure[] = [...(options.failures ?? [])];
+  if (options.sources.length === 0) throw new IssUnavailableError(failures, "no ISS source configured");
   const dispatcher = options.dispatcher ?? defaultDispatcher();
   const perSource = Math.max(1, options.attemptsPerSource ?? ISS_DEFAULTS.attemptsPerSource);
   const attemptTimeoutMs = options.attemptTimeoutMs ?? ISS_DEFAULTS.attemptTimeoutMs;
@@ -155,21 +193,21 @@ export async function fetchIssPosition(options: IssClientOptions): Promise<IssFi
   const reserveMs = options.reserveMs ?? ISS_DEFAULTS.reserveMs;
   const sleep = options.sleep ?? realSleep;
   const backoff = { ...ISS_DEFAULTS.backoff, ...options.backoff, random: options.random ?? Math.random };
-  const failures: IssFailure[] = [];
   let attempts = 0;
 
-  for (const source of options.sources) {
+  for (let index = options.fromSource ?? 0; index < options.sources.length; index++) {
+    const source = options.sources[index];
     const url = new URL(source);
     for (let attempt = 1; attempt <= perSource; attempt++) {
       if (attempt > 1) await sleep(backoffMs(attempt - 1, backoff));
       const budget = Math.min(attemptTimeoutMs, deadline.remainingMs() - reserveMs);
       if (budget < ISS_DEFAULTS.minAttemptMs) {
-        throw new IssUnavailableError(failures, "out of time before an ISS source gave a valid position");
+        throw new IssUnavailableError(failures, "out of time before an ISS source gave a valid position", attempts);
       }
       attempts++;
       try {
         const position = await attemptOnce(url, dispatcher, budget, options);
-        return { position, source, attempts };
+        return { position, source, sourceIndex: index, attempts };
       } catch (error) {
         const failure = error instanceof AttemptError ? error : new AttemptError(describe(error), true);
         failures.push({ source, attempt, reason: failure.message });
@@ -177,5 +215,5 @@ export async function fetchIssPosition(options: IssClientOptions): Promise<IssFi
       }
     }
   }
-  throw new IssUnavailableError(failures);
+  throw new IssUnavailableError(failures, undefined, attempts);
 }

@@ -1,4 +1,7 @@
-/** Bounded retries: exponential backoff with full jitter, never past the invocation's deadline. */
+/**
+ * Time, retries and backoff: every wait and every outside call is bounded by the invocation's
+ * deadline, with a margin kept back so a failure can still be cleaned up and logged.
+ */
 
 export type Sleep = (ms: number) => Promise<void>;
 
@@ -11,8 +14,23 @@ export interface Deadline {
 
 export const NO_DEADLINE: Deadline = { remainingMs: () => Number.POSITIVE_INFINITY };
 
-export function deadlineFrom(getRemainingTimeInMillis: (() => number) | undefined): Deadline {
-  if (typeof getRemainingTimeInMillis !== "function") return NO_DEADLINE;
+/**
+ * Time kept back at the end of every run to write the "run failed" line and return before Lambda's
+ * own timeout (which would log nothing useful).
+ */
+export const LOG_MARGIN_MS = 500;
+/** Time kept back, on top of LOG_MARGIN_MS, for AbortMultipartUpload after a failed append. */
+export const ABORT_MARGIN_MS = 1500;
+
+/**
+ * Lambda's context when it has getRemainingTimeInMillis. Without one (a local run), a deadline of
+ * `fallbackMs` from now, so nothing can wait forever.
+ */
+export function deadlineFrom(getRemainingTimeInMillis: (() => number) | undefined, fallbackMs: number, now: () => number = Date.now): Deadline {
+  if (typeof getRemainingTimeInMillis !== "function") {
+    const end = now() + fallbackMs;
+    return { remainingMs: () => end - now() };
+  }
   return {
     remainingMs: () => {
       const ms = Number(getRemainingTimeInMillis());
@@ -28,13 +46,51 @@ export interface BackoffOptions {
   readonly random: () => number;
 }
 
-/** Delay before retry number `retry` (1 = first retry): uniform in [0, min(cap, base * 2^(retry-1))]. */
+/** Delay before retry number `retry` (1 = first retry): uniform in [0, min(cap, base * 2^(retry-1))] ("full jitter"). */
 export function backoffMs(retry: number, options: BackoffOptions): number {
   const ceiling = Math.min(options.capMs, options.baseMs * 2 ** Math.max(0, retry - 1));
   return Math.round(options.random() * ceiling);
 }
 
-/** Thrown when a retry loop stops because the invocation would time out first. */
+/**
+ * "Decorrelated jitter" (AWS Architecture Blog, Exponential Backoff And Jitter): the next delay is
+ * uniform in [base, 3 x the previous delay], capped. N writers that lost the same race draw from a
+ * range that widens with each loss, so they spread out instead of colliding again in lockstep,
+ * and no delay exceeds the cap, so a writer keeps trying while time is left.
+ */
+export function decorrelatedJitterMs(previousMs: number, options: BackoffOptions): number {
+  const low = options.baseMs;
+  const high = Math.max(low, Math.min(options.capMs, 3 * Math.max(previousMs, low)));
+  return Math.round(low + options.random() * (high - low));
+}
+
+/** Thrown when a retry loop or a call stops because the invocation would time out first. */
 export class DeadlineError extends Error {
   override readonly name = "DeadlineError";
+}
+
+/**
+ * Runs `call` with the time left minus `marginMs`: `call` gets an AbortSignal that fires then (pass
+ * it to the SDK or undici, which destroy the socket), and the promise rejects then with a
+ * DeadlineError whatever `call` does, e.g. a body stream that stalled after its headers. With no
+ * deadline, `call` runs with no signal.
+ */
+export async function within<T>(deadline: Deadline, marginMs: number, what: string, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  const remaining = deadline.remainingMs();
+  if (remaining === Number.POSITIVE_INFINITY) return call(undefined);
+  const budget = Math.floor(remaining - marginMs);
+  if (!(budget > 0)) throw new DeadlineError(`${what}: no time left for it (${Math.floor(remaining)} ms left in the run)`);
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new DeadlineError(`${what}: no answer within ${budget} ms (the time left in the run)`));
+      controller.abort();
+    }, budget);
+  });
+  try {
+    return await Promise.race([call(controller.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

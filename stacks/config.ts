@@ -6,6 +6,7 @@
  * the fix, so a bad value fails `cdktf synth` before anything is planned.
  */
 import { createHash } from "node:crypto";
+import { formatDuration, ScheduleExpressionError, schedulePeriodSeconds } from "./schedule-period";
 
 /** A setting's two spellings and its documentation (rendered into README and `help`). */
 export interface SettingSpec {
@@ -38,6 +39,8 @@ export const SETTINGS = {
   stateKeyPrefix: { env: "STATE_KEY_PREFIX", context: "stateKeyPrefix", default: "<prefix>", description: "State object key prefix: <prefix>/<stack>.tfstate." },
   stateRegion: { env: "STATE_REGION", context: "stateRegion", default: "<regionA>", description: "Region of the state bucket." },
   stateLockTable: { env: "STATE_LOCK_TABLE", context: "stateLockTable", default: "(S3 lock file)", description: "DynamoDB lock table; unset uses S3 native locking (use_lockfile)." },
+  alertEmail: { env: "ALERT_EMAIL", context: "alertEmail", default: "(none)", description: "Email address subscribed to the alarms' SNS topic (AWS mails a confirmation link first). Unset: the topic has no subscriber; subscribe one yourself." },
+  alarmMissedRuns: { env: "ALARM_MISSED_RUNS", context: "alarmMissedRuns", default: "3", description: "The log-stalled alarm fires when fewer than one entry was appended in this many schedule periods (1-100; the window must fit CloudWatch's 7 days)." },
   localEndpoint: { env: "ISS_TRACKER_LOCAL_ENDPOINT", context: "localEndpoint", default: "(unset)", description: "Local emulator endpoint (loopback only; set by npm start)." },
 } as const satisfies Record<string, SettingSpec>;
 
@@ -72,6 +75,8 @@ export interface AppConfig {
   readonly bucketName: string;
   readonly objectKey: string;
   readonly schedule: string;
+  /** Longest interval between two scheduled runs, in seconds (see schedule-period.ts). */
+  readonly schedulePeriodSeconds: number;
   readonly externalId: string;
   readonly issSources: readonly string[];
   readonly logRetentionDays: number;
@@ -81,6 +86,10 @@ export interface AppConfig {
   readonly allowBucketDestroy: boolean;
   /** The AWS partition of both accounts (aws, aws-cn, aws-us-gov, ...), derived from the regions. */
   readonly partition: string;
+  /** Address subscribed to the alarms' topic, if any. */
+  readonly alertEmail?: string;
+  /** Schedule periods without an append before the log-stalled alarm fires. */
+  readonly alarmMissedRuns: number;
   readonly stateBackend?: StateBackendConfig;
   /** Set only by `npm start`: the emulator endpoint (always a loopback URL). */
   readonly localEndpoint?: string;
@@ -107,6 +116,10 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+|assumed-role\/[\w+=,.@/-]+)$/;
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const CRON = /^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/;
+/** An address SNS can mail: one local part, one domain with a dot, no spaces or list separators. */
+const EMAIL = /^[^\s@,;<>"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+/** CloudWatch: period x evaluation periods at most 7 days (1 day for periods under an hour). */
+const ALARM_WINDOW_MAX_SECONDS = 7 * 86_400;
 
 /**
  * The AWS partition a region belongs to: every ARN the stacks build starts with arn:<partition>:.
@@ -238,6 +251,16 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     problem("schedule", schedule, "is not an EventBridge schedule expression",
       "use rate(5 minutes), rate(1 hour) or a six-field cron(...), e.g. cron(0/10 * * * ? *)");
   }
+  let schedulePeriod = 300;
+  if (!problems.some((p) => p.startsWith(label("schedule")))) {
+    try {
+      schedulePeriod = schedulePeriodSeconds(schedule);
+    } catch (error) {
+      if (!(error instanceof ScheduleExpressionError)) throw error;
+      problem("schedule", schedule, `is not a schedule EventBridge accepts (${error.message.replace(`${schedule}: `, "")})`,
+        "use rate(5 minutes), rate(1 hour) or a six-field cron(...) with '?' in day-of-month or day-of-week, e.g. cron(0/10 * * * ? *)");
+    }
+  }
 
   // External id.
   const externalId = text("externalId", deriveExternalId(accountBId ?? "", namePrefix, bucketName, objectKey), EXTERNAL_ID,
@@ -276,6 +299,23 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
       "leave it unset (the bucket cannot be destroyed) or set ALLOW_BUCKET_DESTROY=true only for a deliberate destroy, after archiving and emptying the log");
   }
   const allowBucketDestroy = allowRaw === "true";
+
+  // Alarms.
+  const alertEmail = raw("alertEmail");
+  if (alertEmail !== undefined && (alertEmail.length > 254 || !EMAIL.test(alertEmail))) {
+    problem("alertEmail", alertEmail, "is not one email address", "give one address such as ops@example.com, or unset it and subscribe to the topic yourself");
+  }
+  const alarmMissedRuns = integer("alarmMissedRuns", 3, (n) => n >= 1 && n <= 100,
+    "is not a whole number from 1 to 100", "set how many schedule periods without an appended entry raise the alarm, e.g. 3");
+  const alarmWindow = alarmMissedRuns * schedulePeriod;
+  if (schedulePeriod > ALARM_WINDOW_MAX_SECONDS) {
+    problem("schedule", schedule, `leaves ${formatDuration(schedulePeriod)} between runs, longer than the 7 days a CloudWatch alarm can look back (the log-stalled alarm could never tell a stopped tracker from a quiet week)`,
+      "run the tracker at least once a week, e.g. rate(1 day)");
+  } else if (Number.isSafeInteger(alarmMissedRuns) && alarmMissedRuns >= 1 && alarmWindow > ALARM_WINDOW_MAX_SECONDS) {
+    problem("alarmMissedRuns", String(alarmMissedRuns),
+      `times the schedule's period (${formatDuration(schedulePeriod)}, from SCHEDULE=${JSON.stringify(schedule)}) is ${formatDuration(alarmWindow)}, longer than the 7 days a CloudWatch alarm can look back`,
+      `lower ALARM_MISSED_RUNS to ${Math.floor(ALARM_WINDOW_MAX_SECONDS / schedulePeriod)} or less, or run the tracker more often`);
+  }
 
   // State backend.
   let stateBackend: StateBackendConfig | undefined;
@@ -323,6 +363,7 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     bucketName,
     objectKey,
     schedule,
+    schedulePeriodSeconds: schedulePeriod,
     externalId,
     issSources,
     logRetentionDays,
@@ -330,6 +371,8 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     newerNoncurrentVersions,
     allowBucketDestroy,
     partition,
+    alertEmail,
+    alarmMissedRuns,
     stateBackend,
     localEndpoint,
   };

@@ -2,6 +2,9 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { configureBackend } from "./backend";
 import type { AppConfig } from "./config";
+import { AlertTopic } from "./constructs/alert-topic";
+import { Alarms } from "./constructs/alarms";
+import { FailureDestination } from "./constructs/failure-destination";
 import { AccountProviders } from "./constructs/providers";
 import { ReportBucket } from "./constructs/report-bucket";
 import { Schedule } from "./constructs/schedule";
@@ -18,10 +21,11 @@ export { resourceNames } from "./names";
  *
  *   A (default provider)                       B (account_b provider, via the bootstrap role)
  *   EventBridge rule ──invoke──> function
- *                                  │ runs as
+ *    └ undeliverable: DLQ          │ runs as             └ all retries failed: on-failure queue
  *                            execution role ──sts:AssumeRole + ExternalId──> access role
  *                                                                               │ Get/Put one key
  *                                                                          report bucket
+ *   alarms (errors, either queue holding messages, log not growing) ──> SNS topic (own KMS key) ──> email
  */
 export class IssTrackerStack extends TerraformStack {
   readonly providers: AccountProviders;
@@ -29,6 +33,9 @@ export class IssTrackerStack extends TerraformStack {
   readonly reportBucket: ReportBucket;
   readonly tracker: TrackerFunction;
   readonly schedule: Schedule;
+  readonly failureDestination: FailureDestination;
+  readonly alertTopic: AlertTopic;
+  readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, config: AppConfig) {
     super(scope, id);
@@ -69,7 +76,12 @@ export class IssTrackerStack extends TerraformStack {
     });
     this.trustChain.grantObjectReadWrite(this.reportBucket.arn, config.objectKey);
 
-    // 4. The function that runs as the execution role, and its logs.
+    // 4. The function that runs as the execution role, its logs, and where its failed events go.
+    this.failureDestination = new FailureDestination(this, "failure-destination", {
+      provider: accountA,
+      name: config.namePrefix,
+      executionRole: this.trustChain.executionRole,
+    });
     this.tracker = new TrackerFunction(this, "tracker-function", {
       provider: accountA,
       functionName: names.functionName,
@@ -83,6 +95,7 @@ export class IssTrackerStack extends TerraformStack {
         OBJECT_KEY: config.objectKey,
         ISS_SOURCES: config.issSources.join(","),
       },
+      onFailure: this.failureDestination,
     });
     this.trustChain.grantLogWriting(this.tracker.logGroup.arn);
 
@@ -92,6 +105,26 @@ export class IssTrackerStack extends TerraformStack {
       name: names.scheduleName,
       target: this.tracker.function,
       scheduleExpression: config.schedule,
+    });
+
+    // 6. What a person is told: alarms on errors, on either queue holding messages, on a log that
+    // stopped growing, sent to an encrypted topic (and an email address, when given).
+    this.alertTopic = new AlertTopic(this, "alert-topic", {
+      provider: accountA,
+      name: config.namePrefix,
+      alarmNamePrefix: `${config.namePrefix}-`,
+      email: config.alertEmail,
+    });
+    this.alarms = new Alarms(this, "alarms", {
+      provider: accountA,
+      namePrefix: config.namePrefix,
+      topic: this.alertTopic.topic,
+      function: this.tracker.function,
+      logGroup: this.tracker.logGroup,
+      failureQueue: this.failureDestination.queue,
+      deadLetterQueue: this.schedule.deadLetterQueue,
+      schedulePeriodSeconds: config.schedulePeriodSeconds,
+      missedRuns: config.alarmMissedRuns,
     });
 
     const outputs: Record<string, [string, string]> = {
@@ -104,6 +137,8 @@ export class IssTrackerStack extends TerraformStack {
       log_group_name: [this.tracker.logGroup.name, "The function's log group"],
       rule_name: [this.schedule.rule.name, "EventBridge schedule rule"],
       dlq_url: [this.schedule.deadLetterQueue.url, "Dead-letter queue of the schedule"],
+      failure_queue_url: [this.failureDestination.queue.url, "On-failure destination of the function's scheduled invocations"],
+      alert_topic_arn: [this.alertTopic.topic.arn, "SNS topic the alarms notify"],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) {
       new TerraformOutput(this, name, { value, description });

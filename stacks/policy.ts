@@ -17,6 +17,7 @@ export type ConditionOperator =
   | "StringLike"
   | "ArnEquals"
   | "ArnLike"
+  | "ArnNotEquals"
   | "Bool";
 
 export type Conditions = Partial<Record<ConditionOperator, Record<string, OneOrMany<string>>>>;

@@ -10,9 +10,9 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
-import { AppendConflictError, appendEntry, type AppendOptions } from "../../function/append";
-import { formatEntry, LOG_HEADER } from "../../function/core";
-import { S3ObjectStore } from "../../function/object-store";
+import { AppendConflictError, appendEntry, ForeignObjectError, StalePositionError, type AppendOptions } from "../../function/append";
+import { formatEntry, HEAD_BYTES, LOG_HEADER } from "../../function/core";
+import { S3ObjectStore, StoreAccessDeniedError } from "../../function/object-store";
 import { DeadlineError } from "../../function/retry";
 
 const s3 = mockClient(S3Client);
@@ -47,6 +47,16 @@ function largeTail(size: number, tail: string, etag: string) {
   const data = Buffer.from(tail);
   return { ETag: etag, ContentRange: `bytes ${size - data.length}-${size - 1}/${size}`, ContentLength: data.length, Body: { transformToByteArray: async () => new Uint8Array(data) } as never };
 }
+/** The first HEAD_BYTES of a large object (the multipart path reads them to check the header). */
+function headOf(size: number, start = LOG_HEADER + OTHER, etag = '"e1"') {
+  const data = Buffer.from(start).subarray(0, HEAD_BYTES);
+  return { ETag: etag, ContentRange: `bytes 0-${data.length - 1}/${size}`, ContentLength: data.length, Body: { transformToByteArray: async () => new Uint8Array(data) } as never };
+}
+const whole = (content: string | Buffer, etag = '"e1"') => ({
+  ETag: etag,
+  ContentLength: Buffer.from(content).length,
+  Body: { transformToByteArray: async () => new Uint8Array(Buffer.from(content)) } as never,
+});
 const err = (name: string, status: number) => new S3ServiceException({ name, $fault: "client", $metadata: { httpStatusCode: status }, message: name });
 const putBodies = () => s3.commandCalls(PutObjectCommand).map((c) => String(c.args[0].input.Body));
 
@@ -84,7 +94,7 @@ describe("appendEntry below the threshold (read-modify-write)", () => {
     const result = await appendEntry(newStore(), POSITION, options());
     expect(result).toMatchObject({ path: "read-modify-write", attempts: 2 });
     expect(putBodies()).toEqual([OLD + ENTRY, OLD + OTHER + ENTRY]);
-    expect(sleeps).toEqual([50]); // jittered: 0.5 x base 100 ms
+    expect(sleeps).toEqual([100]); // decorrelated jitter: 50 + 0.5 x (3 x 50 - 50) ms
   });
 
   it("retries a 409 ConditionalRequestConflict the same way", async () => {
@@ -102,17 +112,78 @@ describe("appendEntry below the threshold (read-modify-write)", () => {
     expect(putBodies().at(-1)).toBe(LOG_HEADER + OTHER + ENTRY);
   });
 
-  it("gives up after the bounded attempts with growing backoff, having written nothing", async () => {
-    s3.on(GetObjectCommand).callsFake(() => tailOf(OLD, '"e1"'));
+  it("keeps retrying a lost race while the run has time for another attempt, not a fixed number of times (issue 8 #2)", async () => {
+    let remaining = 30_000;
+    s3.on(GetObjectCommand).callsFake(() => ((remaining -= 300), tailOf(OLD, '"e1"'))); // an attempt takes 300 ms
     s3.on(PutObjectCommand).rejects(err("PreconditionFailed", 412));
-    const error = await appendEntry(newStore(), POSITION, options({ maxAttempts: 4 })).catch((e: unknown) => e);
+    const delays: number[] = [];
+    const error = await appendEntry(
+      newStore(),
+      POSITION,
+      options({ deadline: { remainingMs: () => remaining }, random: Math.random, sleep: async (ms) => void (delays.push(ms), (remaining -= ms)) }),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppendConflictError);
-    expect((error as Error).message).toMatch(/Gave up after 4 attempts.*PreconditionFailed.*the entry was not written/);
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(4);
-    expect(sleeps).toEqual([50, 100, 200]);
+    expect((error as Error).message).toMatch(/^Out of time after losing the race to concurrent writers \(\d+ ms left, 3000 ms needed for an attempt; last: PutObject \(replace\) on s3:\/\/bucket\/iss_position\.txt: PreconditionFailed\); the entry for 2025-12-06 17:19:45 was not written$/);
+    // Far more than the old fixed 6 attempts; it stopped only when another one would not fit.
+    expect(s3.commandCalls(PutObjectCommand).length).toBeGreaterThan(10);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(delays.length + 1);
+    expect(remaining).toBeGreaterThanOrEqual(3000 - 300);
+    expect(remaining).toBeLessThan(3000 + 2000);
+    for (const d of delays) expect(d).toBeGreaterThanOrEqual(50), expect(d).toBeLessThanOrEqual(2000);
   });
 
-  it("writes nothing when the same ISS timestamp is already the last entry (re-delivered event)", async () => {
+  it("does not sleep into the time an attempt needs: stops as soon as the next delay would leave too little", async () => {
+    s3.on(GetObjectCommand).resolves(tailOf(OLD, '"e1"'));
+    s3.on(PutObjectCommand).rejects(err("PreconditionFailed", 412));
+    let remaining = 10_000;
+    const error = await appendEntry(newStore(), POSITION, options({ deadline: { remainingMs: () => remaining }, sleep: async (ms) => void (remaining -= ms + 4000) })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AppendConflictError);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(2);
+  });
+
+  it("starts no attempt, and calls nothing, when the run has less than an attempt's time left", async () => {
+    const error = await appendEntry(newStore(), POSITION, options({ deadline: { remainingMs: () => 2999 } })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineError);
+    expect((error as Error).message).toBe("Out of time before an append attempt (2999 ms left, 3000 ms needed for an attempt); the entry was not written");
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it("treats a 404 on the conditional PutObject (log deleted since the read) as a lost race: re-reads and creates it anew (issue 8 #5)", async () => {
+    s3.on(GetObjectCommand).resolvesOnce(tailOf(OLD, '"e1"')).rejects(err("NoSuchKey", 404));
+    s3.on(PutObjectCommand, { IfMatch: '"e1"' }).rejects(err("NoSuchKey", 404));
+    s3.on(PutObjectCommand, { IfNoneMatch: "*" }).resolves({ ETag: '"e2"' });
+    const result = await appendEntry(newStore(), POSITION, options());
+    expect(result).toMatchObject({ path: "created", attempts: 2 });
+    expect(putBodies()).toEqual([OLD + ENTRY, LOG_HEADER + ENTRY]);
+  });
+
+  it("finds a duplicate anywhere in the tail, not only in the last entry (issue 8 #4)", async () => {
+    s3.on(GetObjectCommand).resolves(tailOf(OLD + ENTRY + OTHER, '"e1"'));
+    const result = await appendEntry(newStore(), POSITION, options());
+    expect(result).toMatchObject({ path: "duplicate", bytesAppended: 0 });
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it("refuses a fix far older than the log's newest entry, writing nothing (the run asks the next source; issue 8 #3)", async () => {
+    const ahead = formatEntry({ ...POSITION, timestamp: POSITION.timestamp + 301 });
+    s3.on(GetObjectCommand).resolves(tailOf(OLD + ahead, '"e1"'));
+    const error = await appendEntry(newStore(), POSITION, options()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StalePositionError);
+    expect(error).toMatchObject({ newest: POSITION.timestamp + 301 });
+    expect((error as Error).message).toMatch(/^fix 2025-12-06 17:19:45 UTC is 301 s older than the log's newest entry .*; nothing written to s3:\/\/bucket\/iss_position\.txt$/);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it("appends a fix a little older than the newest entry (concurrent runs land out of order)", async () => {
+    const ahead = formatEntry({ ...POSITION, timestamp: POSITION.timestamp + 20 });
+    s3.on(GetObjectCommand).resolves(tailOf(OLD + ahead, '"e1"'));
+    s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    await expect(appendEntry(newStore(), POSITION, options())).resolves.toMatchObject({ path: "read-modify-write" });
+  });
+
+  it("writes nothing when the same ISS second is already the last entry (re-delivered event)", async () => {
     s3.on(GetObjectCommand).resolves(tailOf(OLD + ENTRY, '"e1"'));
     const result = await appendEntry(newStore(), POSITION, options());
     expect(result).toEqual({ path: "duplicate", bytesAppended: 0, attempts: 1, objectBytes: (OLD + ENTRY).length });
@@ -128,15 +199,67 @@ describe("appendEntry below the threshold (read-modify-write)", () => {
     expect(putBodies()).toEqual([big + ENTRY]);
   });
 
-  it("stops without writing when the deadline is too close for another attempt", async () => {
-    s3.on(GetObjectCommand).resolves(tailOf(OLD, '"e1"'));
-    s3.on(PutObjectCommand).rejects(err("PreconditionFailed", 412));
-    let remaining = 10_000;
-    const error = await appendEntry(newStore(), POSITION, options({ deadline: { remainingMs: () => remaining }, sleep: async () => void (remaining -= 4000) })).catch(
-      (e: unknown) => e,
+});
+
+describe("appendEntry refuses a foreign object at the key, writing nothing (issue 8 #6)", () => {
+  it("a small object that is not a log (read whole with the tail)", async () => {
+    s3.on(GetObjectCommand).resolves(tailOf('{"items":[1,2,3]}', '"e1"'));
+    const error = await appendEntry(newStore(), POSITION, options()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ForeignObjectError);
+    expect((error as Error).message).toBe(
+      `s3://bucket/iss_position.txt holds something other than this log (it starts with "{\\"items\\":[1,2,3]}", not the "ISS Location Logs" header); ` +
+        "refusing to append to it, nothing was written. Move that object away or set OBJECT_KEY to another key.",
     );
-    expect(error).toBeInstanceOf(DeadlineError);
-    expect((error as Error).message).toMatch(/Out of time after 2 append attempt\(s\).*not written/);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it("a mid-sized object whose tail looks like a log: its head, read with the whole object, tells", async () => {
+    const content = "garbage\n" + OTHER.repeat(100);
+    s3.on(GetObjectCommand, { Range: "bytes=-1024" }).resolves(tailOf(content, '"e1"'));
+    s3.on(GetObjectCommand, { IfMatch: '"e1"' }).resolves(whole(content));
+    await expect(appendEntry(newStore(), POSITION, options())).rejects.toBeInstanceOf(ForeignObjectError);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it("accepts an empty object as a new log: writes the header first", async () => {
+    s3.on(GetObjectCommand).resolves({ ETag: '"empty"', ContentLength: 0, Body: { transformToByteArray: async () => new Uint8Array() } as never });
+    s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    await expect(appendEntry(newStore(), POSITION, options())).resolves.toMatchObject({ path: "read-modify-write" });
+    expect(putBodies()).toEqual([LOG_HEADER + ENTRY]);
+  });
+});
+
+describe("appendEntry without s3:ListBucket: a read denied with 403 (issue 9 finding 6)", () => {
+  it("tries a conditional create: created means the log was missing", async () => {
+    s3.on(GetObjectCommand).rejects(err("AccessDenied", 403));
+    s3.on(PutObjectCommand, { IfNoneMatch: "*" }).resolves({ ETag: '"e1"' });
+    await expect(appendEntry(newStore(), POSITION, options())).resolves.toMatchObject({ path: "created", attempts: 1 });
+    expect(putBodies()).toEqual([LOG_HEADER + ENTRY]);
+  });
+
+  it("412 on the create and 403 on the read again: the log exists and may not be read, an AccessDenied naming the grant", async () => {
+    s3.on(GetObjectCommand).rejects(err("AccessDenied", 403));
+    s3.on(PutObjectCommand, { IfNoneMatch: "*" }).rejects(err("PreconditionFailed", 412));
+    const error = await appendEntry(newStore(), POSITION, options()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreAccessDeniedError);
+    expect((error as Error).message).toBe(
+      "AccessDenied: the access role may not read s3://bucket/iss_position.txt, which exists (GetObject answered 403 and a create " +
+        "with If-None-Match: * answered 412). Grant s3:GetObject on arn:aws:s3:::bucket/iss_position.txt to the access role. The log was not changed.",
+    );
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+  });
+
+  it("412 on the create, then the read succeeds (another first run created it meanwhile): appends to it", async () => {
+    s3.on(GetObjectCommand).rejectsOnce(err("AccessDenied", 403)).resolves(tailOf(LOG_HEADER + OTHER, '"e1"'));
+    s3.on(PutObjectCommand, { IfNoneMatch: "*" }).rejects(err("PreconditionFailed", 412));
+    s3.on(PutObjectCommand, { IfMatch: '"e1"' }).resolves({ ETag: '"e2"' });
+    await expect(appendEntry(newStore(), POSITION, options())).resolves.toMatchObject({ path: "read-modify-write", attempts: 2 });
+  });
+
+  it("403 on the create too: AccessDenied that says both were denied", async () => {
+    s3.on(GetObjectCommand).rejects(err("AccessDenied", 403));
+    s3.on(PutObjectCommand).rejects(err("AccessDenied", 403));
+    await expect(appendEntry(newStore(), POSITION, options())).rejects.toThrow(/^AccessDenied: PutObject \(create\) on s3:\/\/bucket\/iss_position\.txt .*\(the read was denied too: GetObject answered 403\)$/s);
   });
 });
 
@@ -150,13 +273,17 @@ describe("appendEntry at or above the threshold (multipart append)", () => {
     s3.on(AbortMultipartUploadCommand).resolves({});
   }
 
-  it("takes the multipart branch: reads only the tail, never the whole object, never PutObject", async () => {
+  it("takes the multipart branch: reads only the tail and the head, never the whole object, never PutObject", async () => {
     s3.on(GetObjectCommand).resolves(largeTail(SIZE, OTHER, '"e1"'));
+    s3.on(GetObjectCommand, { Range: "bytes=0-63" }).resolves(headOf(SIZE));
     multipartOk();
     const store = newStore();
     const result = await appendEntry(store, POSITION, options());
     expect(result).toEqual({ path: "multipart-append", bytesAppended: ENTRY.length, attempts: 1, objectBytes: SIZE + ENTRY.length });
-    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Range)).toEqual(["bytes=-1024"]);
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: "bucket", Key: "iss_position.txt", Range: "bytes=-1024" },
+      { Bucket: "bucket", Key: "iss_position.txt", Range: "bytes=0-63", IfMatch: '"e1"' },
+    ]);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     expect(String(s3.commandCalls(UploadPartCommand)[0].args[0].input.Body)).toBe(ENTRY);
     expect(s3.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.IfMatch).toBe('"e1"');
@@ -164,7 +291,9 @@ describe("appendEntry at or above the threshold (multipart append)", () => {
   });
 
   it("aborts the upload when Complete loses the race, then retries from a fresh tail", async () => {
-    s3.on(GetObjectCommand).resolvesOnce(largeTail(SIZE, OTHER, '"e1"')).resolvesOnce(largeTail(SIZE + OTHER.length, OTHER, '"e2"'));
+    s3.on(GetObjectCommand, { Range: "bytes=-1024" }).resolvesOnce(largeTail(SIZE, OTHER, '"e1"')).resolvesOnce(largeTail(SIZE + OTHER.length, OTHER, '"e2"'));
+    s3.on(GetObjectCommand, { Range: "bytes=0-63", IfMatch: '"e1"' }).resolves(headOf(SIZE));
+    s3.on(GetObjectCommand, { Range: "bytes=0-63", IfMatch: '"e2"' }).resolves(headOf(SIZE + OTHER.length, LOG_HEADER + OTHER, '"e2"'));
     multipartOk();
     s3.on(CompleteMultipartUploadCommand, { IfMatch: '"e1"' }).rejects(err("PreconditionFailed", 412));
     s3.on(CompleteMultipartUploadCommand, { IfMatch: '"e2"' }).resolves({ ETag: '"e3"' });
@@ -174,8 +303,28 @@ describe("appendEntry at or above the threshold (multipart append)", () => {
     expect(s3.commandCalls(UploadPartCopyCommand).map((c) => c.args[0].input.CopySourceIfMatch)).toEqual(['"e1"', '"e2"']);
   });
 
+  it("treats a 404 on CompleteMultipartUpload (log deleted since the read) like UploadPartCopy's: aborts, re-reads, creates anew (issue 8 #5)", async () => {
+    s3.on(GetObjectCommand, { Range: "bytes=-1024" }).resolvesOnce(largeTail(SIZE, OTHER, '"e1"')).rejects(err("NoSuchKey", 404));
+    s3.on(GetObjectCommand, { Range: "bytes=0-63" }).resolves(headOf(SIZE));
+    multipartOk();
+    s3.on(CompleteMultipartUploadCommand).rejects(err("NoSuchKey", 404));
+    s3.on(PutObjectCommand, { IfNoneMatch: "*" }).resolves({ ETag: '"new"' });
+    const result = await appendEntry(newStore(), POSITION, options());
+    expect(result).toMatchObject({ path: "created", attempts: 2 });
+    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
+  it("refuses a large foreign object from its head, before any upload starts (issue 8 #6)", async () => {
+    s3.on(GetObjectCommand).resolves(largeTail(SIZE, OTHER, '"e1"'));
+    s3.on(GetObjectCommand, { Range: "bytes=0-63" }).resolves(headOf(SIZE, "\u0089PNG\r\n\u001a\n" + "x".repeat(80)));
+    multipartOk();
+    await expect(appendEntry(newStore(), POSITION, options())).rejects.toBeInstanceOf(ForeignObjectError);
+    expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
+  });
+
   it("aborts the upload and fails the run on a non-conflict failure", async () => {
     s3.on(GetObjectCommand).resolves(largeTail(SIZE, OTHER, '"e1"'));
+    s3.on(GetObjectCommand, { Range: "bytes=0-63" }).resolves(headOf(SIZE));
     multipartOk();
     s3.on(UploadPartCopyCommand).rejects(err("InternalError", 500));
     await expect(appendEntry(newStore(), POSITION, options())).rejects.toThrow("InternalError");
@@ -183,8 +332,9 @@ describe("appendEntry at or above the threshold (multipart append)", () => {
     expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   });
 
-  it("detects a duplicate from the tail alone", async () => {
+  it("detects a duplicate from the tail (and the head check), with no upload", async () => {
     s3.on(GetObjectCommand).resolves(largeTail(SIZE, OTHER + ENTRY, '"e1"'));
+    s3.on(GetObjectCommand, { Range: "bytes=0-63" }).resolves(headOf(SIZE));
     await expect(appendEntry(newStore(), POSITION, options())).resolves.toMatchObject({ path: "duplicate" });
     expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
   });

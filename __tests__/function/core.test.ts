@@ -1,12 +1,22 @@
 import {
+  entryTimes,
   formatCoordinate,
   formatEntry,
   formatUtc,
+  freshnessProblem,
+  HEAD_BYTES,
   InvalidIssResponseError,
   isDuplicate,
+  isLogHead,
   lastEntryTime,
   LOG_HEADER,
+  MAX_BEHIND_LOG_S,
+  MAX_FIX_AGE_S,
+  MAX_FIX_AHEAD_S,
+  newestEntry,
+  orderProblem,
   parseIssResponse,
+  parseUtc,
   textToAppend,
 } from "../../function/core";
 
@@ -85,8 +95,9 @@ describe("formatting", () => {
       "Time: 2025-12-06 17:19:45\nLatitude: -50.5587\nLongitude: 122.1887\n\n",
     );
   });
-  it("has the seed's header: the title, a line of '=', a blank line", () => {
+  it("has the seed's header: the title, a line of 19 '=' (seed 003), a blank line (issue 8 #11)", () => {
     expect(LOG_HEADER).toBe("ISS Location Logs\n===================\n\n");
+    expect(LOG_HEADER.split("\n")[1]).toBe("=".repeat(19));
   });
 });
 
@@ -97,11 +108,16 @@ describe("duplicate detection", () => {
     expect(lastEntryTime(log + formatEntry(position))).toBe("2025-12-06 17:19:45");
     expect(lastEntryTime(LOG_HEADER)).toBeUndefined();
   });
-  it("is a duplicate only when the last entry has the same timestamp", () => {
+  it("is a duplicate when any entry of the tail has the same second, whatever its coordinates", () => {
     expect(isDuplicate(log + formatEntry(position), position)).toBe(true);
     expect(isDuplicate(log + formatEntry({ ...position, latitude: 40 }), position)).toBe(true);
-    expect(isDuplicate(formatEntry(position) + formatEntry({ ...position, timestamp: position.timestamp + 1 }), position)).toBe(false);
     expect(isDuplicate(log, position)).toBe(false);
+  });
+  it("finds a duplicate that is not the last entry (a redelivered event after another writer's append; issue 8 #4)", () => {
+    const other = formatEntry({ ...position, timestamp: position.timestamp + 1 });
+    expect(isDuplicate(formatEntry(position) + other, position)).toBe(true);
+    expect(isDuplicate(log + formatEntry(position) + other + formatEntry({ ...position, timestamp: position.timestamp - 7 }), position)).toBe(true);
+    expect(entryTimes(log + formatEntry(position) + other)).toEqual(["2025-12-06 17:10:00", "2025-12-06 17:19:45", "2025-12-06 17:19:46"]);
   });
   it("works on a tail cut in the middle of an earlier entry", () => {
     const tail = "ude: 12.0000\n\n" + formatEntry(position);
@@ -123,5 +139,63 @@ describe("textToAppend (merge)", () => {
   it("restores the blank line of a log that lost it", () => {
     expect(textToAppend("Longitude: 2.0000\n", 5000, entry)).toBe(`\n${entry}`);
     expect(textToAppend("Longitude: 2.0000", 5000, entry)).toBe(`\n\n${entry}`);
+  });
+});
+
+describe("isLogHead (a foreign object at the key is refused; issue 8 #6)", () => {
+  it.each([
+    ["the header this function writes", LOG_HEADER + formatEntry({ timestamp: 1765041585, latitude: 1, longitude: 2 })],
+    ["an empty object (a new log)", ""],
+    ["17 '=' as older docs showed", "ISS Location Logs\n=================\n"],
+    ["seed 003's file, no blank line after the rule", "ISS Location Logs\n===================\nTime: 2025-12-06 17:19:45\n"],
+    ["CRLF line ends", "ISS Location Logs\r\n===================\r\n\r\n"],
+    ["a rule line cut by the head read", `ISS Location Logs\n${"=".repeat(HEAD_BYTES)}`.slice(0, HEAD_BYTES)],
+  ])("accepts %s", (_name, head) => {
+    expect(isLogHead(head.slice(0, HEAD_BYTES))).toBe(true);
+  });
+  it.each([
+    ["JSON", '{"ISS Location Logs":"==="}'],
+    ["random bytes", "\u0000\u00ff\u0013PK\u0003\u0004"],
+    ["the title without its rule line", "ISS Location Logs\nTime: 2025-12-06 17:19:45\n"],
+    ["another title", "ISS Locations\n=====\n"],
+    ["leading whitespace", "\nISS Location Logs\n=====\n"],
+    ["a rule line of something else", "ISS Location Logs\n-----\n"],
+  ])("refuses %s", (_name, head) => {
+    expect(isLogHead(head)).toBe(false);
+  });
+});
+
+describe("freshness (issue 8 #3)", () => {
+  const at = 1_790_000_000;
+  const fix = (timestamp: number) => ({ timestamp, latitude: 1, longitude: 2 });
+  it("accepts a fix within the tolerances of the function's clock", () => {
+    expect(freshnessProblem(fix(at), at * 1000)).toBeUndefined();
+    expect(freshnessProblem(fix(at - MAX_FIX_AGE_S), at * 1000 + 999)).toBeUndefined();
+    expect(freshnessProblem(fix(at + MAX_FIX_AHEAD_S), at * 1000)).toBeUndefined();
+  });
+  it.each([
+    ["a frozen source, minutes behind", at - MAX_FIX_AGE_S - 1, /^stale fix: timestamp \d+ \(.* UTC\) is 121 s behind the function's clock \(at most 120 s\)$/],
+    ["1970", 1, /^stale fix: timestamp 1 \(1970-01-01 00:00:01 UTC\)/],
+    ["a day old", at - 86_400, /is 86400 s behind/],
+    ["a day ahead", at + 86_400, /^fix from the future: .* is 86400 s ahead of the function's clock \(at most 30 s\)$/],
+    ["just past the ahead tolerance", at + MAX_FIX_AHEAD_S + 1, /31 s ahead/],
+  ])("refuses %s", (_name, timestamp, message) => {
+    expect(freshnessProblem(fix(timestamp), at * 1000)).toMatch(message);
+  });
+  it("reads the log's newest entry from its tail, out of order or not", () => {
+    const tail = [at - 50, at - 10, at - 30].map((t) => formatEntry(fix(t))).join("");
+    expect(newestEntry(tail)).toBe(at - 10);
+    expect(newestEntry(LOG_HEADER)).toBeUndefined();
+    expect(parseUtc(formatUtc(at))).toBe(at);
+  });
+  it("lets a fix land behind the log's newest entry within MAX_BEHIND_LOG_S (concurrent runs), not further", () => {
+    expect(orderProblem(fix(at), undefined)).toBeUndefined();
+    expect(orderProblem(fix(at), at + MAX_BEHIND_LOG_S)).toBeUndefined();
+    expect(orderProblem(fix(at), at + MAX_BEHIND_LOG_S + 1)).toMatch(/^fix .* UTC is 301 s older than the log's newest entry \(.* UTC; at most 300 s\)$/);
+    expect(orderProblem(fix(at - 86_400), at)).toMatch(/86400 s older/);
+  });
+  it("keeps the tolerances consistent: an honest concurrent run is never refused by the log", () => {
+    // A fix accepted as MAX_FIX_AGE_S old must fit behind one accepted MAX_FIX_AHEAD_S ahead.
+    expect(MAX_BEHIND_LOG_S).toBeGreaterThanOrEqual(MAX_FIX_AGE_S + MAX_FIX_AHEAD_S + 30);
   });
 });

@@ -103,6 +103,29 @@ describe("AssumeRoleProvider", () => {
     expect(cache.size).toBe(0);
   });
 
+  it("drops a session S3 refused, so the next get assumes the role again; a newer session stays (issue 8 #8)", async () => {
+    sts.on(AssumeRoleCommand).resolvesOnce(grant(T0 + 3600_000, "ASIAFIRST")).resolvesOnce(grant(T0 + 3600_000, "ASIASECOND"));
+    const provider = new AssumeRoleProvider({ sts: new STSClient({}), roleArn: ROLE, externalId: "ext", cache: new Map(), now: () => T0 });
+    const first = await provider.get("a");
+    expect((await provider.get("b")).cached).toBe(true);
+    expect(provider.invalidate(first.credentials)).toBe(true);
+    const second = await provider.get("c");
+    expect(second).toMatchObject({ cached: false, credentials: { accessKeyId: "ASIASECOND" } });
+    // A run still holding the first session must not drop the second one.
+    expect(provider.invalidate(first.credentials)).toBe(false);
+    expect(await provider.get("d")).toMatchObject({ cached: true, credentials: { accessKeyId: "ASIASECOND" } });
+  });
+
+  it("gives AssumeRole the time left minus the margin: a hung STS ends as AssumeRoleError, not a Lambda timeout (issue 8 #7)", async () => {
+    let signal: AbortSignal | undefined;
+    const sender = { send: (_command: never, options?: { abortSignal?: AbortSignal }) => ((signal = options?.abortSignal), new Promise<never>(() => undefined)) };
+    const provider = new AssumeRoleProvider({ sts: sender as never, roleArn: ROLE, externalId: "ext", cache: new Map() });
+    const error = await provider.get("s", { remainingMs: () => 400 }, 200).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AssumeRoleError);
+    expect((error as Error).message).toBe(`AssumeRole on ${ROLE} failed (DeadlineError): AssumeRole on ${ROLE}: no answer within 200 ms (the time left in the run)`);
+    expect(signal?.aborted).toBe(true);
+  });
+
   it("rejects a session duration above the role-chaining cap", () => {
     expect(() => new AssumeRoleProvider({ sts: new STSClient({}), roleArn: ROLE, externalId: "ext", durationSeconds: 7200 })).toThrow(/role chaining cap/);
   });

@@ -7,7 +7,9 @@ import { handler } from "../../function/handler";
 
 const s3 = mockClient(S3Client);
 const sts = mockClient(STSClient);
-const BODY = JSON.stringify({ message: "success", timestamp: 1765041585, iss_position: { latitude: "10.0000", longitude: "20.0000" } });
+/** A fresh fix: the handler checks it against its clock. */
+const TIMESTAMP = Math.floor(Date.now() / 1000);
+const BODY = JSON.stringify({ message: "success", timestamp: TIMESTAMP, iss_position: { latitude: "10.0000", longitude: "20.0000" } });
 const REQUEST_ID = "6f1c3f0e-8d2a-4b7e-9d6f-0a1b2c3d4e5f";
 
 let server: Server;
@@ -66,7 +68,7 @@ describe("handler", () => {
     const summary = await handler({}, context);
     expect(summary).toMatchObject({
       source: process.env.ISS_SOURCES,
-      issTimestamp: 1765041585,
+      issTimestamp: TIMESTAMP,
       path: "created",
       attempts: 1,
       bucket: "reports-bucket",
@@ -83,16 +85,38 @@ describe("handler", () => {
     const client = s3.call(0).thisValue as S3Client;
     expect(await client.config.region()).toBe("eu-west-1");
     expect(await client.config.credentials()).toMatchObject({ accessKeyId: "ASIAASSUMED", sessionToken: "t" });
+    // Every S3 call had the time left (an abort signal).
+    expect(s3.calls().map((c) => (c.args as unknown[])[1])).toEqual(s3.calls().map(() => ({ abortSignal: expect.any(AbortSignal) })));
     const logged = (console.log as jest.Mock).mock.calls.map((c) => JSON.parse(String(c[0])));
     expect(logged).toEqual([expect.objectContaining({ level: "info", path: "created", source: process.env.ISS_SOURCES })]);
   });
 
-  it("reuses the session on a warm invocation", async () => {
+  it("reuses the session on a warm invocation, and the S3 client that signs with it", async () => {
     setEnv();
     await handler({}, context);
     const second = await handler({}, { ...context, awsRequestId: "second" });
     expect(second.credentialsCached).toBe(true);
     expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(1);
+    expect(new Set(s3.calls().map((c) => c.thisValue)).size).toBe(1);
+  });
+
+  it("signs with exactly the session of the run: a renewed session gets its own S3 client (issue 8 #8)", async () => {
+    setEnv();
+    // 8 minutes left: inside the function's 10-minute renewal margin, outside the SDK's own 5.
+    sts.on(AssumeRoleCommand)
+      .resolvesOnce({ Credentials: { AccessKeyId: "ASIAONE", SecretAccessKey: "s", SessionToken: "t1", Expiration: new Date(Date.now() + 8 * 60_000) } })
+      .resolvesOnce({ Credentials: { AccessKeyId: "ASIATWO", SecretAccessKey: "s", SessionToken: "t2", Expiration: new Date(Date.now() + 3600_000) } });
+    await handler({}, context);
+    const second = await handler({}, { ...context, awsRequestId: "second" });
+    expect(second.credentialsCached).toBe(false);
+    const clients = [...new Set(s3.calls().map((c) => c.thisValue as S3Client))];
+    expect(await Promise.all(clients.map(async (c) => (await c.config.credentials()).accessKeyId))).toEqual(["ASIAONE", "ASIATWO"]);
+  });
+
+  it("runs with a deadline even without Lambda's context (local runs get the default timeout)", async () => {
+    setEnv();
+    await handler({}, { awsRequestId: "local" });
+    expect((s3.calls()[0].args as unknown[])[1]).toEqual({ abortSignal: expect.any(AbortSignal) });
   });
 
   it("tolerates a missing context (local runs)", async () => {
@@ -106,6 +130,7 @@ describe("handler", () => {
     ["BUCKET_NAME", undefined, /BUCKET_NAME is not set/],
     ["ISS_SOURCES", "not a url", /ISS_SOURCES is invalid/],
     ["MULTIPART_THRESHOLD_BYTES", "1048576", /MULTIPART_THRESHOLD_BYTES is invalid.*5 MiB/],
+    ["MULTIPART_THRESHOLD_BYTES", String(5 * 1024 ** 3), /MULTIPART_THRESHOLD_BYTES is invalid.*give the function more memory/],
   ])("throws before reading or writing anything when %s is %s", async (name, value, message) => {
     setEnv({ [name]: value });
     await expect(handler({}, context)).rejects.toThrow(message);

@@ -1,7 +1,6 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { MockAgent } from "undici";
 import { fetchIssPosition, IssUnavailableError, type IssClientOptions } from "../../function/iss-client";
+import { ISS_FAULTS, startIssSimulator, type IssSimulator } from "../../scripts/emulator/iss-simulator";
 
 const OPEN_NOTIFY = "http://api.open-notify.org/iss-now.json";
 const WHERE = "https://api.wheretheiss.at/v1/satellites/25544";
@@ -11,8 +10,10 @@ const whereBody = JSON.stringify({ name: "iss", id: 25544, latitude: 12.25, long
 
 let agent: MockAgent;
 let sleeps: number[];
+/** The function's clock in these tests: the second open-notify's fixed answer was computed. */
+const CLOCK_MS = 1765041585_000;
 function options(extra: Partial<IssClientOptions> = {}): IssClientOptions {
-  return { sources: SOURCES, dispatcher: agent, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5, ...extra };
+  return { sources: SOURCES, dispatcher: agent, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5, now: () => CLOCK_MS, ...extra };
 }
 const openNotify = () => agent.get("http://api.open-notify.org").intercept({ path: "/iss-now.json", method: "GET" });
 const where = () => agent.get("https://api.wheretheiss.at").intercept({ path: "/v1/satellites/25544", method: "GET" });
@@ -36,6 +37,7 @@ describe("fetchIssPosition with MockAgent", () => {
     await expect(fetchIssPosition(options())).resolves.toEqual({
       position: { timestamp: 1765041585, latitude: -50.5587, longitude: 122.1887 },
       source: OPEN_NOTIFY,
+      sourceIndex: 0,
       attempts: 1,
     });
     expect(sleeps).toEqual([]);
@@ -53,7 +55,7 @@ describe("fetchIssPosition with MockAgent", () => {
     openNotify().reply(500, "oops").times(2);
     where().reply(200, whereBody);
     const fix = await fetchIssPosition(options());
-    expect(fix).toEqual({ position: { timestamp: 1765041590, latitude: 12.25, longitude: -33.5 }, source: WHERE, attempts: 3 });
+    expect(fix).toEqual({ position: { timestamp: 1765041590, latitude: 12.25, longitude: -33.5 }, source: WHERE, sourceIndex: 1, attempts: 3 });
   });
 
   it.each([
@@ -138,38 +140,72 @@ describe("fetchIssPosition with MockAgent", () => {
     await jest.advanceTimersByTimeAsync(700);
     expect(((await pending) as Error).message).toMatch(/timed out after 600 ms/);
   });
+
+  it.each([
+    ["a frozen source (10 minutes old)", 1765041585 - 600, /^stale fix: timestamp 1765040985 \(2025-12-06 17:09:45 UTC\) is 600 s behind the function's clock/],
+    ["1970", 1, /^stale fix: timestamp 1 /],
+    ["a day ahead", 1765041585 + 86_400, /^fix from the future: .* 86400 s ahead/],
+  ])("refuses %s and fails over without retrying it (issue 8 #3)", async (_name, timestamp, reason) => {
+    openNotify().reply(200, JSON.stringify({ message: "success", timestamp, iss_position: { latitude: "1.0", longitude: "2.0" } }));
+    where().reply(200, whereBody);
+    const fix = await fetchIssPosition(options());
+    expect(fix).toMatchObject({ source: WHERE, attempts: 2 });
+    openNotify().reply(200, JSON.stringify({ message: "success", timestamp, iss_position: { latitude: "1.0", longitude: "2.0" } }));
+    const error = (await fetchIssPosition(options({ sources: [OPEN_NOTIFY] })).catch((e: unknown) => e)) as IssUnavailableError;
+    expect(error.failures).toEqual([{ source: OPEN_NOTIFY, attempt: 1, reason: expect.stringMatching(reason) }]);
+  });
+
+  it("resumes after the sources already tried, refusing fixes far older than the log's newest entry, keeping earlier failures", async () => {
+    where().reply(200, whereBody);
+    const earlier = [{ source: OPEN_NOTIFY, attempt: 1, reason: "fix older than the log's newest entry" }];
+    const error = (await fetchIssPosition(options({ fromSource: 1, newestEntry: 1765041590 + 301, failures: earlier })).catch((e: unknown) => e)) as IssUnavailableError;
+    expect(error.failures).toEqual([...earlier, { source: WHERE, attempt: 1, reason: expect.stringMatching(/^fix .* is 301 s older than the log's newest entry/) }]);
+    where().reply(200, whereBody);
+    await expect(fetchIssPosition(options({ fromSource: 1, newestEntry: 1765041590 + 300 }))).resolves.toMatchObject({ source: WHERE, sourceIndex: 1, attempts: 1 });
+  });
+
+  it("refuses a body whose declared length is above the cap without reading it", async () => {
+    openNotify().reply(200, "x".repeat(70_000), { headers: { "content-length": "70000" } });
+    const error = (await fetchIssPosition(options({ sources: [OPEN_NOTIFY] })).catch((e: unknown) => e)) as IssUnavailableError;
+    expect(error.failures[0].reason).toBe("response body of 70000 bytes, larger than 65536");
+  });
 });
 
-describe("fetchIssPosition over real sockets (the bundled undici Agent)", () => {
-  let server: Server;
-  let base: string;
-  let behaviour: "ok" | "hang" = "ok";
+describe("fetchIssPosition over real sockets (undici's real Agent) against the ISS simulator", () => {
+  let iss: IssSimulator;
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      if (behaviour === "hang") return; // never answers
-      res.writeHead(200, { "content-type": "application/json" }).end(req.url === "/where" ? whereBody : openNotifyBody);
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    iss = await startIssSimulator();
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+  afterAll(() => iss.stop());
+  const real = (sources: string[], extra: Partial<IssClientOptions> = {}) => fetchIssPosition({ sources, sleep: async () => undefined, ...extra });
+
+  it("fetches and parses a position in either shape", async () => {
+    await expect(real([iss.url])).resolves.toMatchObject({ source: iss.url, attempts: 1 });
+    await expect(real([iss.whereUrl])).resolves.toMatchObject({ source: iss.whereUrl, attempts: 1 });
   });
 
-  it("fetches and parses a position from a live HTTP server", async () => {
-    behaviour = "ok";
-    await expect(fetchIssPosition({ sources: [`${base}/iss-now.json`] })).resolves.toMatchObject({ position: { timestamp: 1765041585 }, attempts: 1 });
+  // The undici Agent errors a destroyed body; without a listener that was an uncaught exception
+  // that killed the process (issue 8 #1). Here it would fail the test run.
+  it.each(ISS_FAULTS.filter((f) => f !== "hang" && f !== "stall"))("%s: a clean reason, then the next source", async (fault) => {
+    const fix = await real([iss.faultUrl(fault), iss.url]);
+    expect(fix).toMatchObject({ source: iss.url, sourceIndex: 1 });
   });
 
   it("gives up on a server that accepts but never answers, within the headers timeout", async () => {
-    behaviour = "hang";
     const started = Date.now();
-    const error = (await fetchIssPosition({ sources: [`${base}/iss-now.json`], attemptsPerSource: 1, headersTimeoutMs: 150, attemptTimeoutMs: 5000 }).catch(
-      (e: unknown) => e,
-    )) as IssUnavailableError;
+    const error = (await real([iss.faultUrl("hang")], { attemptsPerSource: 1, headersTimeoutMs: 150, attemptTimeoutMs: 5000 }).catch((e: unknown) => e)) as IssUnavailableError;
     expect(error).toBeInstanceOf(IssUnavailableError);
     expect(error.failures[0].reason).toMatch(/Headers Timeout/i);
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it("gives up on a body that stalls after the headers, within the body timeout", async () => {
+    const error = (await real([iss.faultUrl("stall")], { attemptsPerSource: 1, bodyTimeoutMs: 150 }).catch((e: unknown) => e)) as IssUnavailableError;
+    expect(error.failures[0].reason).toMatch(/Body Timeout/i);
+  });
+
+  it("retries a refused connection, then fails over", async () => {
+    const refused = await iss.refusedUrl();
+    await expect(real([refused, iss.url])).resolves.toMatchObject({ source: iss.url, attempts: 3 });
   });
 });

@@ -3,20 +3,23 @@
  * writes (412 on a stale ETag), a real multipart-copy append above the threshold, and the
  * handler's SDK wiring (AWS_ENDPOINT_URL, path-style on an IP endpoint, assumed-role credentials).
  *
- * moto ignores If-Match on CompleteMultipartUpload (see ENVIRONMENT.md) and, as checked here,
- * CopySourceIfMatch on UploadPartCopy too, so the large-object races are pinned by the unit tests
- * in append.test.ts / object-store.test.ts only.
+ * moto ignores If-Match on CompleteMultipartUpload and CopySourceIfMatch on UploadPartCopy (see
+ * ENVIRONMENT.md), so every call here goes through the emulator gateway with the S3 conformance
+ * gate (scripts/emulator/s3-gate.ts), which answers those as S3 does (412).
  */
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CompleteMultipartUploadCommand, CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { startGateway, type Gateway } from "../../scripts/emulator/gateway";
 import { startMoto, type MotoServer } from "../../scripts/emulator/moto";
+import { s3Gate } from "../../scripts/emulator/s3-gate";
+import { assumeRole } from "../../scripts/shared/aws";
 import { appendEntry } from "../../function/append";
 import { formatEntry, LOG_HEADER } from "../../function/core";
 import { AssumeRoleProvider } from "../../function/credentials";
 import { handler } from "../../function/handler";
-import { ConflictError, S3ObjectStore, type ObjectStore } from "../../function/object-store";
+import { ConflictError, S3ObjectStore, type ObjectStore, type S3Sender } from "../../function/object-store";
 
 const ACCOUNT_B = "111111111111";
 const ROLE = `arn:aws:iam::${ACCOUNT_B}:role/iss-tracker-access`;
@@ -26,6 +29,7 @@ const THRESHOLD = 5 * 1024 * 1024;
 const pos = (timestamp: number, latitude = 1, longitude = 2) => ({ timestamp, latitude, longitude });
 
 let moto: MotoServer;
+let gateway: Gateway;
 let envBefore: NodeJS.ProcessEnv;
 let s3: S3Client;
 let key = 0;
@@ -39,10 +43,13 @@ async function readAll(objectKey: string): Promise<string> {
 
 beforeAll(async () => {
   moto = await startMoto();
+  // The S3 gate reads ETags as someone acting in B (IAM enforcement is off here).
+  const readAs = await assumeRole(new STSClient({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: "gate", secretAccessKey: "gate" } }), ROLE, "s3-gate");
+  gateway = await startGateway(moto.endpoint, [s3Gate({ upstream: moto.endpoint, readAs, region: REGION }).gate]);
   envBefore = { ...process.env };
   // What the emulator sets for the bundled handler: the SDK's own endpoint override.
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_ENDPOINT_URL: gateway.endpoint,
     AWS_ACCESS_KEY_ID: "AKIAEXECUTIONROLE",
     AWS_SECRET_ACCESS_KEY: "secret",
     AWS_SESSION_TOKEN: "token",
@@ -55,6 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.env = envBefore;
+  await gateway?.stop();
   await moto?.stop();
 });
 
@@ -102,7 +110,7 @@ describe("against moto S3 (assumed-role credentials in account B)", () => {
     expect(await readAll(objectKey)).toBe(LOG_HEADER + formatEntry(pos(100)) + formatEntry(pos(300)) + formatEntry(pos(200)));
   });
 
-  it("appends to an object above the threshold by multipart copy, moving only the tail and the entry", async () => {
+  it("appends to an object above the threshold by multipart copy, moving only its head, its tail and the entry", async () => {
     const objectKey = nextKey();
     const filler = formatEntry(pos(1)).repeat(Math.ceil((THRESHOLD + 1024 * 1024) / formatEntry(pos(1)).length));
     const original = LOG_HEADER + filler + formatEntry(pos(500));
@@ -111,19 +119,45 @@ describe("against moto S3 (assumed-role credentials in account B)", () => {
     const entry = formatEntry(pos(600, -12.5, 99.25));
     const result = await appendEntry(store, pos(600, -12.5, 99.25), fast);
     expect(result).toMatchObject({ path: "multipart-append", attempts: 1, objectBytes: original.length + entry.length });
-    expect(store.stats.bytesDownloaded).toBe(1024);
+    expect(store.stats.bytesDownloaded).toBe(1024 + 64); // the tail, and the head (is it this log?)
     expect(store.stats.bytesDownloaded + store.stats.bytesUploaded).toBeLessThan(4096);
     const after = await readAll(objectKey);
     expect(after).toBe(original + entry);
     // The duplicate check on this path reads the tail only:
     expect(await appendEntry(new S3ObjectStore(s3, BUCKET, objectKey), pos(600), fast)).toMatchObject({ path: "duplicate" });
   }, 20_000);
+
+  it("loses a real multipart race (its stale complete gets S3's 412 through the S3 gate), re-reads, and both entries survive", async () => {
+    const objectKey = nextKey();
+    const filler = formatEntry(pos(1)).repeat(Math.ceil((THRESHOLD + 1024) / formatEntry(pos(1)).length));
+    const original = LOG_HEADER + filler;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: Buffer.from(original) }));
+    const theirs = new S3ObjectStore(s3, BUCKET, objectKey);
+    // Between my UploadPartCopy and my CompleteMultipartUpload, another run appends its entry.
+    let raced = false;
+    const racing: S3Sender = {
+      send: (async (command: object) => {
+        if (!raced && command instanceof CompleteMultipartUploadCommand) {
+          raced = true;
+          await appendEntry(theirs, pos(300), fast);
+        }
+        return s3.send(command as never);
+      }) as S3Sender["send"],
+    };
+    const result = await appendEntry(new S3ObjectStore(racing, BUCKET, objectKey), pos(200), fast);
+    expect(result).toMatchObject({ path: "multipart-append", attempts: 2 });
+    expect(await readAll(objectKey)).toBe(original + formatEntry(pos(300)) + formatEntry(pos(200)));
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: objectKey }));
+    expect(uploads.Uploads ?? []).toEqual([]);
+  }, 20_000);
 });
 
 describe("handler wiring against moto", () => {
+  /** A fresh fix: the handler checks it against its clock. */
+  const TIMESTAMP = Math.floor(Date.now() / 1000);
   let iss: Server;
   beforeAll(async () => {
-    iss = createServer((_req, res) => res.writeHead(200).end(JSON.stringify({ latitude: 45.5, longitude: -120.25, timestamp: 1765041600 })));
+    iss = createServer((_req, res) => res.writeHead(200).end(JSON.stringify({ latitude: 45.5, longitude: -120.25, timestamp: TIMESTAMP })));
     await new Promise<void>((r) => iss.listen(0, "127.0.0.1", r));
   });
   afterAll(async () => {
@@ -144,8 +178,8 @@ describe("handler wiring against moto", () => {
     const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
     try {
       const summary = await handler({}, { awsRequestId: "req-moto", functionName: "iss-tracker-function", getRemainingTimeInMillis: () => 30_000 });
-      expect(summary).toMatchObject({ path: "created", issTimestamp: 1765041600, bucket: BUCKET, key: objectKey });
-      expect(await readAll(objectKey)).toBe(LOG_HEADER + formatEntry({ timestamp: 1765041600, latitude: 45.5, longitude: -120.25 }));
+      expect(summary).toMatchObject({ path: "created", issTimestamp: TIMESTAMP, bucket: BUCKET, key: objectKey });
+      expect(await readAll(objectKey)).toBe(LOG_HEADER + formatEntry({ timestamp: TIMESTAMP, latitude: 45.5, longitude: -120.25 }));
     } finally {
       log.mockRestore();
     }

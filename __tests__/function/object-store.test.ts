@@ -10,8 +10,22 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
-import { ConflictError, copyRanges, MAX_PART_BYTES, parseContentRange, S3ObjectStore, StoreAccessDeniedError } from "../../function/object-store";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  ConflictError,
+  copyRanges,
+  MAX_PART_BYTES,
+  parseContentRange,
+  ReadDeniedError,
+  S3ObjectStore,
+  StoreAccessDeniedError,
+  StoreProtocolError,
+} from "../../function/object-store";
+import { DeadlineError } from "../../function/retry";
 
+/** The SDK's own send, kept for the real-socket tests (mockClient replaces the prototype's). */
+const realSend = S3Client.prototype.send;
 const s3 = mockClient(S3Client);
 const BUCKET = "iss-reports";
 const KEY = "logs/iss position.txt";
@@ -36,6 +50,8 @@ describe("helpers", () => {
   it("parses Content-Range", () => {
     expect(parseContentRange("bytes 100-1123/1124")).toEqual({ start: 100, end: 1123, size: 1124 });
     expect(parseContentRange("bytes */1124")).toBeUndefined();
+    expect(parseContentRange("bytes 0-99/*")).toBeUndefined();
+    expect(parseContentRange("bytes 0-99/50")).toBeUndefined();
     expect(parseContentRange(undefined)).toBeUndefined();
   });
   it("splits a copy into parts of at most 5 GiB, each at least 5 MiB", () => {
@@ -82,12 +98,71 @@ describe("readTail", () => {
     s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentRange: "bytes 0-9/10", ContentLength: 10, Body: body("short") });
     await expect(store().readTail(1024)).rejects.toThrow(/got 5 bytes, expected 10/);
   });
-  it("names the likely cause of AccessDenied", async () => {
+  it("reports a read denied with 403 as ReadDeniedError (missing, or not readable: the append tells them apart)", async () => {
     s3.on(GetObjectCommand).rejects(s3Error("AccessDenied", 403));
     const error = await store().readTail(1024).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReadDeniedError);
+    expect(error).toBeInstanceOf(StoreAccessDeniedError);
+    expect((error as Error).message).toBe("AccessDenied: GetObject (tail) on s3://iss-reports/logs/iss position.txt (AccessDenied)");
+  });
+  it.each([
+    ["a 206 with no numeric total", { ContentRange: "bytes 0-99/*", ContentLength: 100 }, /answered 206 with Content-Range "bytes 0-99\/\*", not the object's last bytes and its total size; nothing written/],
+    ["a 206 with no Content-Range at all", { ContentLength: 100 }, /answered 206 with Content-Range null/],
+    ["a range that does not end at the object's last byte", { ContentRange: "bytes 0-99/5000", ContentLength: 100 }, /"bytes 0-99\/5000", not the object's last bytes/],
+  ])("trusts sizes only where S3 states them: refuses %s (issue 8 #9)", async (_name, answer, message) => {
+    const b = body("x".repeat(100));
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', $metadata: { httpStatusCode: 206 }, Body: b, ...answer });
+    const error = await store().readTail(1024).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreProtocolError);
+    expect((error as Error).message).toMatch(message);
+    expect((b as unknown as { destroy: jest.Mock }).destroy).toHaveBeenCalled();
+  });
+  it("refuses a 200 without Content-Length (no stated size)", async () => {
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', $metadata: { httpStatusCode: 200 }, Body: body("abc") });
+    await expect(store().readTail(1024)).rejects.toThrow(/answered without Content-Range or Content-Length; nothing written/);
+  });
+  it("reads the head of a large object, pinned to its ETag", async () => {
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentRange: "bytes 0-63/9000000", ContentLength: 64, Body: body("h".repeat(64)) });
+    expect((await store().readHead(64, '"e1"')).toString()).toBe("h".repeat(64));
+    expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toEqual({ Bucket: BUCKET, Key: KEY, Range: "bytes=0-63", IfMatch: '"e1"' });
+    s3.on(GetObjectCommand).rejects(s3Error("PreconditionFailed", 412));
+    await expect(store().readHead(64, '"e1"')).rejects.toBeInstanceOf(ConflictError);
+  });
+});
+
+describe("refused sessions (issue 8 #8)", () => {
+  it.each([
+    ["ExpiredToken", 400],
+    ["InvalidToken", 400],
+    ["TokenRefreshRequired", 400],
+    ["InvalidAccessKeyId", 403],
+  ])("%s: StoreAccessDeniedError saying the session is dropped", async (name, status) => {
+    s3.on(GetObjectCommand).rejects(s3Error(name, status));
+    const error = await store().readTail(1024).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreAccessDeniedError);
+    expect(error).not.toBeInstanceOf(ReadDeniedError);
+    expect((error as Error).message).toMatch(new RegExp(`^${name}: GetObject \\(tail\\) on .*the cached session is dropped and the next run assumes the role again\\.$`));
+  });
+  it("names the likely cause of AccessDenied on a write", async () => {
+    s3.on(PutObjectCommand).rejects(s3Error("AccessDenied", 403));
+    const error = await store().create(Buffer.from("x")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreAccessDeniedError);
     expect((error as Error).message).toMatch(/access role lacks s3:GetObject\/s3:PutObject\/s3:AbortMultipartUpload on arn:aws:s3:::iss-reports\/logs\/iss position\.txt/);
   });
+  it("names the object in the bucket's partition", async () => {
+    s3.on(PutObjectCommand).rejects(s3Error("AccessDenied", 403));
+    const error = await new S3ObjectStore(new S3Client({ region: "cn-north-1" }), BUCKET, KEY, { partition: "aws-cn" }).create(Buffer.from("x")).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/on arn:aws-cn:s3:::iss-reports\/logs\/iss position\.txt/);
+  });
+});
+
+describe("every call within the time left (issue 8 #7)", () => {
+  it("gives each SDK call an abort signal when the run has a deadline", async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    await new S3ObjectStore(new S3Client({ region: "us-east-1" }), BUCKET, KEY, { deadline: { remainingMs: () => 20_000 } }).replace(Buffer.from("x"), '"e1"');
+    expect((s3.commandCalls(PutObjectCommand)[0].args as unknown[])[1]).toEqual({ abortSignal: expect.any(AbortSignal) });
+  });
+
 });
 
 describe("conditional writes", () => {
@@ -109,6 +184,12 @@ describe("conditional writes", () => {
   it("turns 409 ConditionalRequestConflict into ConflictError", async () => {
     s3.on(PutObjectCommand).rejects(s3Error("ConditionalRequestConflict", 409));
     await expect(store().replace(Buffer.from("abc"), '"e1"')).rejects.toBeInstanceOf(ConflictError);
+  });
+  it("turns a 404 on the conditional replace (log deleted since the read) into ConflictError (issue 8 #5)", async () => {
+    s3.on(PutObjectCommand).rejects(s3Error("NoSuchKey", 404));
+    const error = await store().replace(Buffer.from("abc"), '"e1"').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as Error).message).toBe("PutObject (replace) on s3://iss-reports/logs/iss position.txt: NoSuchKey (the object was deleted meanwhile)");
   });
   it("reads the whole object pinned by If-Match, and a changed object is a conflict", async () => {
     s3.on(GetObjectCommand, { IfMatch: '"e1"' }).resolves({ ETag: '"e1"', ContentLength: 3, Body: body("abc") });
@@ -178,6 +259,21 @@ describe("appendMultipart", () => {
     expect(s3.commandCalls(AbortMultipartUploadCommand)[0].args[0].input).toEqual({ Bucket: BUCKET, Key: KEY, UploadId: "up-1" });
   });
 
+  it("aborts the upload and reports a conflict when the complete finds the object deleted (404 NoSuchKey)", async () => {
+    happy();
+    s3.on(CompleteMultipartUploadCommand).rejects(s3Error("NoSuchKey", 404));
+    await expect(store().appendMultipart(ENTRY, '"whole-1"', SIZE)).rejects.toBeInstanceOf(ConflictError);
+    expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
+  it("does not take a vanished upload (404 NoSuchUpload) for a race", async () => {
+    happy();
+    s3.on(CompleteMultipartUploadCommand).rejects(s3Error("NoSuchUpload", 404));
+    const error = await store().appendMultipart(ENTRY, '"whole-1"', SIZE).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(ConflictError);
+    expect((error as Error).name).toBe("NoSuchUpload");
+  });
+
   it("aborts the upload when the object changed before the copy (CopySourceIfMatch 412)", async () => {
     happy();
     s3.on(UploadPartCopyCommand).rejects(s3Error("PreconditionFailed", 412));
@@ -201,5 +297,41 @@ describe("appendMultipart", () => {
     s3.on(AbortMultipartUploadCommand).rejects(new Error("abort failed"));
     await expect(store().appendMultipart(ENTRY, '"whole-1"', SIZE)).rejects.toThrow("socket hang up");
     expect(console.warn).toHaveBeenCalledWith(expect.stringContaining('"uploadId":"up-1"'));
+  });
+});
+
+describe("every call within the time left, over a real socket (issue 8 #7)", () => {
+  let server: Server;
+  let endpoint: string;
+  let mode: "hang" | "stall" = "hang";
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      if (mode === "hang") return; // accepts, never answers
+      // Headers of a good answer, half the body, then silence.
+      res.writeHead(206, { etag: '"e1"', "content-range": "bytes 0-99/100", "content-length": "100" });
+      res.write("x".repeat(40));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+  const realStore = (leftMs: number) => {
+    const end = Date.now() + leftMs;
+    const client = new S3Client({ region: "us-east-1", endpoint, forcePathStyle: true, credentials: { accessKeyId: "a", secretAccessKey: "b" } });
+    client.send = realSend.bind(client) as typeof client.send;
+    return new S3ObjectStore(client, BUCKET, "log.txt", { deadline: { remainingMs: () => end - Date.now() }, marginMs: 500 });
+  };
+
+  it.each(["hang", "stall"] as const)("%s: ends as a DeadlineError when only the margin is left", async (m) => {
+    mode = m;
+    const started = Date.now();
+    const error = await realStore(1500).readTail(1024).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineError);
+    expect((error as Error).message).toMatch(/^GetObject \(tail\) on s3:\/\/iss-reports\/log\.txt: no answer within \d+ ms/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeLessThan(5000); // not the socket's own (endless) time
   });
 });

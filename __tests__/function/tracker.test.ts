@@ -4,7 +4,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { MockAgent } from "undici";
 import type { TrackerConfig } from "../../function/config";
 import { formatEntry, LOG_HEADER } from "../../function/core";
-import { AssumeRoleProvider } from "../../function/credentials";
+import { AssumeRoleProvider, type AssumedCredentials } from "../../function/credentials";
 import { fetchIssPosition } from "../../function/iss-client";
 import { S3ObjectStore } from "../../function/object-store";
 import { NO_DEADLINE } from "../../function/retry";
@@ -29,12 +29,20 @@ const ENTRY = formatEntry({ timestamp: 1765041585, latitude: -50.5587, longitude
 let agent: MockAgent;
 let lines: string[];
 let clock: number;
+let dropped: AssumedCredentials[];
+let stores: AssumedCredentials[];
 function adapters(): TrackerAdapters {
   const provider = new AssumeRoleProvider({ sts: new STSClient({ region: "us-east-1" }), roleArn: config.accessRoleArn, externalId: config.externalId, cache: new Map() });
   return {
-    fetchPosition: (deadline) => fetchIssPosition({ sources: config.issSources, dispatcher: agent, deadline, sleep: async () => undefined }),
-    credentials: (name) => provider.get(name),
-    store: () => new S3ObjectStore(new S3Client({ region: config.bucketRegion }), config.bucket, config.key),
+    // The function's clock: the second of open-notify's fixed answer.
+    fetchPosition: (deadline, request) =>
+      fetchIssPosition({ sources: config.issSources, dispatcher: agent, deadline, sleep: async () => undefined, now: () => 1765041585_000, ...request }),
+    credentials: (name, deadline) => provider.get(name, deadline),
+    store: (credentials) => {
+      stores.push(credentials);
+      return new S3ObjectStore(new S3Client({ region: config.bucketRegion }), config.bucket, config.key);
+    },
+    dropCredentials: (credentials) => void dropped.push(credentials),
     appendOptions: { sleep: async () => undefined },
     log: (line) => lines.push(line),
     now: () => (clock += 7),
@@ -53,6 +61,8 @@ beforeEach(() => {
   agent.disableNetConnect();
   lines = [];
   clock = 1000;
+  dropped = [];
+  stores = [];
 });
 afterEach(() => agent.close());
 
@@ -81,6 +91,7 @@ describe("runTracker", () => {
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0])).toEqual({ level: "info", msg: "entry appended", ...summary });
     expect(sts.commandCalls(AssumeRoleCommand)[0].args[0].input.RoleSessionName).toBe("fn-req-1");
+    expect(stores).toEqual([expect.objectContaining({ accessKeyId: "ASIA" })]); // the store signs with this run's session
   });
 
   it("uses the fallback source and says so", async () => {
@@ -123,6 +134,45 @@ describe("runTracker", () => {
     const summary = await run();
     expect(summary).toMatchObject({ path: "duplicate", bytesAppended: 0, bytesWritten: 0 });
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
-    expect(JSON.parse(lines[0]).msg).toBe("entry already last; nothing written");
+    expect(JSON.parse(lines[0]).msg).toBe("entry already in the log; nothing written");
+  });
+
+  const tailAnswer = (text: string) => {
+    const content = Buffer.from(text);
+    return { ETag: '"e1"', ContentRange: `bytes 0-${content.length - 1}/${content.length}`, ContentLength: content.length, Body: { transformToByteArray: async () => new Uint8Array(content) } as never };
+  };
+
+  it("asks the next source when the log says the fix is far in the past, and appends its fix (issue 8 #3)", async () => {
+    openNotify().reply(200, ON_BODY); // 17:19:45
+    const newest = formatEntry({ timestamp: 1765041585 + 301, latitude: 0, longitude: 0 });
+    where().reply(200, JSON.stringify({ latitude: 1.5, longitude: 2.5, timestamp: 1765041585 + 10 }));
+    s3.on(GetObjectCommand).resolves(tailAnswer(LOG_HEADER + newest));
+    s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    const summary = await run();
+    expect(summary).toMatchObject({ source: WHERE, issTimestamp: 1765041595, issAttempts: 2, path: "read-modify-write" });
+  });
+
+  it("fails clearly, writing nothing, when no source gives a fix the log can take", async () => {
+    openNotify().reply(200, ON_BODY);
+    where().reply(200, JSON.stringify({ latitude: 1.5, longitude: 2.5, timestamp: 1765041590 }));
+    s3.on(GetObjectCommand).resolves(tailAnswer(LOG_HEADER + formatEntry({ timestamp: 1765041585 + 3600, latitude: 0, longitude: 0 })));
+    await expect(run()).rejects.toThrow(/^no ISS source gave a valid position; the object was not touched\. \[http:\/\/api\.open-notify\.org\/iss-now\.json attempt 1\] fix .* 3600 s older than the log's newest entry.*; \[https:\/\/api\.wheretheiss\.at\/v1\/satellites\/25544 attempt 1\] fix .* 3595 s older/);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(JSON.parse(lines[0])).toMatchObject({ level: "error", msg: "run failed", error: "IssUnavailableError", issAttempts: 2 });
+  });
+
+  it("drops the session S3 refused, so the next run assumes the role again (issue 8 #8)", async () => {
+    openNotify().reply(200, ON_BODY);
+    s3.on(GetObjectCommand).rejects(Object.assign(new Error("expired"), { name: "ExpiredToken", $metadata: { httpStatusCode: 400 } }));
+    await expect(run()).rejects.toThrow(/^ExpiredToken: GetObject \(tail\)/);
+    expect(dropped).toEqual([expect.objectContaining({ accessKeyId: "ASIA" })]);
+    expect(JSON.parse(lines[0])).toMatchObject({ error: "StoreAccessDeniedError", credentialsCached: false });
+  });
+
+  it("keeps the session on other failures", async () => {
+    openNotify().reply(200, ON_BODY);
+    s3.on(GetObjectCommand).rejects(Object.assign(new Error("boom"), { name: "InternalError", $metadata: { httpStatusCode: 500 } }));
+    await expect(run()).rejects.toThrow("boom");
+    expect(dropped).toEqual([]);
   });
 });

@@ -26,6 +26,7 @@ describe("loadConfig defaults", () => {
       bucketName: "iss-tracker-reports-222222222222-us-east-1",
       objectKey: "iss_position.txt",
       schedule: "rate(5 minutes)",
+      schedulePeriodSeconds: 300,
       externalId: deriveExternalId("222222222222", "iss-tracker", "iss-tracker-reports-222222222222-us-east-1", "iss_position.txt"),
       issSources: [...DEFAULT_ISS_SOURCES],
       logRetentionDays: 365,
@@ -33,6 +34,8 @@ describe("loadConfig defaults", () => {
       newerNoncurrentVersions: 5,
       allowBucketDestroy: false,
       partition: "aws",
+      alertEmail: undefined,
+      alarmMissedRuns: 3,
       stateBackend: undefined,
       localEndpoint: undefined,
     });
@@ -75,6 +78,8 @@ describe("loadConfig defaults", () => {
         ALLOW_BUCKET_DESTROY: "true",
         STATE_BUCKET: "my-tf-state",
         STATE_LOCK_TABLE: "tf-locks",
+        ALERT_EMAIL: "ops+iss@example.co.uk",
+        ALARM_MISSED_RUNS: "6",
       },
     });
     expect(config).toMatchObject({
@@ -89,6 +94,9 @@ describe("loadConfig defaults", () => {
       noncurrentVersionDays: 7,
       newerNoncurrentVersions: 0,
       allowBucketDestroy: true,
+      schedulePeriodSeconds: 600,
+      alertEmail: "ops+iss@example.co.uk",
+      alarmMissedRuns: 6,
       stateBackend: { bucket: "my-tf-state", keyPrefix: "iss-prod", region: "eu-central-1", lockTable: "tf-locks" },
     });
   });
@@ -109,6 +117,16 @@ describe("loadConfig defaults", () => {
 
   it("takes ALLOW_BUCKET_DESTROY=false as the default it is", () => {
     expect(loadConfig({ env: { ...B, ALLOW_BUCKET_DESTROY: "false" } }).allowBucketDestroy).toBe(false);
+  });
+
+  it("derives the schedule's period, for a cron its longest interval between runs", () => {
+    expect(loadConfig({ env: { ...B, SCHEDULE: "rate(2 hours)" } }).schedulePeriodSeconds).toBe(7200);
+    expect(loadConfig({ env: { ...B, SCHEDULE: "cron(0 * ? * MON-FRI *)" } }).schedulePeriodSeconds).toBe(49 * 3600);
+  });
+
+  it("accepts an alarm window up to CloudWatch's 7 days", () => {
+    expect(loadConfig({ env: { ...B, SCHEDULE: "rate(1 day)", ALARM_MISSED_RUNS: "7" } }).alarmMissedRuns).toBe(7);
+    expect(loadConfig({ env: { ...B, SCHEDULE: "rate(1 minute)", ALARM_MISSED_RUNS: "100" } }).alarmMissedRuns).toBe(100);
   });
 
   it("accepts rate(1 minute) and rate(2 hours)", () => {
@@ -136,6 +154,15 @@ describe("loadConfig rejects bad input with the setting's name and the fix", () 
     ["schedule rate of 1 but plural", { ...B, SCHEDULE: "rate(1 minutes)" }, /^SCHEDULE .*not a valid rate expression/],
     ["schedule that is neither rate nor cron", { ...B, SCHEDULE: "every 5 minutes" }, /^SCHEDULE .*not an EventBridge schedule expression\. Fix: use rate\(5 minutes\)/],
     ["cron with five fields", { ...B, SCHEDULE: "cron(0 * * * *)" }, /^SCHEDULE .*not an EventBridge schedule expression/],
+    ["cron with both day fields set", { ...B, SCHEDULE: "cron(0 * * * * *)" }, /^SCHEDULE .*"cron\(0 \* \* \* \* \*\)": is not a schedule EventBridge accepts \(exactly one of day-of-month and day-of-week must be '\?'.*\)\. Fix: use rate\(5 minutes\)/],
+    ["cron with an hour of 24", { ...B, SCHEDULE: "cron(0 24 * * ? *)" }, /^SCHEDULE .*hours value "24" is not in 0-23/],
+    ["schedule longer than an alarm can watch", { ...B, SCHEDULE: "rate(8 days)" }, /^SCHEDULE .*leaves 8 days between runs, longer than the 7 days a CloudWatch alarm can look back.*Fix: run the tracker at least once a week/],
+    ["alarm window over 7 days", { ...B, SCHEDULE: "rate(1 day)", ALARM_MISSED_RUNS: "8" }, /^ALARM_MISSED_RUNS \(cdktf\.json context "alarmMissedRuns"\) = "8": times the schedule's period \(1 day, from SCHEDULE="rate\(1 day\)"\) is 8 days, longer than the 7 days a CloudWatch alarm can look back\. Fix: lower ALARM_MISSED_RUNS to 7 or less/],
+    ["alarm missed runs of zero", { ...B, ALARM_MISSED_RUNS: "0" }, /^ALARM_MISSED_RUNS .*from 1 to 100/],
+    ["alarm missed runs that is not a number", { ...B, ALARM_MISSED_RUNS: "three" }, /^ALARM_MISSED_RUNS /],
+    ["alert email without a domain", { ...B, ALERT_EMAIL: "ops@localhost" }, /^ALERT_EMAIL .*"ops@localhost": is not one email address\. Fix: give one address such as ops@example\.com/],
+    ["two alert emails", { ...B, ALERT_EMAIL: "a@example.com,b@example.com" }, /^ALERT_EMAIL .*is not one email address/],
+    ["alert email with a space", { ...B, ALERT_EMAIL: "ops team@example.com" }, /^ALERT_EMAIL /],
     ["external id of one character", { ...B, EXTERNAL_ID: "x" }, /^EXTERNAL_ID .*not a valid STS external id\. Fix: use 2-1224/],
     ["external id with a space", { ...B, EXTERNAL_ID: "my id" }, /^EXTERNAL_ID /],
     ["ISS source that is not a URL", { ...B, ISS_SOURCES: "api.open-notify.org/iss-now.json" }, /^ISS_SOURCES .*has invalid URLs: api\.open-notify\.org\/iss-now\.json\. Fix: give one or more http\(s\) URLs/],

@@ -17,8 +17,8 @@ describe("iss-tracker stack", () => {
 
   it("outputs what an operator needs", () => {
     expect(Object.keys(json.output).sort()).toEqual([
-      "access_role_arn", "bucket_name", "dlq_url", "execution_role_arn", "external_id", "function_name",
-      "log_bucket_destroy_procedure", "log_group_name", "object_s3_uri", "rule_name",
+      "access_role_arn", "alert_topic_arn", "bucket_name", "dlq_url", "execution_role_arn", "external_id", "failure_queue_url",
+      "function_name", "log_bucket_destroy_procedure", "log_group_name", "object_s3_uri", "rule_name",
     ]);
     expect(json.output.object_s3_uri.value).toMatch(/^s3:\/\/\$\{aws_s3_bucket\.[\w-]+\.bucket\}\/iss_position\.txt$/);
   });
@@ -53,11 +53,14 @@ describe("local emulator mode (npm start)", () => {
         skip_metadata_api_check: "true",
         skip_region_validation: true,
         endpoints: [{
+          cloudwatch: "http://127.0.0.1:5000",
           cloudwatchevents: "http://127.0.0.1:5000",
           cloudwatchlogs: "http://127.0.0.1:5000",
           iam: "http://127.0.0.1:5000",
+          kms: "http://127.0.0.1:5000",
           lambda: "http://127.0.0.1:5000",
           s3: "http://127.0.0.1:5000",
+          sns: "http://127.0.0.1:5000",
           sqs: "http://127.0.0.1:5000",
           sts: "http://127.0.0.1:5000",
         }],

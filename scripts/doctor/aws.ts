@@ -5,23 +5,18 @@
  * it is signed or sent, so a future check cannot change an account by mistake. (sts:AssumeRole
  * creates nothing: it returns temporary credentials, as `aws sts assume-role` does.)
  */
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { IAMClient } from "@aws-sdk/client-iam";
+import { KMSClient } from "@aws-sdk/client-kms";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
-import type { Credentials } from "../shared/aws";
+import { clientConfig, guardOperations, type AccountAccess } from "../shared/aws";
 
-export type { Credentials };
-
-/** Where one account's calls go and as whom. */
-export interface AccountAccess {
-  readonly region: string;
-  /** Emulator endpoint; unset for real AWS. */
-  readonly endpoint?: string;
-  /** A named profile (~/.aws/config), used when no credentials are given. */
-  readonly profile?: string;
-  readonly credentials?: Credentials;
-}
+export type { AccountAccess };
 
 export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set([
   "GetCallerIdentityCommand", "AssumeRoleCommand",
@@ -29,35 +24,17 @@ export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set([
   "GetPolicyCommand", "GetPolicyVersionCommand",
   "GetFunctionConfigurationCommand",
   "HeadBucketCommand", "GetBucketLocationCommand", "GetBucketPolicyCommand", "ListObjectsV2Command", "HeadObjectCommand",
+  // Day two: the on-failure destination, the queues, the alert topic and its key, the alarms.
+  "GetFunctionEventInvokeConfigCommand", "GetQueueUrlCommand", "GetQueueAttributesCommand",
+  "GetTopicAttributesCommand", "ListSubscriptionsByTopicCommand", "GetKeyPolicyCommand",
+  "DescribeAlarmsCommand", "DescribeMetricFiltersCommand",
 ]);
 
 /** Operations sent by doctor's clients in this process (for the tests' read-only assertion). */
 export const sentOperations: string[] = [];
 
-interface MiddlewareClient {
-  middlewareStack: { add: (middleware: never, options: { step: "initialize"; name: string }) => void };
-}
-
-function readOnly<T extends MiddlewareClient>(client: T): T {
-  const guard = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-    const operation = context.commandName ?? "(unknown)";
-    if (!READ_ONLY_OPERATIONS.has(operation)) {
-      throw new Error(`doctor is read-only: refusing ${operation}`);
-    }
-    sentOperations.push(operation);
-    return next(args);
-  };
-  client.middlewareStack.add(guard as never, { step: "initialize", name: "doctorReadOnlyGuard" });
-  return client;
-}
-
-function clientConfig(access: AccountAccess) {
-  return {
-    region: access.region,
-    ...(access.endpoint ? { endpoint: access.endpoint } : {}),
-    ...(access.credentials ? { credentials: access.credentials } : access.profile ? { profile: access.profile } : {}),
-    maxAttempts: 2,
-  };
+function readOnly<T extends Parameters<typeof guardOperations>[0]>(client: T): T {
+  return guardOperations(client, READ_ONLY_OPERATIONS, "doctor", sentOperations);
 }
 
 export interface AccountClients {
@@ -65,6 +42,11 @@ export interface AccountClients {
   readonly iam: IAMClient;
   readonly lambda: LambdaClient;
   readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly sns: SNSClient;
+  readonly kms: KMSClient;
+  readonly cloudwatch: CloudWatchClient;
+  readonly logs: CloudWatchLogsClient;
 }
 
 export function clientsFor(access: AccountAccess, s3Region = access.region): AccountClients {
@@ -74,6 +56,11 @@ export function clientsFor(access: AccountAccess, s3Region = access.region): Acc
     iam: readOnly(new IAMClient(config)),
     lambda: readOnly(new LambdaClient(config)),
     s3: readOnly(new S3Client({ ...config, region: s3Region, forcePathStyle: access.endpoint !== undefined })),
+    sqs: readOnly(new SQSClient(config)),
+    sns: readOnly(new SNSClient(config)),
+    kms: readOnly(new KMSClient(config)),
+    cloudwatch: readOnly(new CloudWatchClient(config)),
+    logs: readOnly(new CloudWatchLogsClient(config)),
   };
 }
 

@@ -11,9 +11,14 @@
  *   seed 003 #2  restrictive bucket policy        -> bucket-policy, object-read
  *   (and: wrong credentials/accounts, missing function or roles, an environment that points elsewhere)
  *
+ * Day two (./monitoring.ts): the on-failure destination, what waits in the failure queue and the
+ * schedule's dead-letter queue, the alert topic and its subscription, and each alarm's state.
+ *
  * What doctor reads: STS GetCallerIdentity and AssumeRole, IAM Get/List on the roles, Lambda
- * GetFunctionConfiguration, S3 HeadBucket/GetBucketLocation/GetBucketPolicy/ListObjectsV2/HeadObject
- * (see doctor-aws.ts: its clients refuse anything else). Whether a deployed policy allows an
+ * GetFunctionConfiguration and GetFunctionEventInvokeConfig, S3 HeadBucket/GetBucketLocation/
+ * GetBucketPolicy/ListObjectsV2/HeadObject, SQS GetQueueUrl/GetQueueAttributes, SNS
+ * GetTopicAttributes/ListSubscriptionsByTopic, KMS GetKeyPolicy, CloudWatch DescribeAlarms and
+ * CloudWatch Logs DescribeMetricFilters (see ./aws.ts: its clients refuse anything else). Whether a deployed policy allows an
  * action is decided by the IAM evaluator `npm run prove` uses, on the policies actually deployed;
  * the one live data-plane check is the read in object-read.
  */
@@ -26,6 +31,7 @@ import type { PolicyDocument, Statement } from "../../stacks/policy";
 import { assumeRole, errorText, isAccessDenied, isNotFound, parsePolicy, readRole, type Credentials } from "../shared/aws";
 import { evaluate, sessionOf, type NamedPolicy } from "../shared/iam";
 import { clientsFor, type AccountAccess, type AccountClients } from "./aws";
+import { MONITORING_CHECK_IDS, monitoringChecks } from "./monitoring";
 
 export interface DoctorOptions {
   readonly config: AppConfig;
@@ -40,7 +46,8 @@ export interface DoctorOptions {
   readonly credentialsB?: Credentials;
 }
 
-export type CheckStatus = "pass" | "fail" | "skip";
+/** "warn": nothing is broken, but something needs a person (an alarm without data, nobody subscribed). */
+export type CheckStatus = "pass" | "fail" | "warn" | "skip";
 
 export interface CheckResult {
   readonly id: CheckId;
@@ -56,7 +63,7 @@ export interface CheckResult {
 export const CHECK_IDS = [
   "identity-a", "bootstrap-role", "identity-b", "function", "execution-role", "execution-policy", "access-role",
   "access-trust-principal", "access-trust-external-id", "bucket", "function-environment", "access-permissions",
-  "bucket-policy", "object-read",
+  "bucket-policy", "object-read", ...MONITORING_CHECK_IDS,
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -112,6 +119,15 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     "access-permissions": "access role may read and write the object",
     "bucket-policy": "bucket policy does not block the access role over TLS",
     "object-read": "the object can be read through the chain (live read)",
+    "failure-destination": "failed scheduled runs go to the on-failure queue, which the execution role may send to",
+    "failed-invocations": "no failed-invocation record waits in the on-failure queue",
+    "undeliverable-events": "no undeliverable event waits in the schedule's dead-letter queue",
+    "alert-topic": "the alarms' topic is encrypted with a key CloudWatch may use and admits this deployment's alarms",
+    "alert-subscription": "someone receives the alarms (a confirmed subscription)",
+    "alarm-function-errors": "alarm on function errors",
+    "alarm-failed-invocations": "alarm on the on-failure queue holding records",
+    "alarm-undeliverable-events": "alarm on the dead-letter queue holding events",
+    "alarm-log-stalled": `alarm on the log not growing (fewer than 1 entry in ${config.alarmMissedRuns} schedule periods)`,
   };
   const check = (id: CheckId, ok: boolean, detail: string, fix?: string) => record(id, TITLES[id], ok, detail, fix);
 
@@ -199,10 +215,12 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   // 4. The function and its execution role, in A.
   let env: Record<string, string> = {};
   let execArn: string;
+  let logGroupName = `/aws/lambda/${names.functionName}`;
   try {
     const fn = await a.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: names.functionName }));
     env = fn.Environment?.Variables ?? {};
     execArn = fn.Role ?? "";
+    logGroupName = fn.LoggingConfig?.LogGroup ?? logGroupName;
     check("function", true, `${fn.FunctionArn} runs as ${execArn}`);
   } catch (error) {
     check("function", false, errorText(error), `deploy the stack: ${REDEPLOY} (NAME_PREFIX ${config.namePrefix} gives the function name ${names.functionName})`);
@@ -364,6 +382,12 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   // the trust lets doctor's identity in; on real AWS only the execution role may, so a refusal is
   // the expected answer there and the read falls back to B's credentials.
   results.push(await liveRead());
+
+  // 11. Day two: is anyone told, and is anything waiting?
+  await monitoringChecks({
+    config, a, accountA, emulator, functionName: names.functionName, executionRoleArn: execArn, executionPolicies: execPolicies,
+    logGroupName, redeploy: REDEPLOY,
+  }, (id, status, detail, fix) => results.push({ id, title: TITLES[id], status, detail, ...(status === "pass" || status === "skip" || !fix ? {} : { fix }) }));
   return results;
 
   async function liveRead(): Promise<CheckResult> {
@@ -422,12 +446,13 @@ const ADMIN: readonly NamedPolicy[] = [{
 
 /** The report `npm run doctor` prints. */
 export function formatReport(results: readonly CheckResult[]): string {
-  const mark: Record<CheckStatus, string> = { pass: "PASS", fail: "FAIL", skip: "SKIP" };
+  const mark: Record<CheckStatus, string> = { pass: "PASS", fail: "FAIL", warn: "WARN", skip: "SKIP" };
   const lines = results.flatMap((r) => [
     `${mark[r.status]}  ${r.id}: ${r.title}`,
     `      ${r.detail}`,
     ...(r.fix ? [`      fix: ${r.fix}`] : []),
   ]);
   const count = (s: CheckStatus) => results.filter((r) => r.status === s).length;
-  return [...lines, "", `doctor: ${count("pass")} passed, ${count("fail")} failed, ${count("skip")} skipped`].join("\n");
+  const warned = count("warn");
+  return [...lines, "", `doctor: ${count("pass")} passed, ${count("fail")} failed, ${count("skip")} skipped${warned ? `, ${warned} warning${warned === 1 ? "" : "s"}` : ""}`].join("\n");
 }

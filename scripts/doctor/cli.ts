@@ -1,6 +1,8 @@
 /**
  * npm run doctor: diagnoses a deployed iss-tracker trust chain, step by step and read-only, and
- * prints PASS/FAIL with the concrete fix for each pitfall. Exits 1 when a check fails.
+ * prints PASS/FAIL with the concrete fix for each pitfall; then its day-two state (on-failure
+ * destination, queues, alert topic, alarms), with WARN where nothing is broken but a person should
+ * look (an alarm without data, nobody subscribed). Exits 1 when a check fails, 0 otherwise.
  *
  *   ACCOUNT_B_ID=222222222222 AWS_PROFILE=account-a npm run doctor
  *   npm run doctor -- --profile-a account-a --profile-b account-b     (B read directly, not via the bootstrap role)

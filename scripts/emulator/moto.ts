@@ -1,19 +1,13 @@
 /**
  * The moto AWS emulator as a child process on a free loopback port.
  *
- * Used by `npm start`, the benchmarks and the emulator tests. moto is a Python package: we look
- * for it in ISS_TRACKER_PYTHON, the project's .venv-emulator, then python3, and fail with the
- * install command when it is missing.
+ * Used by `npm start`, the benchmarks and the emulator tests. moto is a Python package: the
+ * machine's python3 (or ISS_TRACKER_PYTHON) when it has the pinned version, otherwise the project's
+ * .venv-emulator, installed on first use (../shared/python-tools.ts).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
-
-export const MOTO_INSTALL_HINT =
-  "bash scripts/setup-emulator.sh   (installs the pinned moto into .venv-emulator)\n" +
-  "  or: python3 -m pip install -r emulator/requirements.txt";
-const PROJECT_VENV_PYTHON = resolve(__dirname, "..", "..", ".venv-emulator", "bin", "python");
+import { ensurePythonTool, MOTO } from "../shared/python-tools";
 
 export interface MotoServer {
   /** e.g. http://127.0.0.1:43123 */
@@ -28,26 +22,9 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-/** ISS_TRACKER_PYTHON, else the project's .venv-emulator (made by setup-emulator.sh), else python3. */
-export function pythonCommand(env: NodeJS.ProcessEnv = process.env): string {
-  return env.ISS_TRACKER_PYTHON ?? (existsSync(PROJECT_VENV_PYTHON) ? PROJECT_VENV_PYTHON : "python3");
-}
-
-/** Throws a clear, actionable error when moto's server is not importable. */
-export function checkMotoInstalled(env: NodeJS.ProcessEnv = process.env): string {
-  const python = pythonCommand(env);
-  const probe = spawnSync(python, ["-c", "import moto, moto.server, flask; print(moto.__version__)"], {
-    encoding: "utf8",
-  });
-  if (probe.error || probe.status !== 0) {
-    const why = probe.error ? String(probe.error.message) : (probe.stderr || "").trim().split("\n").pop();
-    throw new Error(
-      `The moto AWS emulator is not available to '${python}' (${why}).\n` +
-        `Install it with:\n  ${MOTO_INSTALL_HINT}\n` +
-        `or point ISS_TRACKER_PYTHON at a Python that has it.`,
-    );
-  }
-  return probe.stdout.trim();
+/** The Python that runs moto: the machine's when it has the pinned moto, else .venv-emulator (installed on first use). */
+export function motoPython(): string {
+  return ensurePythonTool(MOTO);
 }
 
 export function freePort(): Promise<number> {
@@ -90,12 +67,12 @@ export interface StartMotoOptions {
 }
 
 export async function startMoto(options: StartMotoOptions = {}): Promise<MotoServer> {
-  checkMotoInstalled();
+  const python = motoPython();
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   delete env.MOTO_ACCOUNT_ID;
-  const child = spawn(pythonCommand(), ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
+  const child = spawn(python, ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
     env,
     stdio: ["ignore", options.verbose ? "inherit" : "ignore", options.verbose ? "inherit" : "pipe"],
   });

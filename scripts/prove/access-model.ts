@@ -15,29 +15,13 @@
  * resolve is an error, never left in place: an unresolved ARN would match nothing and make every
  * "deny" expectation pass for the wrong reason.
  */
-import { App } from "cdktf";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { BootstrapStack, BOOTSTRAP_STACK_NAME } from "../../stacks/bootstrap-stack";
-import { loadConfig, type AppConfig } from "../../stacks/config";
-import { IssTrackerStack, TRACKER_STACK_NAME } from "../../stacks/iss-tracker-stack";
+import type { AppConfig } from "../../stacks/config";
 import { derivedArns } from "../../stacks/names";
 import type { PolicyDocument } from "../../stacks/policy";
 import type { NamedPolicy } from "../shared/iam";
+import { EXAMPLE_ACCOUNT_A, exampleDeployer, reviewConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../shared/synth";
 
 export type { NamedPolicy };
-
-/** Account A when ACCOUNT_A_ID is unset. */
-export const EXAMPLE_ACCOUNT_A = "111111111111";
-/** Account B when ACCOUNT_B_ID is unset. */
-export const EXAMPLE_ACCOUNT_B = "222222222222";
-/** The deploying principal when DEPLOYER_PRINCIPAL_ARN is unset. */
-export const exampleDeployer = (accountA: string, partition = "aws") => `arn:${partition}:iam::${accountA}:role/deployer`;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Json = any;
-
 
 export interface RoleModel {
   readonly name: string;
@@ -73,36 +57,13 @@ export interface AccessModel {
   /** undefined when the stack has no bucket policy (it always has one outside local mode). */
   readonly bucketPolicy?: PolicyDocument;
   readonly ruleArn: string;
+  /** The schedule's dead-letter queue. */
   readonly queueArn: string;
   readonly queuePolicy: PolicyDocument;
+  /** The function's on-failure destination (Lambda sends to it with the execution role's permissions). */
+  readonly failureQueueArn: string;
+  readonly failureQueuePolicy: PolicyDocument;
   readonly logGroupArn: string;
-}
-
-export interface SynthesizedStacks {
-  readonly tracker: Json;
-  readonly bootstrap: Json;
-}
-
-/** Synthesizes both stacks into a temporary directory and reads their cdk.tf.json. */
-export function synthesizeStacks(config: AppConfig): SynthesizedStacks {
-  const outdir = mkdtempSync(join(tmpdir(), "iss-prove-"));
-  try {
-    const app = new App({ outdir });
-    new IssTrackerStack(app, TRACKER_STACK_NAME, config);
-    new BootstrapStack(app, BOOTSTRAP_STACK_NAME, config);
-    app.synth();
-    const read = (stack: string) => JSON.parse(readFileSync(join(outdir, "stacks", stack, "cdk.tf.json"), "utf8"));
-    return { tracker: read(TRACKER_STACK_NAME), bootstrap: read(BOOTSTRAP_STACK_NAME) };
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
-}
-
-/** The configuration the proof uses: the environment's settings, normal (non-local) mode. */
-export function proofConfig(env: Record<string, string | undefined> = {}): AppConfig {
-  return loadConfig({
-    env: { ...env, ACCOUNT_B_ID: env.ACCOUNT_B_ID || EXAMPLE_ACCOUNT_B, ISS_TRACKER_LOCAL_ENDPOINT: undefined },
-  });
 }
 
 function only(json: Json, type: string): [string, Json] {
@@ -149,9 +110,21 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
   const [logId, logGroup] = only(tracker, "aws_cloudwatch_log_group");
   const logGroupArn = `arn:${partition}:logs:${region}:${accountA}:log-group:${logGroup.name}`;
   refs.set(`aws_cloudwatch_log_group.${logId}.arn`, logGroupArn);
-  const [queueId, queue] = only(tracker, "aws_sqs_queue");
-  const queueArn = `arn:${partition}:sqs:${region}:${accountA}:${queue.name}`;
-  refs.set(`aws_sqs_queue.${queueId}.arn`, queueArn);
+  // Two queues: the schedule's dead-letter queue and the function's on-failure destination.
+  const queues = Object.entries<Json>(tracker.resource?.aws_sqs_queue ?? {});
+  for (const [id, queue] of queues) refs.set(`aws_sqs_queue.${id}.arn`, `arn:${partition}:sqs:${region}:${accountA}:${queue.name}`);
+  const queueNamed = (name: string): [string, string] => {
+    const found = queues.find(([, q]) => q.name === name);
+    if (!found) throw new Error(`the synthesized stack has no queue ${name}`);
+    return [found[0], `arn:${partition}:sqs:${region}:${accountA}:${name}`];
+  };
+  const queuePolicyOf = (queueId: string): string => {
+    const found = Object.values<Json>(tracker.resource?.aws_sqs_queue_policy ?? {}).filter((p) => p.queue_url === `\${aws_sqs_queue.${queueId}.url}`);
+    if (found.length !== 1) throw new Error(`expected exactly one aws_sqs_queue_policy on ${queueId}, found ${found.length}`);
+    return found[0].policy;
+  };
+  const [queueId, queueArn] = queueNamed(`${config.namePrefix}-schedule-dlq`);
+  const [failureQueueId, failureQueueArn] = queueNamed(`${config.namePrefix}-failed-invocations`);
   const [ruleId, rule] = only(tracker, "aws_cloudwatch_event_rule");
   const ruleArn = `arn:${partition}:events:${region}:${accountA}:rule/${rule.name}`;
   refs.set(`aws_cloudwatch_event_rule.${ruleId}.arn`, ruleArn);
@@ -242,13 +215,15 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
     bucketPolicy: bucketPolicies.length === 1 ? doc(bucketPolicies[0].policy) : undefined,
     ruleArn,
     queueArn,
-    queuePolicy: doc(only(tracker, "aws_sqs_queue_policy")[1].policy),
+    queuePolicy: doc(queuePolicyOf(queueId)),
+    failureQueueArn,
+    failureQueuePolicy: doc(queuePolicyOf(failureQueueId)),
     logGroupArn,
   };
 }
 
 /** Synthesizes both stacks for the configuration the environment gives, and builds the model. */
 export function buildAccessModel(env: Record<string, string | undefined> = {}): AccessModel {
-  const config = proofConfig(env);
+  const config = reviewConfig(env);
   return accessModelFrom(config, synthesizeStacks(config));
 }

@@ -63,6 +63,8 @@ export function expectations(model: AccessModel): Expectation[] {
   const escalation = "Terraform's bootstrap role (and its deployer) cannot escalate in B";
   const bounded = "The access role under its permissions boundary, whatever policy it is given";
   const residual = "Residual: allowed by necessity";
+  const failures = "The on-failure queue takes records from the execution role only";
+  const failureQueue = { action: "sqs:SendMessage", resource: model.failureQueueArn, resourceAccount: accountA, resourcePolicy: model.failureQueuePolicy };
 
   return [
     { group: system, description: "execution role assumes the access role with the external id", expected: "allow", ...exec, ...assumeAccess, context: externalId },
@@ -77,6 +79,7 @@ export function expectations(model: AccessModel): Expectation[] {
     { group: system, description: "Terraform's role puts the access role's policy while the boundary is attached", expected: "allow", ...bootstrap, action: "iam:PutRolePolicy", ...accessRoleIam, context: withBoundary },
     { group: system, description: "Terraform's role updates the access role's trust while the boundary is attached", expected: "allow", ...bootstrap, action: "iam:UpdateAssumeRolePolicy", ...accessRoleIam, context: withBoundary },
     { group: system, description: "Terraform's role attaches the boundary to an access role without it (a deployment from before it)", expected: "allow", ...bootstrap, action: "iam:PutRolePermissionsBoundary", ...accessRoleIam, context: withBoundary },
+    { group: system, description: "execution role sends a failed run's record to its on-failure queue", expected: "allow", ...exec, ...failureQueue, context: { "aws:PrincipalArn": executionRole.arn } },
 
     { group: chain, description: "another principal in A (an administrator) assumes the access role", expected: "deny", ...adminOf(`arn:${p}:iam::${accountA}:role/admin`), ...assumeAccess, context: externalId },
     { group: chain, description: "account A's root assumes the access role", expected: "deny", ...adminOf(`arn:${p}:iam::${accountA}:root`), ...assumeAccess, context: externalId },
@@ -107,6 +110,9 @@ export function expectations(model: AccessModel): Expectation[] {
 
     { group: paths, description: "EventBridge invokes the function from another rule", expected: "deny", principal: events, ...invoke, context: { "aws:SourceArn": `arn:${p}:events:${config.regionA}:${accountA}:rule/other` } },
     { group: paths, description: "another principal in A assumes the bootstrap role", expected: "deny", ...adminOf(`arn:${p}:iam::${accountA}:user/intruder`), ...assumeBootstrap },
+
+    { group: failures, description: "an administrator of A sends to the on-failure queue", expected: "deny", explicitDeny: true, ...adminOf(`arn:${p}:iam::${accountA}:role/admin`), ...failureQueue, context: { "aws:PrincipalArn": `arn:${p}:iam::${accountA}:role/admin` } },
+    { group: failures, description: "execution role sends to the schedule's dead-letter queue", expected: "deny", ...exec, action: "sqs:SendMessage", resource: model.queueArn, resourceAccount: accountA, resourcePolicy: model.queuePolicy, context: { "aws:PrincipalArn": executionRole.arn } },
 
     { group: escalation, description: "Terraform's role creates the access role without a boundary", expected: "deny", ...bootstrap, action: "iam:CreateRole", ...accessRoleIam },
     { group: escalation, description: "Terraform's role creates the access role with another boundary (AdministratorAccess)", expected: "deny", ...bootstrap, action: "iam:CreateRole", ...accessRoleIam, context: { "iam:PermissionsBoundary": adminPolicyArn } },

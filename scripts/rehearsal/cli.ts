@@ -5,8 +5,15 @@
  * Flags: see USAGE below (`npm start -- --help`). The end-to-end suite drives `rehearse`, the
  * same function this command runs.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { countEntries, Rehearsal, type InvocationResult } from "./rehearsal";
+import { loadConfig } from "../../stacks/config";
+import { mapOfLog } from "../log/cli";
+import { countEntries, LOCAL_REGION, Rehearsal, ROOT, type InvocationResult } from "./rehearsal";
+
+/** Where npm start draws the rehearsal's ground track (kept after the emulator stops; .local is git-ignored). */
+export const REHEARSAL_MAP = join(ROOT, ".local", "rehearsal-track.png");
 
 export interface RehearsalFlags {
   readonly runs: number;
@@ -154,9 +161,22 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
     log("---");
     code = added === flags.runs && failed === 0 ? 0 : 1;
 
+    // The ground track of the rehearsal's log, read as the function reads it (execution role ->
+    // access role with the external id), drawn by the same code as npm run log --map.
+    mkdirSync(join(ROOT, ".local"), { recursive: true });
+    const drawn = await rehearsal.phase("map: the log's positions on a world map (npm run log --map, through the function's chain)", async () =>
+      mapOfLog({
+        bucket: fn.bucket, key: fn.key, regionB: fn.environment.BUCKET_REGION, accessRoleArn: fn.environment.ACCESS_ROLE_ARN, externalId: fn.environment.EXTERNAL_ID,
+      }, { regionA: LOCAL_REGION, endpoint: rehearsal.endpoint, credentialsA: await rehearsal.executionCredentials() },
+      REHEARSAL_MAP, loadConfig({ env: { ACCOUNT_B_ID: rehearsal.accountB } }).schedulePeriodSeconds));
+    log(`  map of the log's ${drawn.entries} positions: ${drawn.map.path} (${drawn.map.width}x${drawn.map.height})`);
+
     await options.afterRuns?.(rehearsal, results);
 
     if (flags.keep) {
+      const profile = (name: string, c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
+        [`[${name}]`, `aws_access_key_id = ${c.accessKeyId}`, `aws_secret_access_key = ${c.secretAccessKey}`, ...(c.sessionToken ? [`aws_session_token = ${c.sessionToken}`] : [])];
+      writeFileSync(join(rehearsal.workDir, "credentials"), [...profile("emulator-a", rehearsal.adminA), ...profile("emulator-b", rehearsal.adminB), ""].join("\n"), { mode: 0o600 });
       log([
         "",
         `Kept: the emulator and the deployment are up at ${rehearsal.endpoint} until Ctrl-C. Point the AWS CLI at it:`,
@@ -166,6 +186,9 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
         `  aws lambda get-function-configuration --function-name ${fn.name}`,
         `  aws sts assume-role --role-arn arn:aws:iam::${rehearsal.accountB}:role/terraform --role-session-name me   # into B, as Terraform does`,
         `  (with B's credentials) aws s3 cp s3://${fn.bucket}/${fn.key} -`,
+        `Read the log and check the deployment (profiles of A's and B's administrators in ${join(rehearsal.workDir, "credentials")}; on AWS, too, only the execution role may assume the access role, so a person reads with B's credentials):`,
+        `  AWS_SHARED_CREDENTIALS_FILE=${join(rehearsal.workDir, "credentials")} npm run log -- --endpoint ${rehearsal.endpoint} --profile-b emulator-b --map track.png`,
+        `  AWS_SHARED_CREDENTIALS_FILE=${join(rehearsal.workDir, "credentials")} npm run doctor -- --endpoint ${rehearsal.endpoint} --profile-a emulator-a`,
         `Synth output and state: ${rehearsal.workDir} (cdktf commands there need ISS_TRACKER_LOCAL_ENDPOINT=${rehearsal.endpoint} ACCOUNT_B_ID=${rehearsal.accountB}).`,
         `IAM enforcement is off between runs (moto's Lambda API does not work with it on).`,
       ].join("\n"));

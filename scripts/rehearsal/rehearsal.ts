@@ -4,7 +4,8 @@
  * The one implementation behind `npm start` (./cli.ts) and the end-to-end suite.
  *
  *   start      moto on a free loopback port, the ISS simulator (unless live) and the emulator
- *              gateway with its conformance gates (../emulator); an admin user in A (moto's default
+ *              gateway with its conformance gates (../emulator: trust policies on AssumeRole, S3's
+ *              conditional multipart writes); an admin user in A (moto's default
  *              account 123456789012) that Terraform runs as; an admin role in B.
  *   bootstrap  `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B, trusting
  *              A's admin user (DEPLOYER_PRINCIPAL_ARN).
@@ -12,7 +13,7 @@
  *              the bootstrap role); then the function as Lambda holds it (GetFunction).
  *   invoke     the execution role's credentials by AssumeRole (as the Lambda service gets them),
  *              IAM enforcement on, and the deployed zip's entry file run in a fresh Node process
- *              (a cold start, ./lambda-runner.cjs) with exactly the deployed environment; its AWS
+ *              (a cold start, ../emulator/lambda-runtime.ts) with exactly the deployed environment; its AWS
  *              calls go through the gateway, so trust policies are evaluated.
  *   teardown   every version of the log deleted explicitly (force_destroy is off on purpose), then
  *              `cdktf destroy` of both stacks.
@@ -27,18 +28,19 @@ import {
 import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
-import { unzipSync } from "fflate";
 import { spawn } from "node:child_process";
-import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { localStateDir } from "../../stacks/backend";
 import { SETTINGS } from "../../stacks/config";
 import { startGateway, type Gateway } from "../emulator/gateway";
 import { startIssSimulator, type IssSimulator } from "../emulator/iss-simulator";
+import { invokeInFreshProcess, scheduledEvent, unpackFunction, type InvocationResult as LambdaInvocationResult } from "../emulator/lambda-runtime";
 import { startMoto, type MotoServer } from "../emulator/moto";
 import { iamGate, type IamGate, type RecordedCall } from "../emulator/iam-gate";
 import { lifecycleGate } from "../emulator/lifecycle-gate";
+import { s3Gate } from "../emulator/s3-gate";
 import { stsGate, type StsGate } from "../emulator/sts-gate";
 import { assumeRole, isNotFound, parsePolicy, readRole, type Credentials } from "../shared/aws";
 import { sessionOf } from "../shared/iam";
@@ -52,7 +54,6 @@ export const LOCAL_REGION = "us-east-1";
 const ADMIN_USER = "local-admin";
 const ADMIN_ROLE_B = "OrganizationAccountAccessRole";
 const ADMIN_POLICY = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
-const RUNNER = join(__dirname, "lambda-runner.cjs");
 
 export interface RehearsalOptions {
   /** Fetch the real ISS position instead of the local simulator. */
@@ -88,23 +89,11 @@ export interface RunSummary {
   readonly key?: string;
 }
 
-export interface InvocationResult {
-  readonly ok: boolean;
-  readonly summary?: RunSummary;
-  readonly error?: string;
-  readonly ms: number;
-}
+export type InvocationResult = LambdaInvocationResult<RunSummary>;
 
 /** Entries in the log's text (one `Time:` line each). */
 export function countEntries(text: string): number {
   return (text.match(/^Time: /gm) ?? []).length;
-}
-
-/** "index.handler" -> ["index", "handler"]. */
-export function splitHandler(handler: string): [string, string] {
-  const dot = handler.lastIndexOf(".");
-  if (dot <= 0 || /[\\/]|\.\./.test(handler)) throw new Error(`unsupported handler ${JSON.stringify(handler)}`);
-  return [handler.slice(0, dot), handler.slice(dot + 1)];
 }
 
 export class Rehearsal {
@@ -187,7 +176,9 @@ export class Rehearsal {
           }
         },
       });
-      gateway = await startGateway(moto.endpoint, [terraformGate.gate, lifecycleGate(), trustGate.gate]);
+      // S3's conditional multipart writes, which moto ignores; its own reads of ETags act as B's admin.
+      const conditions = s3Gate({ upstream: moto.endpoint, readAs: adminB, region: LOCAL_REGION });
+      gateway = await startGateway(moto.endpoint, [terraformGate.gate, trustGate.gate, lifecycleGate(), conditions.gate]);
       const rehearsal = new Rehearsal(moto, simulator, adminA, adminB, gateway, trustGate, terraformGate, options);
       const seconds = (Date.now() - started) / 1000;
       rehearsal.timings.push(["emulator", seconds]);
@@ -361,8 +352,8 @@ export class Rehearsal {
     return this.deployed;
   }
 
-  /** The deployed package's files, checked byte for byte against Lambda's CodeSha256. */
-  deployedCode(): Record<string, Buffer> {
+  /** The deployed package, checked byte for byte against Lambda's CodeSha256. */
+  deployedPackage(): Buffer {
     const stackDir = join(this.outDir, "stacks", "iss-tracker");
     const synthesized = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
     const fn = Object.values<{ filename: string }>(synthesized.resource.aws_lambda_function)[0];
@@ -371,7 +362,7 @@ export class Rehearsal {
     if (sha !== this.function.codeSha256) {
       throw new Error(`the package on disk (${sha}) is not the deployed code (CodeSha256 ${this.function.codeSha256})`);
     }
-    return Object.fromEntries(Object.entries(unzipSync(zip)).map(([name, data]) => [name, Buffer.from(data)]));
+    return zip;
   }
 
   /** The execution role's credentials, as the Lambda service gets them (and registered with the STS gate). */
@@ -390,13 +381,10 @@ export class Rehearsal {
    */
   async invoke(count: number, parallel = 1, overrides: Record<string, string> = {}): Promise<InvocationResult[]> {
     const fn = this.function;
-    const [moduleName, exportName] = splitHandler(fn.handler);
     const dir = join(this.workDir, "invocations", String(++this.batches));
-    mkdirSync(dir, { recursive: true });
-    for (const [name, data] of Object.entries(this.deployedCode())) writeFileSync(join(dir, name), data);
+    const { entry, exportName } = unpackFunction(this.deployedPackage(), dir, fn.handler);
     const credentials = await this.executionCredentials();
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "",
       ...fn.environment,
       ...overrides,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
@@ -407,27 +395,16 @@ export class Rehearsal {
       // moto, through the gateway that adds the rules moto lacks (trust policies, S3 conditions).
       AWS_ENDPOINT_URL: this.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: fn.name,
-      AWS_EC2_METADATA_DISABLED: "true",
-      NODE_NO_WARNINGS: "1",
     };
-    const job = {
-      entry: join(dir, `${moduleName}.js`),
-      exportName,
-      functionName: fn.name,
-      timeoutMs: fn.timeoutSeconds * 1000,
-      parallel,
-      events: Array.from({ length: count }, () => ({
-        version: "0", id: randomUUID(), "detail-type": "Scheduled Event", source: "aws.events", account: this.accountA,
-        time: new Date().toISOString(), region: LOCAL_REGION, resources: [fn.outputs.rule_name], detail: {},
-      })),
-      resultsFile: join(dir, "results.json"),
-    };
-    writeFileSync(join(dir, "job.json"), JSON.stringify(job));
+    const events = Array.from({ length: count }, () => scheduledEvent({ account: this.accountA, region: LOCAL_REGION, rule: fn.outputs.rule_name }));
     await this.moto.enforceIam();
     try {
-      const logs = await this.exec(process.execPath, [RUNNER, join(dir, "job.json")], env, dir);
-      writeFileSync(join(dir, "function.log"), logs);
-      return JSON.parse(readFileSync(job.resultsFile, "utf8"));
+      const run = await invokeInFreshProcess<RunSummary>({
+        entry, exportName, functionName: fn.name, timeoutMs: fn.timeoutSeconds * 1000, env, events, parallel, workDir: dir,
+      });
+      if (this.options.verbose) process.stderr.write(run.stdout + run.stderr);
+      if (!run.results) throw new Error(`the function's process ended without results (${run.signal ?? `exit ${run.exitCode}`}):\n${(run.stdout + run.stderr).slice(-4000)}`);
+      return run.results;
     } finally {
       await this.moto.relaxIam();
     }
@@ -469,16 +446,16 @@ export class Rehearsal {
         () => this.emptyBucket());
       this.log(`  deleted ${versions} object version(s) of s3://${this.function.bucket}`);
     }
-    if (this.deployed?.outputs.dlq_url) {
+    const queueUrls = this.deployed ? stackQueueUrls(this.deployed.outputs) : [];
+    if (queueUrls.length > 0) {
       // hashicorp/aws 5.100.0 waits after deleting an SQS queue until 15 consecutive reads 3 s
       // apart find it gone (made for real SQS, which takes up to 60 s), and a refresh of a queue
-      // that is already gone retries for 20 s per resource. So on the emulator the dead-letter
-      // queue is deleted through the SQS API first and the destroy skips the refresh
-      // (TF_CLI_ARGS_destroy=-refresh=false; the state is the one this run's deploy just wrote):
-      // the provider's delete then finds the queue gone and returns at once.
-      const url = this.deployed.outputs.dlq_url;
-      await this.phase("delete the schedule's dead-letter queue through the SQS API (skips the provider's delete wait)",
-        () => sqsDeleteQueue(this.moto.endpoint, this.adminA, url));
+      // that is already gone retries for 20 s per resource. So on the emulator every queue of the
+      // stack (each output named *queue_url or dlq_url) is deleted through the SQS API first and
+      // the destroy skips the refresh (TF_CLI_ARGS_destroy=-refresh=false; the state is the one
+      // this run's deploy just wrote): the provider's delete then finds each queue gone at once.
+      await this.phase(`delete the stack's ${queueUrls.length} SQS queue(s) through the SQS API (skips the provider's delete wait)`,
+        () => Promise.all(queueUrls.map((url) => sqsDeleteQueue(this.moto.endpoint, this.adminA, url))));
     }
     // The bucket has prevent_destroy: the deliberate path (ALLOW_BUCKET_DESTROY=true, after the log
     // was emptied above) is the one a user takes too.
@@ -505,6 +482,11 @@ export function describeCalls(calls: readonly RecordedCall[]): string {
   const actions = new Set(calls.filter((c) => c.allowed).flatMap((c) => c.actions));
   return `Terraform in B (bootstrap role, IAM gate): ${calls.length} call(s), ${actions.size} distinct action(s) allowed` +
     (denied.length ? `, ${denied.length} denied: ${[...new Set(denied.map((c) => c.actions.join("+") || c.operation))].join(", ")}` : "");
+}
+
+/** The URLs of every SQS queue the stack outputs (outputs named `dlq_url` or ending in `queue_url`). */
+export function stackQueueUrls(outputs: Readonly<Record<string, string>>): string[] {
+  return Object.entries(outputs).filter(([name]) => /(^|_)(dlq|queue)_url$/.test(name)).map(([, url]) => url).sort();
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * AWS helpers shared by the tools (rehearsal, emulator gates, doctor, prove): one Credentials
- * type, one AssumeRole, and reading a role's policies back.
+ * AWS helpers shared by the tools (rehearsal, emulator gates, doctor, log, prove): one Credentials
+ * type, client settings for one account, a guard that keeps a client read-only, one AssumeRole,
+ * and reading a role's policies back.
  */
 import {
   GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, type IAMClient,
@@ -15,6 +16,48 @@ export interface Credentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken?: string;
+}
+
+/** Where one account's calls go and as whom. */
+export interface AccountAccess {
+  readonly region: string;
+  /** Emulator endpoint; unset for real AWS. */
+  readonly endpoint?: string;
+  /** A named profile (~/.aws/config), used when no credentials are given. */
+  readonly profile?: string;
+  readonly credentials?: Credentials;
+}
+
+export interface MiddlewareClient {
+  middlewareStack: { add: (middleware: never, options: { step: "initialize"; name: string }) => void };
+}
+
+/**
+ * Makes an SDK client refuse, before signing or sending, every operation outside `allowed`
+ * (`tool` names the refusing tool in the error); the operations it lets through are appended to `sent`.
+ * `npm run log` guards its clients the same way with its own, smaller set.
+ */
+export function guardOperations<T extends MiddlewareClient>(client: T, allowed: ReadonlySet<string>, tool: string, sent: string[]): T {
+  const guard = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+    const operation = context.commandName ?? "(unknown)";
+    if (!allowed.has(operation)) {
+      throw new Error(`${tool} is read-only: refusing ${operation}`);
+    }
+    sent.push(operation);
+    return next(args);
+  };
+  client.middlewareStack.add(guard as never, { step: "initialize", name: `${tool.replace(/\W/g, "")}ReadOnlyGuard` });
+  return client;
+}
+
+/** SDK client settings for one account: region, emulator endpoint, credentials or profile, 2 attempts. */
+export function clientConfig(access: AccountAccess) {
+  return {
+    region: access.region,
+    ...(access.endpoint ? { endpoint: access.endpoint } : {}),
+    ...(access.credentials ? { credentials: access.credentials } : access.profile ? { profile: access.profile } : {}),
+    maxAttempts: 2,
+  };
 }
 
 /** Credentials of a role session, as Terraform's provider or the function would get them. */

@@ -2,7 +2,7 @@ import { AwsProvider, type AwsProviderConfig } from "@cdktf/provider-aws/lib/pro
 import { Construct } from "constructs";
 
 /** Services the stacks use; local mode points each of them at the emulator. */
-const EMULATED_SERVICES = ["iam", "sts", "s3", "lambda", "cloudwatchevents", "cloudwatchlogs", "sqs"] as const;
+const EMULATED_SERVICES = ["iam", "sts", "s3", "lambda", "cloudwatchevents", "cloudwatchlogs", "sqs", "sns", "kms", "cloudwatch"] as const;
 
 export interface AccountProvidersProps {
   /** Account B's id; the account_b provider refuses to run anywhere else. */

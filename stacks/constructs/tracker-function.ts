@@ -7,6 +7,7 @@ import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { resolve } from "node:path";
 import { buildFunctionBundle, LAMBDA_HANDLER, type FunctionBundle } from "../../function/build";
+import type { FailureDestination } from "./failure-destination";
 
 /** Where synth writes the bundle (git-ignored). */
 export const BUNDLE_DIR = resolve(__dirname, "..", "..", ".build", "function");
@@ -48,7 +49,7 @@ export interface TrackerFunctionProps {
   readonly memoryMb?: number;
   /**
    * Retries of an asynchronous (scheduled) invocation that failed. Default: 2, Lambda's own.
-   * Safe: a retry either appends a newer position or finds its entry already last and writes nothing.
+   * Safe: a retry either appends a newer position or finds its entry already in the log and writes nothing.
    */
   readonly maxRetryAttempts?: number;
   /**
@@ -56,6 +57,12 @@ export interface TrackerFunctionProps {
    * schedule periods; older events are dropped rather than queued up.
    */
   readonly maxEventAgeSeconds?: number;
+  /**
+   * Where an asynchronous invocation's record goes once its retries are spent (or it is too old).
+   * Default: none, and such an event is dropped. The invoke config is created after the
+   * destination's grant to the execution role (Lambda checks that grant when it is set).
+   */
+  readonly onFailure?: FailureDestination;
 }
 
 /**
@@ -97,6 +104,9 @@ export class TrackerFunction extends Construct {
       functionName: this.function.functionName,
       maximumRetryAttempts: props.maxRetryAttempts ?? 2,
       maximumEventAgeInSeconds: props.maxEventAgeSeconds ?? 600,
+      ...(props.onFailure
+        ? { destinationConfig: { onFailure: { destination: props.onFailure.queue.arn } }, dependsOn: [props.onFailure.grant] }
+        : {}),
     });
   }
 }

@@ -4,19 +4,28 @@
  * policies (the stack's own typed policy functions), bucket, bucket policy and function
  * environment the stacks create — optionally broken in one place.
  */
+import { PutMetricAlarmCommand, SetAlarmStateCommand, CloudWatchClient, type StateValue } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchLogsClient, CreateLogGroupCommand, PutMetricFilterCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { CreateQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
-import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { CreateFunctionCommand, LambdaClient, PutFunctionEventInvokeConfigCommand } from "@aws-sdk/client-lambda";
 import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { deflateRawSync } from "node:zlib";
 import { bootstrapPermissionsPolicy, bootstrapTrustPolicy } from "../../../stacks/bootstrap-stack";
 import type { AppConfig } from "../../../stacks/config";
+import { APPENDED_PATTERN, monitoringNames } from "../../../stacks/constructs/alarms";
+import { alertKeyPolicy, alertTopicPolicy } from "../../../stacks/constructs/alert-topic";
+import { failureQueuePolicy, sendFailedInvocationsPolicy } from "../../../stacks/constructs/failure-destination";
 import { tlsOnlyBucketPolicy } from "../../../stacks/constructs/report-bucket";
+import { deadLetterQueuePolicy } from "../../../stacks/constructs/schedule";
 import { accessTrustPolicy, assumeAccessRolePolicy, lambdaTrustPolicy, logWritingPolicy, objectAccessPolicy } from "../../../stacks/constructs/trust-chain";
 import { resourceNames } from "../../../stacks/iss-tracker-stack";
 import { derivedArns } from "../../../stacks/names";
 import type { PolicyDocument } from "../../../stacks/policy";
-import type { Credentials } from "../../../scripts/doctor/aws";
+import type { Credentials } from "../../../scripts/shared/aws";
 
 /** moto's default account: credentials that are not a role session act here. */
 export const ACCOUNT_A = "123456789012";
@@ -43,7 +52,33 @@ export interface Breakage {
   readonly withoutFunction?: boolean;
   /** Write the log object first. */
   readonly withLog?: string;
+  /**
+   * Deploy as npm start does (local mode): no TLS-only bucket policy. moto applies a bucket
+   * policy's Deny to every object call whatever its condition, so reading the object needs this.
+   */
+  readonly localMode?: boolean;
+
+  // Day two (scripts/doctor/monitoring.ts).
+  /** The async invoke config without an on-failure destination. */
+  readonly withoutDestination?: boolean;
+  /** The execution role without its send-failed-invocations grant. */
+  readonly withoutSendGrant?: boolean;
+  /** Whom the failure queue's policy admits instead of the execution role. */
+  readonly failureQueueSender?: string;
+  /** Messages waiting in the on-failure queue / the schedule's dead-letter queue. */
+  readonly failedRecords?: number;
+  readonly undeliverableEvents?: number;
+  /** The topic under the AWS managed key, or under a key whose policy forgot CloudWatch. */
+  readonly topicKey?: "aws-managed" | "without-cloudwatch";
+  /** No email subscribed to the topic (moto confirms subscriptions at once). */
+  readonly withoutSubscription?: boolean;
+  readonly withoutMetricFilter?: boolean;
+  /** Alarm states by alarm name; every other alarm is OK (set with SetAlarmState, as CloudWatch would). */
+  readonly alarmStates?: Readonly<Record<string, StateValue | "(unset)">>;
 }
+
+/** A message as EventBridge or Lambda would leave it (the doctor only counts them). */
+const RECORD = JSON.stringify({ version: "1.0", requestContext: { condition: "RetriesExhausted", approximateInvokeCount: 3 }, responsePayload: { errorMessage: "simulated" } });
 
 export interface Deployment {
   /** The deployer's credentials in A (an IAM user with administrator rights). */
@@ -134,7 +169,9 @@ export async function deploy(endpoint: string, config: AppConfig, broken: Breaka
   }
   const bucketPolicy = tlsOnlyBucketPolicy(bucketArn);
   const statements = broken.extraBucketStatement ? [...bucketPolicy.Statement, broken.extraBucketStatement(accessArn, bucketArn)] : bucketPolicy.Statement;
-  await s3.send(new PutBucketPolicyCommand({ Bucket: config.bucketName, Policy: JSON.stringify({ ...bucketPolicy, Statement: statements }) }));
+  if (!broken.localMode) {
+    await s3.send(new PutBucketPolicyCommand({ Bucket: config.bucketName, Policy: JSON.stringify({ ...bucketPolicy, Statement: statements }) }));
+  }
 
   // The function (A), with the environment the stack gives it.
   if (!broken.withoutFunction) {
@@ -158,5 +195,76 @@ export async function deploy(endpoint: string, config: AppConfig, broken: Breaka
       },
     }));
   }
+  await deployMonitoring(endpoint, config, deployer, execArn, broken);
   return { deployer, deployerArn, adminB, execArn, accessArn };
+}
+
+/** The on-failure destination, the queues, the alert topic and its key, the metric filter and the alarms. */
+async function deployMonitoring(endpoint: string, config: AppConfig, deployer: Credentials, execArn: string, broken: Breakage): Promise<void> {
+  const client = <T>(Ctor: new (c: object) => T) => new Ctor({ region: REGION, endpoint, credentials: deployer });
+  const names = resourceNames(config.namePrefix);
+  const monitoring = monitoringNames(config.namePrefix);
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT_A}:${resource}`;
+
+  // The queues, with the stack's own policies.
+  const sqs = client(SQSClient);
+  const failureName = `${config.namePrefix}-failed-invocations`;
+  const dlqName = `${config.namePrefix}-schedule-dlq`;
+  const failureUrl = (await sqs.send(new CreateQueueCommand({ QueueName: failureName, Attributes: {
+    SqsManagedSseEnabled: "true", MessageRetentionPeriod: "1209600", Policy: JSON.stringify(failureQueuePolicy(arn("sqs", failureName), broken.failureQueueSender ?? execArn)),
+  } }))).QueueUrl!;
+  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: dlqName, Attributes: {
+    SqsManagedSseEnabled: "true", Policy: JSON.stringify(deadLetterQueuePolicy(arn("sqs", dlqName), arn("events", `rule/${config.namePrefix}-schedule`))),
+  } }))).QueueUrl!;
+  for (let i = 0; i < (broken.failedRecords ?? 0); i++) await sqs.send(new SendMessageCommand({ QueueUrl: failureUrl, MessageBody: RECORD }));
+  for (let i = 0; i < (broken.undeliverableEvents ?? 0); i++) await sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: "{}" }));
+  if (!broken.withoutSendGrant) {
+    await client(IAMClient).send(new PutRolePolicyCommand({
+      RoleName: names.executionRoleName, PolicyName: "send-failed-invocations", PolicyDocument: JSON.stringify(sendFailedInvocationsPolicy(arn("sqs", failureName))),
+    }));
+  }
+  if (!broken.withoutFunction) {
+    await client(LambdaClient).send(new PutFunctionEventInvokeConfigCommand({
+      FunctionName: names.functionName, MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 600,
+      ...(broken.withoutDestination ? {} : { DestinationConfig: { OnFailure: { Destination: arn("sqs", failureName) } } }),
+    }));
+  }
+
+  // The topic, under its own key (or not).
+  const topicName = `${config.namePrefix}-alerts`;
+  let keyId = "alias/aws/sns";
+  if (broken.topicKey !== "aws-managed") {
+    const keyPolicy = alertKeyPolicy(`arn:aws:iam::${ACCOUNT_A}:root`);
+    const policy = broken.topicKey === "without-cloudwatch" ? { ...keyPolicy, Statement: keyPolicy.Statement.slice(0, 1) } : keyPolicy;
+    const kms = client(KMSClient);
+    keyId = (await kms.send(new CreateKeyCommand({ Policy: JSON.stringify(policy), Description: "alerts" }))).KeyMetadata!.Arn!;
+    await kms.send(new CreateAliasCommand({ AliasName: `alias/${topicName}`, TargetKeyId: keyId }));
+  }
+  const sns = client(SNSClient);
+  const topicArn = (await sns.send(new CreateTopicCommand({ Name: topicName, Attributes: {
+    KmsMasterKeyId: keyId, Policy: JSON.stringify(alertTopicPolicy(arn("sns", topicName), arn("cloudwatch", `alarm:${config.namePrefix}-*`), ACCOUNT_A)),
+  } }))).TopicArn!;
+  if (!broken.withoutSubscription) {
+    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: "email", Endpoint: "ops@example.com" }));
+  }
+
+  // The metric filter and the alarms, each set to a state as CloudWatch would.
+  const logs = client(CloudWatchLogsClient);
+  const logGroupName = `/aws/lambda/${names.functionName}`;
+  await logs.send(new CreateLogGroupCommand({ logGroupName }));
+  if (!broken.withoutMetricFilter) {
+    await logs.send(new PutMetricFilterCommand({ logGroupName, filterName: monitoring.metricFilter, filterPattern: APPENDED_PATTERN,
+      metricTransformations: [{ metricNamespace: monitoring.metricNamespace, metricName: monitoring.metricName, metricValue: "1" }] }));
+  }
+  const cloudwatch = client(CloudWatchClient);
+  const alarm = async (AlarmName: string, Namespace: string, MetricName: string, Statistic: "Sum" | "Maximum", Period: number, ComparisonOperator: "GreaterThanOrEqualToThreshold" | "LessThanThreshold", TreatMissingData: string) => {
+    await cloudwatch.send(new PutMetricAlarmCommand({ AlarmName, Namespace, MetricName, Statistic, Period, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator, TreatMissingData,
+      AlarmActions: [topicArn], OKActions: [topicArn] }));
+    const state = broken.alarmStates?.[AlarmName] ?? "OK";
+    if (state !== "(unset)") await cloudwatch.send(new SetAlarmStateCommand({ AlarmName, StateValue: state, StateReason: `set by the test: ${state}` }));
+  };
+  await alarm(monitoring.alarms.functionErrors, "AWS/Lambda", "Errors", "Sum", 300, "GreaterThanOrEqualToThreshold", "notBreaching");
+  await alarm(monitoring.alarms.failedInvocations, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 300, "GreaterThanOrEqualToThreshold", "notBreaching");
+  await alarm(monitoring.alarms.undeliverableEvents, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 300, "GreaterThanOrEqualToThreshold", "notBreaching");
+  await alarm(monitoring.alarms.logStalled, monitoring.metricNamespace, monitoring.metricName, "Sum", config.alarmMissedRuns * config.schedulePeriodSeconds, "LessThanThreshold", "breaching");
 }

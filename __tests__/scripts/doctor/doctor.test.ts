@@ -12,6 +12,7 @@ import { parseArgs } from "../../../scripts/doctor/cli";
 import { loadConfig } from "../../../stacks/config";
 import { clientsFor, READ_ONLY_OPERATIONS, sentOperations } from "../../../scripts/doctor/aws";
 import { CHECK_IDS, formatReport, runDoctor, type CheckId, type CheckResult } from "../../../scripts/doctor/checks";
+import { subscriptionState } from "../../../scripts/doctor/monitoring";
 import { startMoto, type MotoServer } from "../../../scripts/emulator/moto";
 import { ACCOUNT_A, deploy, type Breakage, type Deployment } from "./deployed-state";
 
@@ -54,7 +55,7 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
     expect(get(results, "identity-a").detail).toBe(`arn:aws:iam::${ACCOUNT_A}:user/deployer in account ${ACCOUNT_A}`);
     expect(get(results, "identity-b").detail).toMatch(/assumed-role\/terraform\/iss-tracker-doctor in account 222222222222 \(through the bootstrap role\)/);
     expect(get(results, "object-read").detail).toMatch(/no log yet/);
-    expect(formatReport(results).split("\n").pop()).toBe("doctor: 14 passed, 0 failed, 0 skipped");
+    expect(formatReport(results).split("\n").pop()).toBe("doctor: 23 passed, 0 failed, 0 skipped");
   });
 
   it("reads an existing log through the access role", async () => {
@@ -152,9 +153,16 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
   it("only reads: its clients send read operations and refuse a write before sending it", async () => {
     sentOperations.length = 0;
     await diagnose();
-    expect(sentOperations.length).toBeGreaterThanOrEqual(15);
+    expect(sentOperations.length).toBeGreaterThanOrEqual(25);
     expect(sentOperations.filter((op) => !READ_ONLY_OPERATIONS.has(op))).toEqual([]);
-    for (const op of READ_ONLY_OPERATIONS) expect(op).toMatch(/^(Get|List|Head|AssumeRole)/);
+    for (const op of READ_ONLY_OPERATIONS) expect(op).toMatch(/^(Get|List|Head|Describe|AssumeRole)/);
+    // Exactly the day-two reads were added, and every one of them was used.
+    for (const op of ["GetFunctionEventInvokeConfigCommand", "GetQueueUrlCommand", "GetQueueAttributesCommand", "GetTopicAttributesCommand",
+      "ListSubscriptionsByTopicCommand", "GetKeyPolicyCommand", "DescribeAlarmsCommand", "DescribeMetricFiltersCommand"]) {
+      expect(READ_ONLY_OPERATIONS.has(op)).toBe(true);
+      expect(sentOperations).toContain(op);
+    }
+    expect(READ_ONLY_OPERATIONS.size).toBe(22);
     const { s3 } = clientsFor({ region: "us-east-1", endpoint: moto.endpoint, credentials: { accessKeyId: "x", secretAccessKey: "y" } });
     await expect(s3.send(new PutObjectCommand({ Bucket: config.bucketName, Key: "x", Body: "x" }))).rejects.toThrow("doctor is read-only: refusing PutObjectCommand");
   });
@@ -169,7 +177,7 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^FAIL  execution-policy: execution role may sts:AssumeRole the access role \(and no other role\)$/m);
     expect(run.stdout).toMatch(/^      fix: attach to iss-tracker-function-exec a policy allowing sts:AssumeRole on /m);
-    expect(run.stdout).toMatch(/^doctor: 13 passed, 1 failed, 0 skipped$/m);
+    expect(run.stdout).toMatch(/^doctor: 22 passed, 1 failed, 0 skipped$/m);
   }, 30_000);
 
   it("takes accounts A and B from named profiles (--profile-a, --profile-b) and exits 0 on a healthy deployment", async () => {
@@ -189,11 +197,24 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
       expect(run.stderr).not.toMatch(/doctor:/);
       expect(run.stdout).toMatch(/^PASS  identity-a: .*\n      arn:aws:iam::123456789012:user\/deployer in account 123456789012$/m);
       expect(run.stdout).toMatch(/^      arn:aws:sts::222222222222:assumed-role\/OrganizationAccountAccessRole\/setup in account 222222222222 \(profile account-b\)$/m);
-      expect(run.stdout).toMatch(/^doctor: 14 passed, 0 failed, 0 skipped$/m);
+      expect(run.stdout).toMatch(/^doctor: 23 passed, 0 failed, 0 skipped$/m);
       expect(run.status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 30_000);
+
+  it("exits 0 with warnings and says so: an alarm without data, a topic nobody confirmed", async () => {
+    await moto.reset();
+    const deployment = await deploy(moto.endpoint, config, { withoutSubscription: true, alarmStates: { "iss-tracker-function-errors": "INSUFFICIENT_DATA" } });
+    const run = spawnSync(process.execPath, ["--import", "tsx", DOCTOR, "--endpoint", moto.endpoint], {
+      encoding: "utf8",
+      env: { ...process.env, ACCOUNT_B_ID: B, AWS_ACCESS_KEY_ID: deployment.deployer.accessKeyId, AWS_SECRET_ACCESS_KEY: deployment.deployer.secretAccessKey, AWS_PROFILE: "" },
+    });
+    expect(run.stdout).toMatch(/^WARN  alert-subscription: someone receives the alarms \(a confirmed subscription\)$/m);
+    expect(run.stdout).toMatch(/^WARN  alarm-function-errors: alarm on function errors$/m);
+    expect(run.stdout).toMatch(/^doctor: 21 passed, 0 failed, 0 skipped, 2 warnings$/m);
+    expect(run.status).toBe(0);
   }, 30_000);
 
   it("accepts only a loopback --endpoint and known flags", () => {
@@ -201,5 +222,110 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
     expect(() => parseArgs(["--endpoint", "https://s3.amazonaws.com"])).toThrow("--endpoint must be a loopback URL");
     expect(() => parseArgs(["--profile-b"])).toThrow("--profile-b needs a value");
     expect(() => parseArgs(["--write"])).toThrow("unknown argument --write");
+  });
+});
+
+describe("npm run doctor, day two: is anyone told, and is anything waiting?", () => {
+  const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT_A}:iss-tracker-alerts`;
+  const QUEUE = `arn:aws:sqs:us-east-1:${ACCOUNT_A}:iss-tracker-failed-invocations`;
+  const warned = (results: CheckResult[]) => results.filter((r) => r.status === "warn").map((r) => r.id);
+
+  it("reports a healthy setup: destination usable by the execution role, queues empty, topic usable by CloudWatch, a confirmed subscriber, alarms OK", async () => {
+    const { results } = await diagnose();
+    expect(get(results, "failure-destination").detail).toBe(`iss-tracker-function -> ${QUEUE}; iss-tracker-function-exec sqs:SendMessage: Allowed`);
+    expect(get(results, "failed-invocations").detail).toMatch(/\/iss-tracker-failed-invocations: 0 message\(s\) waiting$/);
+    expect(get(results, "undeliverable-events").detail).toMatch(/\/iss-tracker-schedule-dlq: 0 message\(s\) waiting$/);
+    expect(get(results, "alert-topic").detail).toMatch(new RegExp(`^${TOPIC}: key arn:aws:kms:us-east-1:${ACCOUNT_A}:key/[\\w-]+ usable by CloudWatch; this deployment's alarms may publish$`));
+    expect(get(results, "alert-subscription").detail).toBe("confirmed: email:ops@example.com");
+    expect(get(results, "alarm-log-stalled").detail).toMatch(/^iss-tracker-log-stalled: OK since .* \(ISSTracker\/iss-tracker\/EntriesAppended Sum LessThanThreshold 1 per 15 minutes, missing data breaching\)/);
+  });
+
+  it("fails on an alarm in ALARM, with the fix for that alarm", async () => {
+    const { results } = await diagnose({ alarmStates: { "iss-tracker-log-stalled": "ALARM", "iss-tracker-function-errors": "ALARM" } });
+    expect(failing(results)).toEqual(["alarm-function-errors", "alarm-log-stalled"]);
+    expect(get(results, "alarm-log-stalled").fix).toBe("no entry was appended in 15 minutes: npm run log shows the last one; if runs fail, see alarm-function-errors; " +
+      "if nothing runs, check the schedule rule iss-tracker-schedule is ENABLED (aws events describe-rule --name iss-tracker-schedule)");
+    expect(get(results, "alarm-function-errors").fix).toMatch(/^the function failed in the last 5 minutes: its 'run failed' lines say why \(aws logs filter-log-events --log-group-name \/aws\/lambda\/iss-tracker-function /);
+  });
+
+  it("warns on an alarm without data (INSUFFICIENT_DATA), saying the emulator never evaluates alarms", async () => {
+    const { results } = await diagnose({ alarmStates: { "iss-tracker-failed-invocations": "INSUFFICIENT_DATA" } });
+    expect(failing(results)).toEqual([]);
+    expect(warned(results)).toEqual(["alarm-failed-invocations"]);
+    expect(get(results, "alarm-failed-invocations").fix).toBe("the emulator never evaluates alarms; on AWS this state lasts only the first minutes after a deploy");
+  });
+
+  it("marks an alarm the emulator never evaluated instead of calling its initial state a verdict", async () => {
+    const { results } = await diagnose({ alarmStates: { "iss-tracker-undeliverable-events": "(unset)" } });
+    expect(get(results, "alarm-undeliverable-events").detail).toMatch(/: Unchecked: Initial alarm creation \[the emulator never evaluates alarms: this is its initial state, not a verdict\]$/);
+  });
+
+  it("fails on records waiting in the on-failure queue and events in the dead-letter queue, with how to read and clear them", async () => {
+    const { results } = await diagnose({ failedRecords: 2, undeliverableEvents: 1 });
+    expect(failing(results)).toEqual(["failed-invocations", "undeliverable-events"]);
+    const failed = get(results, "failed-invocations");
+    expect(failed.detail).toMatch(/\/123456789012\/iss-tracker-failed-invocations: 2 message\(s\) waiting$/);
+    expect(failed.fix).toMatch(/^2 failed-invocation record\(s\) wait in the queue: read them \(aws sqs receive-message --queue-url \S+iss-tracker-failed-invocations --max-number-of-messages 10 /);
+    expect(failed.fix).toMatch(/then delete them \(aws sqs purge-queue --queue-url \S+iss-tracker-failed-invocations\) so its alarm returns to OK$/);
+    expect(get(results, "undeliverable-events").fix).toMatch(/^1 undeliverable scheduled event\(s\) wait in the queue: .*fix why EventBridge could not invoke the function/);
+  });
+
+  it("fails when the function has no on-failure destination (failed events are dropped)", async () => {
+    const { results } = await diagnose({ withoutDestination: true });
+    expect(failing(results)).toEqual(["failure-destination"]);
+    expect(get(results, "failure-destination").fix).toBe(`an event whose runs all fail is dropped without a trace: \`npx cdktf deploy iss-tracker\` with the same configuration sets the on-failure destination ${QUEUE}`);
+  });
+
+  it("fails when the queue refuses the execution role (Lambda delivers with the role's permissions)", async () => {
+    const { results } = await diagnose({ failureQueueSender: `arn:aws:iam::${ACCOUNT_A}:role/someone-else` });
+    expect(failing(results)).toEqual(["failure-destination"]);
+    expect(get(results, "failure-destination").detail).toMatch(/iss-tracker-function-exec sqs:SendMessage: ExplicitlyDenied \(its policies: Allowed; the queue policy: ExplicitlyDenied\)$/);
+    expect(get(results, "failure-destination").fix).toMatch(/^Lambda delivers failed-event records with the execution role's permissions, and iss-tracker-function-exec may not sqs:SendMessage to \S+, so they are lost \(as DestinationDeliveryFailures\): the queue policy's NoOtherSender refuses it: /);
+  });
+
+  it("fails when neither the execution role's policies nor the queue policy let it send", async () => {
+    const { results } = await diagnose({ withoutSendGrant: true, failureQueueSender: `arn:aws:iam::${ACCOUNT_A}:role/someone-else` });
+    expect(failing(results)).toEqual(["failure-destination"]);
+    expect(get(results, "failure-destination").detail).toMatch(/\(its policies: ImplicitlyDenied; the queue policy: ExplicitlyDenied\)$/);
+  });
+
+  it("warns when only the queue policy lets the execution role send (same account: AWS allows it, but the role lost its grant)", async () => {
+    const { results } = await diagnose({ withoutSendGrant: true });
+    expect(failing(results)).toEqual([]);
+    expect(warned(results)).toEqual(["failure-destination"]);
+    expect(get(results, "failure-destination").detail).toMatch(/sqs:SendMessage: Allowed, by the queue policy alone: iss-tracker-function-exec lost its send-failed-invocations policy$/);
+  });
+
+  it("fails a topic under the AWS managed key alias/aws/sns, which CloudWatch alarms cannot publish to", async () => {
+    const { results } = await diagnose({ topicKey: "aws-managed" });
+    expect(failing(results)).toEqual(["alert-topic"]);
+    expect(get(results, "alert-topic").fix).toMatch(/^it is encrypted with the AWS managed key alias\/aws\/sns, whose policy cannot let CloudWatch use it: alarms cannot publish to it: /);
+  });
+
+  it("fails a topic whose key policy forgot CloudWatch", async () => {
+    const { results } = await diagnose({ topicKey: "without-cloudwatch" });
+    expect(failing(results)).toEqual(["alert-topic"]);
+    expect(get(results, "alert-topic").fix).toMatch(/^its key's policy does not let cloudwatch\.amazonaws\.com kms:GenerateDataKey and kms:Decrypt: alarms cannot publish to it/);
+  });
+
+  it("warns when nobody receives the alarms, with how to subscribe", async () => {
+    const { results } = await diagnose({ withoutSubscription: true });
+    expect(failing(results)).toEqual([]);
+    expect(warned(results)).toEqual(["alert-subscription"]);
+    expect(get(results, "alert-subscription").fix).toBe("set ALERT_EMAIL=you@example.com and `npx cdktf deploy iss-tracker` with the same configuration, or subscribe any endpoint: " +
+      `aws sns subscribe --topic-arn ${TOPIC} --protocol email --notification-endpoint you@example.com`);
+  });
+
+  it("fails the log-stalled alarm when nothing counts the appended entries (no metric filter)", async () => {
+    const { results } = await diagnose({ withoutMetricFilter: true });
+    expect(failing(results)).toEqual(["alarm-log-stalled"]);
+    expect(get(results, "alarm-log-stalled").detail).toMatch(/the metric filter iss-tracker-entries-appended on \/aws\/lambda\/iss-tracker-function is missing/);
+  });
+
+  it("tells a confirmed subscription from one waiting for its email link (AWS lists it as PendingConfirmation)", () => {
+    expect(subscriptionState([
+      { SubscriptionArn: `${TOPIC}:1f0c`, Protocol: "email", Endpoint: "a@example.com" },
+      { SubscriptionArn: "PendingConfirmation", Protocol: "email", Endpoint: "b@example.com" },
+    ])).toEqual({ confirmed: ["email:a@example.com"], pending: ["email:b@example.com"] });
   });
 });

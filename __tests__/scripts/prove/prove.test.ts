@@ -4,9 +4,10 @@
  * ones, and mutations showing the proof fails when a policy is weakened.
  */
 import { expectations, formatProof, prove, proveModel, type ProofRow } from "../../../scripts/prove/model";
-import { accessModelFrom, proofConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../../../scripts/prove/access-model";
+import { accessModelFrom } from "../../../scripts/prove/access-model";
+import { reviewConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../../../scripts/shared/synth";
 
-const config = proofConfig({});
+const config = reviewConfig({});
 let stacks: SynthesizedStacks;
 beforeAll(() => {
   stacks = synthesizeStacks(config);
@@ -35,7 +36,7 @@ async function decisionsOf(model: ReturnType<typeof accessModelFrom>, ...descrip
 }
 
 describe("npm run prove: the synthesized policies under a real IAM evaluator", () => {
-  it("allows exactly the 12 paths the system needs, denies every other path, and lists 5 residual allows with their reason (default configuration)", async () => {
+  it("allows exactly the 13 paths the system needs, denies every other path, and lists 5 residual allows with their reason (default configuration)", async () => {
     const { rows } = await prove({});
     expect(rows.filter((r) => !r.ok)).toEqual([]);
     expect(rows.filter((r) => r.expected === "allow" && !r.residual).map((r) => r.description)).toEqual([
@@ -51,6 +52,7 @@ describe("npm run prove: the synthesized policies under a real IAM evaluator", (
       "Terraform's role puts the access role's policy while the boundary is attached",
       "Terraform's role updates the access role's trust while the boundary is attached",
       "Terraform's role attaches the boundary to an access role without it (a deployment from before it)",
+      "execution role sends a failed run's record to its on-failure queue",
     ]);
     expect(rows.filter((r) => r.residual).map((r) => [r.description, r.decision])).toEqual([
       ["Terraform's role writes the bucket policy", "Allowed"],
@@ -60,7 +62,9 @@ describe("npm run prove: the synthesized policies under a real IAM evaluator", (
       ["access role given Action * writes the log (the boundary's own grant)", "Allowed"],
     ]);
     expect(rows.filter((r) => r.expected === "deny" && r.decision === "Allowed")).toEqual([]);
-    expect(rows.filter((r) => r.expected === "deny")).toHaveLength(51);
+    expect(rows.filter((r) => r.expected === "deny")).toHaveLength(53);
+    // Only the execution role may send to the on-failure queue: an explicit Deny for anyone else.
+    expect(row(rows, "an administrator of A sends to the on-failure queue")).toMatchObject({ decision: "ExplicitlyDenied", resourceDenies: ["NoOtherSender"] });
   });
 
   it("answers the escalation questions: Terraform's role cannot create or change the access role without the boundary, remove or edit it, or reach the log", async () => {
@@ -145,7 +149,7 @@ describe("npm run prove: the synthesized policies under a real IAM evaluator", (
     expect(text).toMatch(/^access role given Action \* deletes the log\s+deny\s+ImplicitlyDenied\s+Allowed\s+ImplicitlyDenied\s+ImplicitlyDenied\s+same\s+ok$/m);
     expect(text).toContain("# Terraform's bootstrap role (and its deployer) cannot escalate in B");
     expect(text).toMatch(/^ {2}- Terraform's role writes the bucket policy: Terraform manages the TLS-only bucket policy/m);
-    expect(text.trim().split("\n").pop()).toBe("68 passed, 0 failed");
+    expect(text.trim().split("\n").pop()).toBe("71 passed, 0 failed");
   });
 });
 

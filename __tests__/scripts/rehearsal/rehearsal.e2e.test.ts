@@ -6,20 +6,33 @@
  * Deployed ONCE: the command's own 3 runs, then every scenario below on that deployment (the
  * command's afterRuns hook holds it), then the command's own teardown.
  */
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchLogsClient, CreateLogStreamCommand, DescribeMetricFiltersCommand, FilterLogEventsCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DeleteRolePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from "@aws-sdk/client-iam";
+import { DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient, ListAliasesCommand } from "@aws-sdk/client-kms";
+import { GetFunctionEventInvokeConfigCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import {
   GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketOwnershipControlsCommand, GetBucketPolicyCommand,
   GetBucketTaggingCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, S3Client,
 } from "@aws-sdk/client-s3";
+import { GetTopicAttributesCommand, ListSubscriptionsByTopicCommand, SNSClient } from "@aws-sdk/client-sns";
+import { GetQueueAttributesCommand, PurgeQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Testing } from "cdktf";
-import { readFileSync, rmSync } from "node:fs";
+import { unzipSync } from "fflate";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { PNG } from "pngjs";
+import { parseLog } from "../../../function/core";
 import { bootstrapGrantedActions } from "../../../stacks/bootstrap-stack";
 import { loadConfig } from "../../../stacks/config";
+import { alertKeyPolicy, alertTopicPolicy } from "../../../stacks/constructs/alert-topic";
+import { failureQueuePolicy, sendFailedInvocationsPolicy } from "../../../stacks/constructs/failure-destination";
 import { IssTrackerStack } from "../../../stacks/iss-tracker-stack";
-import { rehearse } from "../../../scripts/rehearsal/cli";
-import { countEntries, type InvocationResult, type Rehearsal } from "../../../scripts/rehearsal/rehearsal";
-import type { Credentials } from "../../../scripts/shared/aws";
+import { runDoctor } from "../../../scripts/doctor/checks";
+import { runLogCommand } from "../../../scripts/log/cli";
+import { REHEARSAL_MAP, rehearse } from "../../../scripts/rehearsal/cli";
+import { countEntries, stackQueueUrls, type InvocationResult, type Rehearsal } from "../../../scripts/rehearsal/rehearsal";
+import { isAccessDenied, parsePolicy, type Credentials } from "../../../scripts/shared/aws";
 
 jest.setTimeout(200_000);
 
@@ -107,7 +120,7 @@ describe("npm start on the emulator (deployed once)", () => {
       OBJECT_KEY: "iss_position.txt",
       ISS_SOURCES: rehearsal.simulator!.url,
     });
-    expect(Object.keys(rehearsal.deployedCode())).toEqual(["index.js"]);
+    expect(Object.keys(unzipSync(rehearsal.deployedPackage()))).toEqual(["index.js"]);
     expect(progress.some((l) => l.startsWith("▸ bootstrap B: cdktf deploy bootstrap"))).toBe(true);
   });
 
@@ -201,6 +214,146 @@ describe("npm start on the emulator (deployed once)", () => {
     const [result] = await rehearsal.invoke(1);
     expect(result.error).toBeUndefined();
     expect(countEntries(await logText())).toBe(before + 1);
+  });
+
+  // Day two (issue 10): the monitoring resources as AWS's own APIs return them, and the tools that read them.
+  // The emulator cannot run Lambda's asynchronous retries nor evaluate or fire alarms: these cases
+  // check what is deployed and what the execution role may do, never a retry or an alarm firing.
+  it("deploys the on-failure destination, the alert topic, the metric filter and the alarms with the right settings (read back through the AWS APIs)", async () => {
+    const fn = rehearsal.function;
+    const a = { region: "us-east-1", endpoint: rehearsal.moto.endpoint, credentials: rehearsal.adminA };
+    const A = rehearsal.accountA;
+    const queueArn = `arn:aws:sqs:us-east-1:${A}:iss-tracker-failed-invocations`;
+    expect(stackQueueUrls(fn.outputs)).toEqual([fn.outputs.dlq_url, fn.outputs.failure_queue_url].sort());
+
+    const invoke = await new LambdaClient(a).send(new GetFunctionEventInvokeConfigCommand({ FunctionName: fn.name }));
+    expect(invoke).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 600, DestinationConfig: { OnFailure: { Destination: queueArn } } });
+
+    const sqs = new SQSClient(a);
+    const queue = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: fn.outputs.failure_queue_url, AttributeNames: ["All"] }))).Attributes!;
+    expect(queue).toMatchObject({ QueueArn: queueArn, SqsManagedSseEnabled: "true", MessageRetentionPeriod: "1209600" });
+    expect(parsePolicy(queue.Policy)).toEqual(failureQueuePolicy(queueArn, fn.roleArn));
+    const iam = new IAMClient(a);
+    const grant = await iam.send(new GetRolePolicyCommand({ RoleName: "iss-tracker-function-exec", PolicyName: "send-failed-invocations" }));
+    expect(parsePolicy(grant.PolicyDocument)).toEqual(sendFailedInvocationsPolicy(queueArn));
+
+    const topicArn = fn.outputs.alert_topic_arn;
+    expect(topicArn).toBe(`arn:aws:sns:us-east-1:${A}:iss-tracker-alerts`);
+    const sns = new SNSClient(a);
+    const topic = (await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes!;
+    expect(parsePolicy(topic.Policy)).toEqual(alertTopicPolicy(topicArn, `arn:aws:cloudwatch:us-east-1:${A}:alarm:iss-tracker-*`, A));
+    const kms = new KMSClient(a);
+    const key = (await kms.send(new DescribeKeyCommand({ KeyId: topic.KmsMasterKeyId }))).KeyMetadata!;
+    expect(key).toMatchObject({ Arn: topic.KmsMasterKeyId, KeyManager: "CUSTOMER", KeyState: "Enabled" });
+    expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).KeyRotationEnabled).toBe(true);
+    expect(parsePolicy((await kms.send(new GetKeyPolicyCommand({ KeyId: key.KeyId, PolicyName: "default" }))).Policy)).toEqual(alertKeyPolicy(`arn:aws:iam::${A}:root`));
+    expect((await kms.send(new ListAliasesCommand({ KeyId: key.KeyId }))).Aliases?.map((x) => x.AliasName)).toEqual(["alias/iss-tracker-alerts"]);
+    // npm start sets no ALERT_EMAIL.
+    expect((await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }))).Subscriptions).toEqual([]);
+
+    const filters = (await new CloudWatchLogsClient(a).send(new DescribeMetricFiltersCommand({ logGroupName: fn.outputs.log_group_name }))).metricFilters!;
+    expect(filters).toMatchObject([{
+      filterName: "iss-tracker-entries-appended", filterPattern: '"entry appended"',
+      metricTransformations: [{ metricNamespace: "ISSTracker/iss-tracker", metricName: "EntriesAppended", metricValue: "1" }],
+    }]);
+
+    const alarms = (await new CloudWatchClient(a).send(new DescribeAlarmsCommand({ AlarmNamePrefix: "iss-tracker-" }))).MetricAlarms!;
+    const byName = Object.fromEntries(alarms.map((m) => [m.AlarmName, m]));
+    expect(Object.keys(byName).sort()).toEqual(["iss-tracker-failed-invocations", "iss-tracker-function-errors", "iss-tracker-log-stalled", "iss-tracker-undeliverable-events"]);
+    for (const alarm of alarms) expect(alarm).toMatchObject({ AlarmActions: [topicArn], OKActions: [topicArn], EvaluationPeriods: 1, Threshold: 1 });
+    expect(byName["iss-tracker-function-errors"]).toMatchObject({
+      Namespace: "AWS/Lambda", MetricName: "Errors", Dimensions: [{ Name: "FunctionName", Value: fn.name }], Statistic: "Sum", Period: 300,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold", TreatMissingData: "notBreaching",
+    });
+    for (const [name, queueName] of [["iss-tracker-failed-invocations", "iss-tracker-failed-invocations"], ["iss-tracker-undeliverable-events", "iss-tracker-schedule-dlq"]]) {
+      expect(byName[name]).toMatchObject({
+        Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible", Dimensions: [{ Name: "QueueName", Value: queueName }], Statistic: "Maximum",
+        Period: 300, ComparisonOperator: "GreaterThanOrEqualToThreshold", TreatMissingData: "notBreaching",
+      });
+    }
+    expect(byName["iss-tracker-log-stalled"]).toMatchObject({
+      Namespace: "ISSTracker/iss-tracker", MetricName: "EntriesAppended", Statistic: "Sum", Period: 900,
+      ComparisonOperator: "LessThanThreshold", TreatMissingData: "breaching",
+    });
+  });
+
+  it("the deployed metric filter selects exactly the function's 'entry appended' lines among everything it logged (in Lambda's text format)", async () => {
+    const fn = rehearsal.function;
+    const a = { region: "us-east-1", endpoint: rehearsal.moto.endpoint, credentials: rehearsal.adminA };
+    const logs = new CloudWatchLogsClient(a);
+    const [filter] = (await logs.send(new DescribeMetricFiltersCommand({ logGroupName: fn.outputs.log_group_name }))).metricFilters!;
+    // What the function printed in every batch so far, as the Lambda runtime's text format delivers it.
+    const logFiles = (readdirSync(join(rehearsal.workDir, "invocations"), { recursive: true }) as string[]).filter((f) => f.endsWith("function.log"));
+    expect(logFiles.length).toBeGreaterThanOrEqual(7);
+    const lines = logFiles.flatMap((f) => readFileSync(join(rehearsal.workDir, "invocations", f), "utf8").split("\n").filter((l) => l.startsWith("{")));
+    const messages = lines.map((l) => JSON.parse(l).msg as string);
+    expect(messages.filter((m) => m === "run failed").length).toBeGreaterThan(0);
+    const stream = "2026/01/01/[$LATEST]rehearsal";
+    await logs.send(new CreateLogStreamCommand({ logGroupName: fn.outputs.log_group_name, logStreamName: stream }));
+    const t = Date.now();
+    await logs.send(new PutLogEventsCommand({
+      logGroupName: fn.outputs.log_group_name, logStreamName: stream,
+      logEvents: lines.map((line, i) => ({ timestamp: t + i, message: `${new Date(t + i).toISOString()}\t${JSON.parse(line).requestId}\tINFO\t${line}` })),
+    }));
+    const matched = (await logs.send(new FilterLogEventsCommand({ logGroupName: fn.outputs.log_group_name, filterPattern: filter.filterPattern }))).events ?? [];
+    // One match per entry in the log: every append counted, nothing else (failed runs, duplicates).
+    expect(matched.length).toBe(countEntries(await logText()));
+    expect(matched.map((e) => JSON.parse(e.message!.split("\t")[3]).msg)).toEqual(matched.map(() => "entry appended"));
+  });
+
+  it("the execution role may send to the on-failure queue and to no other queue (IAM enforced), as Lambda does with its permissions; doctor reports the record and its fix", async () => {
+    const fn = rehearsal.function;
+    const credentials = await rehearsal.executionCredentials();
+    const asExec = new SQSClient({ region: "us-east-1", endpoint: rehearsal.endpoint, credentials });
+    await rehearsal.moto.enforceIam();
+    try {
+      await asExec.send(new SendMessageCommand({ QueueUrl: fn.outputs.failure_queue_url, MessageBody: JSON.stringify({ requestContext: { condition: "RetriesExhausted" } }) }));
+      // (moto answers its IAM denial in XML even to SQS's JSON protocol: the SDK reports the 403 as a parse error.)
+      const refused = await asExec.send(new SendMessageCommand({ QueueUrl: fn.outputs.dlq_url, MessageBody: "{}" })).then(() => undefined, (error: unknown) => error);
+      expect(refused).toMatchObject({ $metadata: { httpStatusCode: 403 } });
+      expect(isAccessDenied(refused)).toBe(true);
+    } finally {
+      await rehearsal.moto.relaxIam();
+    }
+    const doctor = () => runDoctor({ config: loadConfig({ env: { ACCOUNT_B_ID: rehearsal.accountB } }), endpoint: rehearsal.endpoint, credentialsA: rehearsal.adminA });
+    const before = await doctor();
+    expect(before.filter((r) => r.status === "fail").map((r) => r.id)).toEqual(["failed-invocations"]);
+    expect(before.find((r) => r.id === "failed-invocations")!.fix).toMatch(/^1 failed-invocation record\(s\) wait in the queue: read them \(aws sqs receive-message --queue-url /);
+    // The emulator has no subscriber and never evaluates alarms: doctor says both.
+    expect(before.filter((r) => r.status === "warn").map((r) => r.id)).toEqual(["alert-subscription"]);
+    expect(before.find((r) => r.id === "alarm-log-stalled")!.detail).toMatch(/the emulator never evaluates alarms/);
+    await new SQSClient({ region: "us-east-1", endpoint: rehearsal.moto.endpoint, credentials: rehearsal.adminA }).send(new PurgeQueueCommand({ QueueUrl: fn.outputs.failure_queue_url }));
+    expect((await doctor()).filter((r) => r.status === "fail")).toEqual([]);
+  });
+
+  it("npm start drew the log's ground track (a PNG whose points sit where the coordinates say), and npm run log reads the log through the function's chain", async () => {
+    const line = progress.find((l) => l.startsWith("  map of the log's "));
+    expect(line).toBe(`  map of the log's 3 positions: ${REHEARSAL_MAP} (1024x571)`);
+    const png = PNG.sync.read(readFileSync(REHEARSAL_MAP));
+    expect([png.width, png.height]).toEqual([1024, 571]);
+    const positions = parseLog(await logText()).entries.slice(0, 3);
+    const color = (lon: number, lat: number) => {
+      const i = (Math.round(571 - 512 + ((90 - lat) / 180) * 512) * 1024 + Math.round(((lon + 180) / 360) * 1024)) * 4;
+      return `#${[0, 1, 2].map((k) => png.data[i + k].toString(16).padStart(2, "0")).join("")}`;
+    };
+    // The runs are a second or two apart (a few pixels at most): the last dot (blue) covers the others.
+    expect(color(positions[2].longitude, positions[2].latitude)).toBe("#1f3fbf");
+    // Open ocean far from the track stays ocean.
+    const oceans = [[-105, -55], [-45, 35], [75, -25], [-145, 15]]; // off the 10° graticule
+    const [farLon, farLat] = oceans.find(([lon, lat]) => positions.every((p) => Math.abs(p.longitude - lon) > 40 || Math.abs(p.latitude - lat) > 40))!;
+    expect(color(farLon, farLat)).toBe("#d7e7f6");
+
+    const lines: string[] = [];
+    const config = loadConfig({ env: { ACCOUNT_B_ID: rehearsal.accountB } });
+    const asFunction = await runLogCommand({ config, flags: { tail: 2, endpoint: rehearsal.endpoint, maxAgeSeconds: 3600 }, credentialsA: await rehearsal.executionCredentials(), print: (l) => lines.push(l) });
+    expect(asFunction.code).toBe(0);
+    expect(asFunction.entries).toBe(countEntries(await logText()));
+    expect(lines.join("\n")).toMatch(/read through the access role arn:aws:iam::222222222222:role\/iss-tracker-report-writer \(assumed with the function's external id\)/);
+    expect(lines.join("\n")).toMatch(/^schedule: rate\(5 minutes\) \(every 5 minutes\); gaps longer than 10 minutes: 0$/m);
+    expect(lines.join("\n")).toMatch(/^fresh: the last entry is within --max-age 1 hour$/m);
+    // A person's credentials are refused by the access role's trust (the emulator's STS gate), as on AWS.
+    const asAdmin = await runLogCommand({ config, flags: { tail: 0, endpoint: rehearsal.endpoint }, credentialsA: rehearsal.adminA, print: () => undefined });
+    expect(asAdmin.code).toBe(2);
   });
 
   // Terraform's calls in B, recorded by the gateway's IAM gate (they ran under the bootstrap role's

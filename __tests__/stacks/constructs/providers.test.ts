@@ -42,10 +42,14 @@ describe("account providers", () => {
       "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning",
     ]);
     expect([...new Set(placement.aws)].sort()).toEqual([
-      "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_cloudwatch_log_group", "aws_iam_role",
-      "aws_iam_role_policy", "aws_lambda_function", "aws_lambda_function_event_invoke_config", "aws_lambda_permission",
+      "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target", "aws_cloudwatch_log_group", "aws_cloudwatch_log_metric_filter",
+      "aws_cloudwatch_metric_alarm", "aws_iam_role", "aws_iam_role_policy", "aws_kms_alias", "aws_kms_key", "aws_lambda_function",
+      "aws_lambda_function_event_invoke_config", "aws_lambda_permission", "aws_sns_topic", "aws_sns_topic_policy",
       "aws_sqs_queue", "aws_sqs_queue_policy",
     ]);
     expect(Object.keys(placement).sort()).toEqual(["aws", "aws.account_b"]);
+    for (const byId of Object.values<Record<string, { provider: string }>>(json.data)) {
+      for (const source of Object.values(byId)) expect(source.provider).toBe("aws");
+    }
   });
 });

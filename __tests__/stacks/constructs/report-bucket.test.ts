@@ -15,7 +15,7 @@ describe("report bucket (account B)", () => {
       provider: "aws.account_b",
       lifecycle: { prevent_destroy: true },
     });
-    expect(json.data).toBeUndefined();
+    expect(json.data?.aws_s3_objects).toBeUndefined();
   });
 
   it("says, in every plan and so right above a refused destroy's error, why it stops and how to proceed deliberately", () => {

@@ -1,0 +1,72 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensurePythonTool, MOTO, pinsOf, type PythonTool } from "../../../scripts/shared/python-tools";
+
+describe("the project's Python tools", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "iss-pytools-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads exact pins from a requirements file, extras and comments aside", () => {
+    expect(pinsOf("# c\nmoto[server]==5.2.1\nFlask_Cors==6.0.1  # why\nflask>=2\n\n")).toEqual(new Map([["moto", "5.2.1"], ["flask-cors", "6.0.1"]]));
+  });
+
+  it("pins moto for the emulator", () => {
+    expect(pinsOf(readFileSync(MOTO.requirements, "utf8")).get("moto")).toBe("5.2.1");
+  });
+
+  it("uses a machine interpreter only when it has every pinned distribution at exactly the pinned version", () => {
+    const fake = (name: string, versions: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, `#!/bin/sh\nprintf '${versions}'\n`);
+      chmodSync(path, 0o755);
+      return path;
+    };
+    const requirements = join(dir, "req-machine.txt");
+    writeFileSync(requirements, "tool-a==1.0\ntool-b==2.0\n");
+    const right = fake("right-python", "1.0\\n2.0\\n");
+    const wrong = fake("wrong-python", "1.0\\n2.1\\n");
+    const tool = (interpreters: string[]): PythonTool => ({
+      name: "fake", requirements, venv: join(dir, "never-built"), machineDistributions: ["tool-a", "tool-b"], machineInterpreters: interpreters,
+    });
+    expect(ensurePythonTool(tool([wrong, right]), () => undefined)).toBe(right);
+  });
+
+  it("builds the venv once with a progress line, reuses it without a word, and rebuilds it when the requirements change", () => {
+    const requirements = join(dir, "req-venv.txt");
+    writeFileSync(requirements, "# nothing to install: the venv itself is what is tested\n");
+    const tool: PythonTool = { name: "empty tool", requirements, venv: join(dir, ".venv-empty") };
+    const lines: string[] = [];
+    const python = ensurePythonTool(tool, (l) => lines.push(l));
+    expect(python).toBe(join(dir, ".venv-empty", "bin", "python"));
+    expect(lines[0]).toMatch(/^setting up empty tool: installing .*req-venv\.txt into .*\.venv-empty/);
+    expect(lines[1]).toMatch(/^setting up empty tool: done in \d+ s$/);
+
+    lines.length = 0;
+    expect(ensurePythonTool(tool, (l) => lines.push(l))).toBe(python);
+    expect(lines).toEqual([]);
+
+    writeFileSync(requirements, "# still nothing, but a different file\n\n");
+    expect(ensurePythonTool(tool, (l) => lines.push(l))).toBe(python);
+    expect(lines).toEqual([]); // comments and blank lines are not part of what the venv is built from
+
+    writeFileSync(requirements, "pip\n");
+    ensurePythonTool(tool, (l) => lines.push(l));
+    expect(lines[0]).toMatch(/^setting up empty tool: installing/);
+  }, 120_000);
+
+  it("says what to install when the base Python is missing", () => {
+    const saved = process.env.ISS_TRACKER_BASE_PYTHON;
+    process.env.ISS_TRACKER_BASE_PYTHON = join(dir, "no-such-python");
+    try {
+      const tool: PythonTool = { name: "x", requirements: join(dir, "req-venv.txt"), venv: join(dir, ".venv-x") };
+      expect(() => ensurePythonTool(tool, () => undefined)).toThrow(/x needs Python 3\.9 or newer, and '.*no-such-python' was not found\. Install Python 3/);
+    } finally {
+      if (saved === undefined) delete process.env.ISS_TRACKER_BASE_PYTHON;
+      else process.env.ISS_TRACKER_BASE_PYTHON = saved;
+    }
+  });
+});
