@@ -321,8 +321,10 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const objectArn = `${bucketArn}/${config.objectKey}`;
   if (b) {
     try {
-      await b.s3.send(new HeadBucketCommand({ Bucket: config.bucketName }));
-      bucketRegion = (await b.s3.send(new GetBucketLocationCommand({ Bucket: config.bucketName }))).LocationConstraint || "us-east-1";
+      // The region from HeadBucket (s3:ListBucket, which the bootstrap role has); GetBucketLocation
+      // (which it has not) only if S3 left the header out.
+      const head = await b.s3.send(new HeadBucketCommand({ Bucket: config.bucketName }));
+      bucketRegion = head.BucketRegion ?? ((await b.s3.send(new GetBucketLocationCommand({ Bucket: config.bucketName }))).LocationConstraint || "us-east-1");
       try {
         bucketPolicy = parsePolicy((await b.s3.send(new GetBucketPolicyCommand({ Bucket: config.bucketName }))).Policy);
       } catch (error) {
@@ -356,14 +358,14 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const accessSession = sessionOf(accessArn, "iss-tracker");
   if (access) {
     const requests: Array<[string, string, Record<string, string>]> = [
-      ["s3:GetObject", objectArn, {}], ["s3:PutObject", objectArn, {}], ["s3:ListBucket", bucketArn, { "s3:prefix": config.objectKey }],
+      ["s3:GetObject", objectArn, {}], ["s3:PutObject", objectArn, {}], ["s3:AbortMultipartUpload", objectArn, {}],
     ];
     const evaluations = await Promise.all(requests.map(([action, resource, context]) =>
       evaluate({ principal: accessSession, identityPolicies: access!.policies, action, resource, resourceAccount: config.accountBId, resourcePolicy: bucketPolicy, context })));
     const identityDenied = requests.filter((_, i) => evaluations[i].identity !== ALLOWED).map(([action]) => action);
     check("access-permissions", identityDenied.length === 0,
       requests.map(([action], i) => `${action}: ${evaluations[i].identity}`).join(", "),
-      `grant ${names.accessRoleName} ${identityDenied.join(", ")} (s3:GetObject/s3:PutObject on ${objectArn}, s3:ListBucket on ${bucketArn} with s3:prefix ${config.objectKey}; the stack's read-write-report-object policy): ${REDEPLOY}`);
+      `grant ${names.accessRoleName} ${identityDenied.join(", ")} (s3:GetObject/s3:PutObject/s3:AbortMultipartUpload on ${objectArn}; the stack's read-write-report-object policy): ${REDEPLOY}`);
     if (bucketOk) {
       const denies = [...new Set(evaluations.flatMap((e) => e.resourceDenies))];
       check("bucket-policy", denies.length === 0,
