@@ -49,7 +49,7 @@ export interface IamGateOptions {
 }
 
 export interface RecordedCall {
-  /** What the gate's user was doing (IamGate.phase when the call came in). */
+  /** What the gate's user was doing: the phase the calling Terraform process names in its User-Agent, else IamGate.phase when the call came in. */
   readonly phase: string;
   /** When the call came in (ms since the epoch). */
   readonly at: number;
@@ -139,6 +139,21 @@ export function iamGate(options: IamGateOptions): IamGate {
     return { allowed: true, reason: "allowed by the role's identity policy" };
   };
 
+  /**
+   * The phase a call belongs to: the one its Terraform process names in its User-Agent
+   * (TF_APPEND_USER_AGENT="iss-tracker-phase/<uri-encoded label>", so phases that run at once stay
+   * apart), else the gate's current phase.
+   */
+  const phaseOf = (req: GatewayRequest): string => {
+    const tagged = /(?:^|\s)iss-tracker-phase\/(\S+)/.exec(String(req.headers["user-agent"] ?? ""));
+    if (!tagged) return state.phase;
+    try {
+      return decodeURIComponent(tagged[1]);
+    } catch {
+      return state.phase;
+    }
+  };
+
   const gate: Gate = async (req, next) => {
     // 1. Learn the sessions of watched roles from their AssumeRole answers.
     if (req.service === "sts" && req.method === "POST") {
@@ -159,7 +174,7 @@ export function iamGate(options: IamGateOptions): IamGate {
     if ("unknown" in call) {
       const reason = `User: ${known.session} made a request the emulator's IAM gate cannot map to an IAM action: ${call.unknown}. ` +
         "Add its row to scripts/emulator/aws-actions.ts from the Service Authorization Reference (the gate fails closed)";
-      calls.push({ phase: state.phase, at: Date.now(), session: known.session, service: req.service ?? "?", operation: "(unknown)", actions: [], resource: "?", params: {}, allowed: false, reason, status: 403 });
+      calls.push({ phase: phaseOf(req), at: Date.now(), session: known.session, service: req.service ?? "?", operation: "(unknown)", actions: [], resource: "?", params: {}, allowed: false, reason, status: 403 });
       return denial(req, reason);
     }
     let verdict: { allowed: boolean; reason: string };
@@ -168,7 +183,7 @@ export function iamGate(options: IamGateOptions): IamGate {
     } catch (error) {
       verdict = { allowed: false, reason: `the emulator's IAM gate could not evaluate ${call.actions.join(", ")} (${(error as Error).message}); it fails closed` };
     }
-    const record = { phase: state.phase, at: Date.now(), session: known.session, service: call.service, operation: call.operation, actions: call.actions, resource: call.resource, params: call.params, ...verdict };
+    const record = { phase: phaseOf(req), at: Date.now(), session: known.session, service: call.service, operation: call.operation, actions: call.actions, resource: call.resource, params: call.params, ...verdict };
     if (!verdict.allowed) {
       calls.push({ ...record, status: 403 });
       return denial(req, `${verdict.reason} (emulator IAM gate)`);

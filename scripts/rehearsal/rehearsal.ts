@@ -28,6 +28,7 @@ import {
 import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -102,6 +103,7 @@ export class Rehearsal {
   readonly accountA = LOCAL_ACCOUNT_A;
   readonly accountB = LOCAL_ACCOUNT_B;
   private deployed?: DeployedFunction;
+  private readonly currentPhase = new AsyncLocalStorage<string>();
   /** The settings of the synth in outDir (JSON), undefined before the first. */
   private synthesizedWith?: string;
   private batches = 0;
@@ -197,13 +199,17 @@ export class Rehearsal {
     this.options.log?.(line);
   }
 
-  /** Runs and times one phase: "▸ name ..." then "  done in x s" (or FAILED). */
+  /**
+   * Runs and times one phase: "▸ name ..." then "  done in x s" (or FAILED). Terraform processes
+   * started inside it name it in their User-Agent (TF_APPEND_USER_AGENT), so the IAM gate files
+   * their calls under it even when phases run at once.
+   */
   async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
     this.iamGate.phase = name;
     this.log(`▸ ${name} ...`);
     try {
-      const result = await fn();
+      const result = await this.currentPhase.run(name, fn);
       const seconds = (Date.now() - started) / 1000;
       this.timings.push([name, seconds]);
       this.log(`  done in ${seconds.toFixed(1)} s`);
@@ -250,6 +256,8 @@ export class Rehearsal {
     });
     if (credentials.sessionToken) env.AWS_SESSION_TOKEN = credentials.sessionToken;
     if (this.simulator) env.ISS_SOURCES = this.simulator.url;
+    const phase = this.currentPhase.getStore();
+    if (phase) env.TF_APPEND_USER_AGENT = `iss-tracker-phase/${encodeURIComponent(phase)}`;
     applyTerraformEnv(env);
     return env;
   }
@@ -277,36 +285,42 @@ export class Rehearsal {
    * `cdktf deploy|destroy|diff <stack>` (or `cdktf synth`). Synthesizes both stacks into this emulator's folder
    * (--output) on the first call and whenever `settings` (configuration variables such as
    * NONCURRENT_VERSION_DAYS or ALLOW_BUCKET_DESTROY) differ from the last synth's; otherwise
-   * reuses that synth (--skip-synth). Rejects with the command's output when it fails.
+   * reuses that synth (--skip-synth). `outDir` synthesizes a variant elsewhere instead (always a
+   * fresh synth; the state is the same file: local mode keeps it in the work folder). Rejects with
+   * the command's output when it fails.
    */
   async cdktf(verb: "deploy" | "destroy" | "diff" | "synth", stack: string, credentials: Credentials,
-    options: { readonly args?: readonly string[]; readonly env?: NodeJS.ProcessEnv; readonly settings?: Readonly<Record<string, string>> } = {}): Promise<string> {
+    options: { readonly args?: readonly string[]; readonly env?: NodeJS.ProcessEnv; readonly settings?: Readonly<Record<string, string>>; readonly outDir?: string } = {}): Promise<string> {
     mkdirSync(this.workDir, { recursive: true });
+    const outDir = options.outDir ?? this.outDir;
+    const main = outDir === this.outDir;
     const settings = JSON.stringify(options.settings ?? {});
     const env = { ...this.cdktfEnv(credentials), ...options.settings, ...options.env };
     // With an offline provider mirror, `terraform providers lock` (other platforms' checksums)
     // would need the registry.
     const offline = applyTerraformEnv({ ...env }).mirror && (verb === "deploy" || verb === "destroy") ? ["--skip-provider-lock"] : [];
-    const skipSynth = this.synthesizedWith === settings && verb !== "synth" ? ["--skip-synth"] : [];
-    this.synthesizedWith = undefined;
+    const skipSynth = main && this.synthesizedWith === settings && verb !== "synth" ? ["--skip-synth"] : [];
+    if (main) this.synthesizedWith = undefined;
     const args = verb === "synth" ? [verb] : [verb, stack, ...(verb === "diff" ? [] : ["--auto-approve"]), ...offline, ...skipSynth];
-    const output = await this.exec(join(ROOT, "node_modules", ".bin", "cdktf"), [...args, "--no-color", "--output", this.outDir, ...(options.args ?? [])], env)
+    const output = await this.exec(join(ROOT, "node_modules", ".bin", "cdktf"), [...args, "--no-color", "--output", outDir, ...(options.args ?? [])], env)
       .finally(() => {
-        this.synthesizedWith = settings;
+        if (main) this.synthesizedWith = settings;
       });
     return output;
   }
 
   /**
-   * Terraform itself in a synthesized stack's folder (initialized first), with the environment
-   * cdktf gives it: for a command's full, unfiltered output (cdktf's relay of Terraform's output
-   * can drop its last lines when Terraform fails). Rejects like cdktf() on failure.
+   * Terraform itself in a synthesized stack's folder (initialized first unless `init` is false: two
+   * inits of one folder must not run at once; `outDir` as given to cdktf(), default this
+   * emulator's; no args: init only), with the environment cdktf gives it: for a command's full,
+   * unfiltered output (cdktf's relay of Terraform's output can drop its last lines when Terraform
+   * fails). Rejects like cdktf() on failure.
    */
-  async terraform(stack: string, credentials: Credentials, args: readonly string[]): Promise<string> {
-    const dir = join(this.outDir, "stacks", stack);
+  async terraform(stack: string, credentials: Credentials, args: readonly string[], options: { readonly outDir?: string; readonly init?: boolean } = {}): Promise<string> {
+    const dir = join(options.outDir ?? this.outDir, "stacks", stack);
     const env = this.cdktfEnv(credentials);
-    await this.exec("terraform", ["init", "-input=false", "-no-color"], env, dir);
-    return this.exec("terraform", [...args, "-no-color"], env, dir);
+    if (options.init ?? true) await this.exec("terraform", ["init", "-input=false", "-no-color"], env, dir);
+    return args.length ? this.exec("terraform", [...args, "-no-color"], env, dir) : "";
   }
 
   /** `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B. */

@@ -359,6 +359,10 @@ describe("npm start on the emulator (deployed once)", () => {
   // Terraform's calls in B, recorded by the gateway's IAM gate (they ran under the bootstrap role's
   // policy with the real action names: a missing grant fails the deploy), per phase.
   const callsIn = (phase: RegExp) => rehearsal.iamGate.calls.filter((c) => phase.test(c.phase));
+  /** What the three read-only Terraform runs after the update printed (refused ones start with "(refused)"). */
+  const checks = { plan: "", refused: "", deliberate: "" };
+  /** The state, bucket configuration and log just before those runs. */
+  let snapshot: { state: Buffer; bucket: unknown; log: Buffer };
   it("created the access role only with its permissions boundary, through the bootstrap role, under the IAM gate", async () => {
     const created = callsIn(/^deploy: cdktf deploy iss-tracker/);
     expect(created.filter((c) => c.operation === "CreateRole").map((c) => [c.actions, c.params.PermissionsBoundary, c.allowed])).toEqual([
@@ -390,40 +394,55 @@ describe("npm start on the emulator (deployed once)", () => {
       ["UpdateAssumeRolePolicy", ["iam:UpdateAssumeRolePolicy"], `arn:aws:iam::${rehearsal.accountB}:role/iss-tracker-report-writer`],
     ]);
     expect((await iam.send(new GetRoleCommand({ RoleName: "iss-tracker-report-writer" }))).Role!.AssumeRolePolicyDocument).toBe(deployed);
-    const plan = await rehearsal.phase("plan: cdktf diff iss-tracker (refresh)", () => rehearsal.cdktf("diff", "iss-tracker", rehearsal.adminA));
-    expect(plan).toMatch(/No changes\. Your infrastructure matches the configuration\./);
+
+    // Three read-only Terraform runs on this deployment, at once (-lock=false: none of them writes
+    // state; each names its phase in its User-Agent, so the IAM gate files its calls apart): a
+    // refresh that must plan no changes, and the two destroys that must be refused while the log exists.
+    snapshot = { state: readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")), bucket: await bucketConfiguration(), log: (await rehearsal.readLog())! };
+    const deliberateDir = join(rehearsal.workDir, "cdktf.out-allow-bucket-destroy");
+    await rehearsal.terraform("iss-tracker", rehearsal.adminA, []);
+    await rehearsal.cdktf("synth", "iss-tracker", rehearsal.adminA, { settings: { ALLOW_BUCKET_DESTROY: "true" }, outDir: deliberateDir });
+    await rehearsal.terraform("iss-tracker", rehearsal.adminA, [], { outDir: deliberateDir });
+    const outputOf = (run: Promise<string>) => run.then((out) => out, (e: Error & { output?: string }) => `(refused) ${e.output ?? e.message}`);
+    [checks.plan, checks.refused, checks.deliberate] = await Promise.all([
+      // The refresh and plan `cdktf diff iss-tracker` runs.
+      rehearsal.phase("plan: terraform plan iss-tracker (refresh)", () =>
+        outputOf(rehearsal.terraform("iss-tracker", rehearsal.adminA, ["plan", "-lock=false"], { init: false }))),
+      // The destroy `cdktf destroy iss-tracker` runs (terraform destroy -auto-approve in the stack's
+      // folder), run directly: cdktf's relay can drop Terraform's last lines, the error among them.
+      rehearsal.phase("destroy with the log present (refused)", () =>
+        outputOf(rehearsal.terraform("iss-tracker", rehearsal.adminA, ["destroy", "-auto-approve", "-refresh=false", "-lock=false"], { init: false }))),
+      rehearsal.phase("deliberate destroy with the log present (refused)", () =>
+        outputOf(rehearsal.terraform("iss-tracker", rehearsal.adminA, ["destroy", "-auto-approve", "-lock=false"], { outDir: deliberateDir, init: false }))),
+    ]);
+    expect(checks.plan).toMatch(/No changes\. Your infrastructure matches the configuration\./);
     expect(callsIn(/^plan:/).filter((c) => c.allowed).length).toBeGreaterThan(10);
     expect(callsIn(/^plan:/).filter((c) => !/^(Get|List|Head)/.test(c.operation))).toEqual([]);
   });
 
   it("a destroy with the log present is refused before it touches anything: state and bucket configuration unchanged, the procedure printed", async () => {
-    const before = { state: readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")), bucket: await bucketConfiguration(), log: await rehearsal.readLog() };
-    // The destroy `cdktf destroy iss-tracker` runs (terraform destroy -auto-approve in the stack's
-    // folder), run directly: cdktf's relay can drop Terraform's last lines, the error among them.
-    const refused = await rehearsal.phase("destroy with the log present (refused)", () =>
-      rehearsal.terraform("iss-tracker", rehearsal.adminA, ["destroy", "-auto-approve", "-refresh=false"])).then(() => "(it succeeded)", (e: Error & { output?: string }) => e.output ?? e.message);
-    const text = refused.replace(/\s+/g, " ");
+    const text = checks.refused.replace(/\s+/g, " ");
+    expect(text).toMatch(/^\(refused\)/);
     expect(text).toMatch(/Error: Instance cannot be destroyed/);
     expect(text).toMatch(/Resource aws_s3_bucket\.report-bucket_\w+ has lifecycle\.prevent_destroy set/);
     expect(text).toMatch(/log_bucket_destroy_procedure = "s3:\/\/iss-tracker-reports-222222222222-us-east-1\/iss_position\.txt holds the log, so a destroy stops before it touches anything/);
     expect(text).toMatch(/ALLOW_BUCKET_DESTROY=true npx cdktf destroy iss-tracker/);
     expect(text).not.toMatch(/Destroying\.\.\.|Destruction complete/);
-    expect(readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")).equals(before.state)).toBe(true);
-    expect(await bucketConfiguration()).toEqual(before.bucket);
-    expect((await rehearsal.readLog())!.equals(before.log!)).toBe(true);
+    expect(readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")).equals(snapshot.state)).toBe(true);
+    expect(await bucketConfiguration()).toEqual(snapshot.bucket);
+    expect((await rehearsal.readLog())!.equals(snapshot.log)).toBe(true);
+    expect(callsIn(/^destroy with the log present/).length).toBeGreaterThan(0);
     expect(callsIn(/^destroy with the log present/).filter((c) => !/^Get|^List|^Head/.test(c.operation))).toEqual([]);
   });
 
   it("the deliberate path (ALLOW_BUCKET_DESTROY=true) refuses too while the log exists, in the destroy's refresh, saying how to archive and empty it", async () => {
-    const before = { state: readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")), bucket: await bucketConfiguration() };
-    await rehearsal.cdktf("synth", "iss-tracker", rehearsal.adminA, { settings: { ALLOW_BUCKET_DESTROY: "true" } });
-    const refused = await rehearsal.phase("deliberate destroy with the log present (refused)", () =>
-      rehearsal.terraform("iss-tracker", rehearsal.adminA, ["destroy", "-auto-approve"])).then(() => "(it succeeded)", (e: Error & { output?: string }) => e.output ?? e.message);
-    expect(refused.replace(/\s+/g, " ")).toMatch(
+    expect(checks.deliberate).toMatch(/^\(refused\)/);
+    expect(checks.deliberate.replace(/\s+/g, " ")).toMatch(
       /ALLOW_BUCKET_DESTROY=true, but s3:\/\/iss-tracker-reports-222222222222-us-east-1\/iss_position\.txt still holds the log, so nothing was destroyed\. To keep it, archive it first/);
-    expect(refused).not.toMatch(/Destroying\.\.\.|Destruction complete/);
-    expect(readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")).equals(before.state)).toBe(true);
-    expect(await bucketConfiguration()).toEqual(before.bucket);
+    expect(checks.deliberate).not.toMatch(/Destroying\.\.\.|Destruction complete/);
+    expect(readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")).equals(snapshot.state)).toBe(true);
+    expect(await bucketConfiguration()).toEqual(snapshot.bucket);
+    expect(callsIn(/^deliberate destroy/).length).toBeGreaterThan(0);
     expect(callsIn(/^deliberate destroy/).filter((c) => !/^Get|^List|^Head/.test(c.operation))).toEqual([]);
   });
 
