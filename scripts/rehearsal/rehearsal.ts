@@ -27,6 +27,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { spawn } from "node:child_process";
@@ -104,8 +105,8 @@ export class Rehearsal {
   readonly accountB = LOCAL_ACCOUNT_B;
   private deployed?: DeployedFunction;
   private readonly currentPhase = new AsyncLocalStorage<string>();
-  /** The settings of the synth in outDir (JSON), undefined before the first. */
-  private synthesizedWith?: string;
+  /** The settings (JSON) each output folder was last synthesized with; absent before its first synth. */
+  private readonly synthesizedWith = new Map<string, string>();
   private batches = 0;
 
   private constructor(
@@ -237,6 +238,11 @@ export class Rehearsal {
     return join(this.workDir, "cdktf.out");
   }
 
+  /** Where the deliberate-destroy variant (ALLOW_BUCKET_DESTROY=true) is synthesized, beside the deployed synth. */
+  get deliberateDestroyOutDir(): string {
+    return join(this.workDir, "cdktf.out-allow-bucket-destroy");
+  }
+
   /** The environment cdktf and Terraform run with: local mode, these credentials, no ambient AWS settings. */
   cdktfEnv(credentials: Credentials): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env };
@@ -285,26 +291,25 @@ export class Rehearsal {
    * `cdktf deploy|destroy|diff <stack>` (or `cdktf synth`). Synthesizes both stacks into this emulator's folder
    * (--output) on the first call and whenever `settings` (configuration variables such as
    * NONCURRENT_VERSION_DAYS or ALLOW_BUCKET_DESTROY) differ from the last synth's; otherwise
-   * reuses that synth (--skip-synth). `outDir` synthesizes a variant elsewhere instead (always a
-   * fresh synth; the state is the same file: local mode keeps it in the work folder). Rejects with
-   * the command's output when it fails.
+   * reuses that synth (--skip-synth). `outDir` keeps a variant in another folder, tracked the same
+   * way (the state is the same file: local mode keeps it in the work folder). Rejects with the
+   * command's output when it fails.
    */
   async cdktf(verb: "deploy" | "destroy" | "diff" | "synth", stack: string, credentials: Credentials,
     options: { readonly args?: readonly string[]; readonly env?: NodeJS.ProcessEnv; readonly settings?: Readonly<Record<string, string>>; readonly outDir?: string } = {}): Promise<string> {
     mkdirSync(this.workDir, { recursive: true });
     const outDir = options.outDir ?? this.outDir;
-    const main = outDir === this.outDir;
     const settings = JSON.stringify(options.settings ?? {});
     const env = { ...this.cdktfEnv(credentials), ...options.settings, ...options.env };
     // With an offline provider mirror, `terraform providers lock` (other platforms' checksums)
     // would need the registry.
     const offline = applyTerraformEnv({ ...env }).mirror && (verb === "deploy" || verb === "destroy") ? ["--skip-provider-lock"] : [];
-    const skipSynth = main && this.synthesizedWith === settings && verb !== "synth" ? ["--skip-synth"] : [];
-    if (main) this.synthesizedWith = undefined;
+    const skipSynth = this.synthesizedWith.get(outDir) === settings && verb !== "synth" ? ["--skip-synth"] : [];
+    this.synthesizedWith.delete(outDir);
     const args = verb === "synth" ? [verb] : [verb, stack, ...(verb === "diff" ? [] : ["--auto-approve"]), ...offline, ...skipSynth];
     const output = await this.exec(join(ROOT, "node_modules", ".bin", "cdktf"), [...args, "--no-color", "--output", outDir, ...(options.args ?? [])], env)
       .finally(() => {
-        if (main) this.synthesizedWith = settings;
+        this.synthesizedWith.set(outDir, settings);
       });
     return output;
   }
@@ -475,10 +480,13 @@ export class Rehearsal {
     // was emptied above) is the one a user takes too.
     const before = this.iamGate.calls.length;
     await this.phase("destroy: ALLOW_BUCKET_DESTROY=true cdktf destroy iss-tracker (the deliberate path, bucket emptied; without refresh)",
-      () => this.cdktf("destroy", "iss-tracker", this.adminA, { env: { TF_CLI_ARGS_destroy: "-refresh=false" }, settings: { ALLOW_BUCKET_DESTROY: "true" } }));
+      () => this.cdktf("destroy", "iss-tracker", this.adminA, {
+        env: { TF_CLI_ARGS_destroy: "-refresh=false" }, settings: { ALLOW_BUCKET_DESTROY: "true" }, outDir: this.deliberateDestroyOutDir,
+      }));
     this.log(`  ${describeCalls(this.iamGate.calls.slice(before))}`);
-    await this.phase("destroy: cdktf destroy bootstrap",
-      () => this.cdktf("destroy", "bootstrap", this.adminB, { settings: { ALLOW_BUCKET_DESTROY: "true" } }));
+    // The role and the boundary policy are as this run's bootstrap deploy wrote them: no refresh either.
+    await this.phase("destroy: cdktf destroy bootstrap (without refresh)",
+      () => this.cdktf("destroy", "bootstrap", this.adminB, { env: { TF_CLI_ARGS_destroy: "-refresh=false" } }));
   }
 
   /** Stops the gateway, the simulator and the emulator; removes this emulator's folder unless keepFiles. */
@@ -503,21 +511,12 @@ export function stackQueueUrls(outputs: Readonly<Record<string, string>>): strin
   return Object.entries(outputs).filter(([name]) => /(^|_)(dlq|queue)_url$/.test(name)).map(([, url]) => url).sort();
 }
 
-/**
- * DeleteQueue on the emulator (no SQS client in the project's dependencies): moto's query API,
- * attributed to the given access key's account; enforcement is off at teardown, so unsigned.
- */
+/** DeleteQueue on the emulator (straight to moto); a queue already gone is fine. */
 async function sqsDeleteQueue(endpoint: string, credentials: Credentials, queueUrl: string): Promise<void> {
-  const date = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
-  const res = await fetch(endpoint, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "x-amz-date": date,
-      authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${date.slice(0, 8)}/${LOCAL_REGION}/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=unsigned`,
-    },
-    body: new URLSearchParams({ Action: "DeleteQueue", QueueUrl: queueUrl, Version: "2012-11-05" }).toString(),
-  });
-  const text = await res.text();
-  if (!res.ok && !text.includes("NonExistentQueue")) throw new Error(`SQS DeleteQueue ${queueUrl}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  const sqs = new SQSClient({ region: LOCAL_REGION, endpoint, credentials });
+  try {
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+  } catch (error) {
+    if (!/NonExistentQueue|QueueDoesNotExist/.test((error as Error).name)) throw error;
+  }
 }

@@ -399,7 +399,7 @@ describe("npm start on the emulator (deployed once)", () => {
     // state; each names its phase in its User-Agent, so the IAM gate files its calls apart): a
     // refresh that must plan no changes, and the two destroys that must be refused while the log exists.
     snapshot = { state: readFileSync(join(rehearsal.workDir, "iss-tracker.tfstate")), bucket: await bucketConfiguration(), log: (await rehearsal.readLog())! };
-    const deliberateDir = join(rehearsal.workDir, "cdktf.out-allow-bucket-destroy");
+    const deliberateDir = rehearsal.deliberateDestroyOutDir;
     await rehearsal.terraform("iss-tracker", rehearsal.adminA, []);
     await rehearsal.cdktf("synth", "iss-tracker", rehearsal.adminA, { settings: { ALLOW_BUCKET_DESTROY: "true" }, outDir: deliberateDir });
     await rehearsal.terraform("iss-tracker", rehearsal.adminA, [], { outDir: deliberateDir });
