@@ -6,6 +6,7 @@ module.exports = {
   transform: {
     "^.+\\.tsx?$": ["ts-jest", { diagnostics: false }],
   },
+  globalSetup: "<rootDir>/test-support/global-setup.ts",
   setupFilesAfterEnv: ["<rootDir>/test-support/setup.ts"],
   testTimeout: 60000,
   testSequencer: "<rootDir>/test-support/sequencer.js",

@@ -46,6 +46,7 @@ import { s3Gate } from "../emulator/s3-gate";
 import { stsGate, type StsGate } from "../emulator/sts-gate";
 import { assumeRole, isNotFound, parsePolicy, readRole, type Credentials } from "../shared/aws";
 import { sessionOf } from "../shared/iam";
+import { checkPrerequisites } from "../shared/prerequisites";
 import { applyTerraformEnv } from "../shared/terraform-env";
 
 export const ROOT = resolve(__dirname, "..", "..");
@@ -126,6 +127,7 @@ export class Rehearsal {
   static async start(options: RehearsalOptions = {}): Promise<Rehearsal> {
     const log = options.log ?? (() => undefined);
     const started = Date.now();
+    checkPrerequisites();
     const [moto, simulator] = await Promise.all([startMoto(), options.live ? undefined : startIssSimulator()]);
     let gateway: Gateway | undefined;
     try {
