@@ -14,13 +14,13 @@
 import { execFile } from "node:child_process";
 import { buildSync } from "esbuild";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer } from "node:http";
 import { connect, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { inflateRawSync } from "node:zlib";
-import { buildFunctionBundle, BUNDLE_OPTIONS } from "../../function/build";
+import { buildFunctionBundle, BUNDLE_OPTIONS, LAMBDA_HANDLER } from "../../function/build";
 import { formatEntry, LOG_HEADER } from "../../function/core";
+import { startIssSimulator } from "../emulator/iss-simulator";
+import { unpackFunction } from "../emulator/lambda-runtime";
 import { startMoto } from "../emulator/moto";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -53,10 +53,7 @@ async function main() {
   try {
     // 1. Artifact
     const bundle = buildFunctionBundle(join(dir, "deployed"));
-    const zip = readFileSync(bundle.zipPath);
-    const nameLength = zip.readUInt16LE(26);
-    const indexJs = join(dir, "index.js");
-    writeFileSync(indexJs, inflateRawSync(zip.subarray(30 + nameLength, 30 + nameLength + zip.readUInt32LE(18))));
+    const indexJs = unpackFunction(readFileSync(bundle.zipPath), join(dir, "unpacked"), LAMBDA_HANDLER).entry;
 
     // The naive bundle: the same three dependencies, esbuild defaults + minify.
     const naiveEntry = join(dir, "naive-entry.js");
@@ -124,11 +121,8 @@ exports.handler = async () => [S3Client, GetObjectCommand, PutObjectCommand, STS
     });
     await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-    let timestamp = 1_765_041_585;
-    const iss = createHttpServer((_req, res) =>
-      res.end(JSON.stringify({ message: "success", timestamp: timestamp++, iss_position: { latitude: "12.3456", longitude: "-65.4321" } })),
-    );
-    await new Promise<void>((r) => iss.listen(0, "127.0.0.1", r));
+    // The project's ISS stand-in: every request a new, current second (the function refuses stale fixes).
+    const iss = await startIssSimulator();
     const role = "arn:aws:iam::111111111111:role/iss-tracker-access";
     const bucket = "iss-bench-reports";
     const env = {
@@ -141,7 +135,7 @@ exports.handler = async () => [S3Client, GetObjectCommand, PutObjectCommand, STS
       EXTERNAL_ID: "bench-ext-id",
       BUCKET_NAME: bucket,
       BUCKET_REGION: "us-east-1",
-      ISS_SOURCES: `http://127.0.0.1:${(iss.address() as AddressInfo).port}/iss-now.json`,
+      ISS_SOURCES: iss.url,
     };
     // Account B's credentials, to seed the objects directly in moto.
     const { S3Client, CreateBucketCommand, PutObjectCommand } = await import("@aws-sdk/client-s3");
@@ -246,7 +240,7 @@ const { STSClient, AssumeRoleCommand } = require(${JSON.stringify(require.resolv
     );
     console.log(`  module load: ${pct(median(ours), median(theirs))} of the naive bundle; artifact ${fmt(bundle.zipBytes / KB, " KB")} zipped`);
 
-    iss.close();
+    await iss.stop();
     proxy.close();
     await moto.stop();
   } finally {
