@@ -139,7 +139,8 @@ export function deriveExternalId(accountBId: string, namePrefix: string, bucketN
   return `${namePrefix}-${digest.slice(0, 32)}`;
 }
 
-function isLoopbackUrl(value: string): boolean {
+/** An http(s) URL on this machine (localhost, 127.x.x.x, [::1]): the only endpoints emulator settings accept. */
+export function isLoopbackUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return (url.protocol === "http:" || url.protocol === "https:") &&

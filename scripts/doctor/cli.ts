@@ -12,34 +12,45 @@
  * Configuration as for synth (NAME_PREFIX, BUCKET_NAME, OBJECT_KEY, EXTERNAL_ID, ...): doctor
  * compares what is deployed with what that configuration would deploy.
  */
-import { ConfigError, loadConfig } from "../../stacks/config";
+import { ConfigError, isLoopbackUrl, loadConfig } from "../../stacks/config";
+import { parseCommandLine, runCommand, usageError } from "../shared/cli";
 import { formatReport, runDoctor, type DoctorOptions } from "./checks";
 
-const USAGE = "usage: npm run doctor -- [--endpoint http://127.0.0.1:PORT] [--profile-a NAME] [--profile-b NAME]";
+export const USAGE = `usage: npm run doctor -- [--endpoint http://127.0.0.1:PORT] [--profile-a NAME] [--profile-b NAME] [--help]
 
-export function parseArgs(argv: readonly string[]): { endpoint?: string; profileA?: string; profileB?: string } {
-  const out: { endpoint?: string; profileA?: string; profileB?: string } = {};
-  const keys: Record<string, keyof typeof out> = { "--endpoint": "endpoint", "--profile-a": "profileA", "--profile-b": "profileB" };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-    const key = keys[flag];
-    if (!key) throw new Error(`unknown argument ${argv[i]}\n${USAGE}`);
-    const value = inline ?? argv[++i];
-    if (!value || value.startsWith("--")) throw new Error(`${flag} needs a value\n${USAGE}`);
-    out[key] = value;
-  }
-  if (out.endpoint !== undefined && !/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(out.endpoint)) {
-    throw new Error(`--endpoint must be a loopback URL (the local emulator), got ${out.endpoint}`);
-  }
-  return out;
+Checks a deployed iss-tracker chain step by step, read-only, and prints PASS/FAIL/WARN with the fix.
+
+  --endpoint URL    the local emulator left up by npm start -- --keep (loopback only)
+  --profile-a NAME  account A's profile (default: the SDK's default chain, e.g. AWS_PROFILE)
+  --profile-b NAME  read B directly with this profile instead of through the bootstrap role
+  --help            this text
+
+Configuration as for synth (ACCOUNT_B_ID, NAME_PREFIX, BUCKET_NAME, OBJECT_KEY, EXTERNAL_ID, ...).
+Exit codes: 0 healthy (WARN included), 1 a check failed, 2 usage or configuration error.`;
+
+export interface DoctorFlags {
+  readonly endpoint?: string;
+  readonly profileA?: string;
+  readonly profileB?: string;
 }
 
-async function main(): Promise<number> {
-  if (process.argv.includes("--help") || process.argv.includes("-h")) {
-    console.log(USAGE);
-    return 0;
+export function parseDoctorFlags(argv: readonly string[]): DoctorFlags {
+  const values = parseCommandLine(argv, {
+    endpoint: { type: "string" },
+    "profile-a": { type: "string" },
+    "profile-b": { type: "string" },
+  }, USAGE);
+  for (const name of ["endpoint", "profile-a", "profile-b"] as const) {
+    if (values[name] === "") throw usageError(`--${name} needs a value`, USAGE);
   }
-  const args = parseArgs(process.argv.slice(2));
+  if (values.endpoint !== undefined && !isLoopbackUrl(values.endpoint)) {
+    throw usageError(`--endpoint must be a loopback URL (the local emulator), got ${values.endpoint}`, USAGE);
+  }
+  return { endpoint: values.endpoint, profileA: values["profile-a"], profileB: values["profile-b"] };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseDoctorFlags(argv);
   const env: Record<string, string | undefined> = { ...process.env, ISS_TRACKER_LOCAL_ENDPOINT: undefined };
   if (args.endpoint && !env.ACCOUNT_B_ID) env.ACCOUNT_B_ID = "222222222222";
   const config = loadConfig({ env });
@@ -59,7 +70,7 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then((code) => process.exit(code), (error) => {
+  runCommand(process.argv.slice(2), main).then((code) => process.exit(code), (error) => {
     console.error(error instanceof ConfigError ? error.message : `doctor: ${error instanceof Error ? error.message : error}`);
     process.exit(2);
   });

@@ -12,9 +12,9 @@
  * Exit codes: 0 read (and fresh, with --max-age); 1 the last entry is older than --max-age, or
  * there is none; 2 bad flags, bad configuration, or the log could not be read.
  */
-import { parseArgs } from "node:util";
 import { parseLog } from "../../function/core";
-import { ConfigError, loadConfig, type AppConfig } from "../../stacks/config";
+import { ConfigError, isLoopbackUrl, loadConfig, type AppConfig } from "../../stacks/config";
+import { parseCommandLine, runCommand, usageError } from "../shared/cli";
 import { resourceNames } from "../../stacks/iss-tracker-stack";
 import type { Credentials } from "../shared/aws";
 import { writeTrackMap, type WrittenMap } from "./map";
@@ -49,51 +49,32 @@ export interface LogFlags {
   readonly profileB?: string;
 }
 
-export class UsageError extends Error {
-  constructor(message: string, readonly help = false) {
-    super(message);
-  }
-}
-
-const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/;
 
 export function parseLogFlags(argv: readonly string[]): LogFlags {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        tail: { type: "string" },
-        "max-age": { type: "string" },
-        map: { type: "string" },
-        endpoint: { type: "string" },
-        "profile-a": { type: "string" },
-        "profile-b": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) throw new UsageError(USAGE, true);
+  const values = parseCommandLine(argv, {
+    tail: { type: "string" },
+    "max-age": { type: "string" },
+    map: { type: "string" },
+    endpoint: { type: "string" },
+    "profile-a": { type: "string" },
+    "profile-b": { type: "string" },
+  }, USAGE);
   const tailText = values.tail ?? "10";
-  if (!/^\d+$/.test(tailText) || Number(tailText) > 1000) throw new UsageError(`--tail needs a whole number from 0 to 1000, got ${JSON.stringify(tailText)}\n\n${USAGE}`);
+  if (!/^\d+$/.test(tailText) || Number(tailText) > 1000) throw usageError(`--tail needs a whole number from 0 to 1000, got ${JSON.stringify(tailText)}`, USAGE);
   let maxAgeSeconds: number | undefined;
   if (values["max-age"] !== undefined) {
     try {
       maxAgeSeconds = parseDuration(values["max-age"]);
     } catch (error) {
-      throw new UsageError(`--max-age: ${(error as Error).message}\n\n${USAGE}`);
+      throw usageError(`--max-age: ${(error as Error).message}`, USAGE);
     }
   }
-  if (values.map !== undefined && !/\.(png|svg)$/i.test(values.map)) throw new UsageError(`--map ${values.map}: the file must end in .png or .svg\n\n${USAGE}`);
-  if (values.endpoint !== undefined && !LOOPBACK.test(values.endpoint)) {
-    throw new UsageError(`--endpoint must be a loopback URL (the local emulator), got ${values.endpoint}\n\n${USAGE}`);
+  if (values.map !== undefined && !/\.(png|svg)$/i.test(values.map)) throw usageError(`--map ${values.map}: the file must end in .png or .svg`, USAGE);
+  if (values.endpoint !== undefined && !isLoopbackUrl(values.endpoint)) {
+    throw usageError(`--endpoint must be a loopback URL (the local emulator), got ${values.endpoint}`, USAGE);
   }
   for (const name of ["profile-a", "profile-b", "endpoint", "map"] as const) {
-    if (values[name] === "") throw new UsageError(`--${name} needs a value\n\n${USAGE}`);
+    if (values[name] === "") throw usageError(`--${name} needs a value`, USAGE);
   }
   return {
     tail: Number(tailText),
@@ -179,14 +160,7 @@ export async function mapOfLog(location: LogLocation, options: LogReadOptions, p
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let flags: LogFlags;
-  try {
-    flags = parseLogFlags(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    (error.help ? console.log : console.error)(error.message);
-    return error.help ? 0 : 2;
-  }
+  const flags = parseLogFlags(argv);
   const env: Record<string, string | undefined> = { ...process.env, ISS_TRACKER_LOCAL_ENDPOINT: undefined };
   if (flags.endpoint && !env.ACCOUNT_B_ID) env.ACCOUNT_B_ID = "222222222222";
   let config: AppConfig;
@@ -201,7 +175,7 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
+  runCommand(process.argv.slice(2), main).then((code) => process.exit(code), (error) => {
     console.error(`log: ${error instanceof Error ? error.message : error}`);
     process.exit(2);
   });

@@ -7,9 +7,9 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { loadConfig } from "../../stacks/config";
 import { mapOfLog } from "../log/cli";
+import { parseCommandLine, runCommand, usageError } from "../shared/cli";
 import { countEntries, LOCAL_REGION, Rehearsal, ROOT, type InvocationResult } from "./rehearsal";
 
 /** Where npm start draws the rehearsal's ground track (kept after the emulator stops; .local is git-ignored). */
@@ -38,39 +38,20 @@ then cdktf destroy.
 
 Exits 0 only when the log gained exactly N entries and teardown succeeded.`;
 
-/** Thrown for bad flags; `help` when --help was asked for (exit 0, not an error). */
-export class UsageError extends Error {
-  constructor(message: string, readonly help = false) {
-    super(message);
-  }
-}
-
-/** Parses and validates npm start's flags (Node's util.parseArgs: strict, no positionals). */
+/** Parses and validates npm start's flags (see ../shared/cli.ts). */
 export function parseRehearsalFlags(argv: readonly string[]): RehearsalFlags {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        runs: { type: "string" },
-        parallel: { type: "string" },
-        keep: { type: "boolean" },
-        live: { type: "boolean" },
-        verbose: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) throw new UsageError(USAGE, true);
+  const values = parseCommandLine(argv, {
+    runs: { type: "string" },
+    parallel: { type: "string" },
+    keep: { type: "boolean" },
+    live: { type: "boolean" },
+    verbose: { type: "boolean" },
+  }, USAGE);
   const count = (name: "runs" | "parallel", fallback: number): number => {
     const value = values[name];
     if (value === undefined) return fallback;
     if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
-      throw new UsageError(`--${name} needs a whole number from 1 to 1000, got ${JSON.stringify(value)}\n\n${USAGE}`);
+      throw usageError(`--${name} needs a whole number from 1 to 1000, got ${JSON.stringify(value)}`, USAGE);
     }
     return Number(value);
   };
@@ -215,20 +196,8 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
   return code;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  let flags: RehearsalFlags;
-  try {
-    flags = parseRehearsalFlags(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    (error.help ? console.log : console.error)(error.message);
-    return error.help ? 0 : 2;
-  }
-  return rehearse(flags, { handleSignals: true });
-}
-
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
+  runCommand(process.argv.slice(2), (argv) => rehearse(parseRehearsalFlags(argv), { handleSignals: true })).then((code) => process.exit(code), (error) => {
     console.error(error instanceof Error ? error.stack : error);
     process.exit(1);
   });

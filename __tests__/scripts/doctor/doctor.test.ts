@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "../../../scripts/doctor/cli";
+import { parseDoctorFlags, USAGE } from "../../../scripts/doctor/cli";
 import { loadConfig } from "../../../stacks/config";
 import { clientsFor, READ_ONLY_OPERATIONS, sentOperations } from "../../../scripts/doctor/aws";
 import { CHECK_IDS, formatReport, runDoctor, type CheckId, type CheckResult } from "../../../scripts/doctor/checks";
@@ -218,10 +218,13 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
   }, 30_000);
 
   it("accepts only a loopback --endpoint and known flags", () => {
-    expect(parseArgs(["--endpoint", "http://127.0.0.1:5000", "--profile-a=a"])).toEqual({ endpoint: "http://127.0.0.1:5000", profileA: "a" });
-    expect(() => parseArgs(["--endpoint", "https://s3.amazonaws.com"])).toThrow("--endpoint must be a loopback URL");
-    expect(() => parseArgs(["--profile-b"])).toThrow("--profile-b needs a value");
-    expect(() => parseArgs(["--write"])).toThrow("unknown argument --write");
+    expect(parseDoctorFlags(["--endpoint", "http://127.0.0.1:5000", "--profile-a=a"])).toEqual({ endpoint: "http://127.0.0.1:5000", profileA: "a", profileB: undefined });
+    expect(() => parseDoctorFlags(["--endpoint", "https://s3.amazonaws.com"])).toThrow("--endpoint must be a loopback URL");
+    expect(() => parseDoctorFlags(["--profile-b"])).toThrow("Option '--profile-b <value>' argument missing");
+    expect(() => parseDoctorFlags(["--profile-b="])).toThrow("--profile-b needs a value");
+    expect(() => parseDoctorFlags(["--write"])).toThrow("Unknown option '--write'");
+    expect(() => parseDoctorFlags(["--write"])).toThrow(USAGE);
+    expect(() => parseDoctorFlags(["--help"])).toThrow(expect.objectContaining({ help: true, message: USAGE }));
   });
 });
 

@@ -1,4 +1,5 @@
-import { parseRehearsalFlags, UsageError, USAGE } from "../../../scripts/rehearsal/cli";
+import { parseRehearsalFlags, USAGE } from "../../../scripts/rehearsal/cli";
+import { UsageError } from "../../../scripts/shared/cli";
 
 describe("npm start's flags", () => {
   it("defaults to 3 runs, 1 at once, torn down, simulated orbit, quiet", () => {

@@ -1,0 +1,45 @@
+/**
+ * Command lines of the tools (`npm start`, `npm run doctor`, `npm run log`): Node's util.parseArgs,
+ * strict (an unknown flag or a missing value is an error), no positional arguments, `--help`/`-h`
+ * on every one, and every error followed by the usage text.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** Bad flags (exit 2), or `help` when --help was asked for (the usage on stdout, exit 0). */
+export class UsageError extends Error {
+  constructor(message: string, readonly help = false) {
+    super(message);
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Values<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; strict: true; allowPositionals: false; options: T }>>["values"];
+
+/** The flags' values; throws UsageError (with `usage` appended) for bad flags, and for --help or -h. */
+export function parseCommandLine<T extends Options>(argv: readonly string[], options: T, usage: string): Values<T> {
+  if (argv.includes("--help") || argv.includes("-h")) throw new UsageError(usage, true);
+  try {
+    return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options }).values;
+  } catch (error) {
+    throw usageError((error as Error).message, usage);
+  }
+}
+
+/** A UsageError whose message is followed by the usage text. */
+export function usageError(message: string, usage: string): UsageError {
+  return new UsageError(`${message}\n\n${usage}`);
+}
+
+/**
+ * Runs a tool's main function with its flags parsed: --help prints the usage and exits 0, bad flags
+ * print the error and exit 2, anything else exits with main's code.
+ */
+export async function runCommand(argv: readonly string[], main: (argv: readonly string[]) => Promise<number>): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    (error.help ? console.log : console.error)(error.message);
+    return error.help ? 0 : 2;
+  }
+}
