@@ -13,7 +13,7 @@ import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient
 import { CreateFunctionCommand, LambdaClient, PutFunctionEventInvokeConfigCommand } from "@aws-sdk/client-lambda";
 import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { deflateRawSync } from "node:zlib";
+import { deterministicZip } from "../../../function/build";
 import { bootstrapPermissionsPolicy, bootstrapTrustPolicy } from "../../../stacks/bootstrap-stack";
 import type { AppConfig } from "../../../stacks/config";
 import { APPENDED_PATTERN, monitoringNames } from "../../../stacks/constructs/alarms";
@@ -92,33 +92,6 @@ export interface Deployment {
 
 const ADMIN: PolicyDocument = { Version: "2012-10-17", Statement: [{ Sid: "All", Effect: "Allow", Action: "*", Resource: "*" }] };
 
-/** A one-file zip (deflate), enough for Lambda's CreateFunction. */
-export function zipOf(name: string, text: string): Buffer {
-  const data = Buffer.from(text);
-  const packed = deflateRawSync(data);
-  const crc = crc32(data);
-  const nameBytes = Buffer.from(name);
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt16LE(8, 8);
-  local.writeUInt32LE(crc, 14); local.writeUInt32LE(packed.length, 18); local.writeUInt32LE(data.length, 22); local.writeUInt16LE(nameBytes.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6); central.writeUInt16LE(8, 10);
-  central.writeUInt32LE(crc, 16); central.writeUInt32LE(packed.length, 20); central.writeUInt32LE(data.length, 24); central.writeUInt16LE(nameBytes.length, 28);
-  const offset = local.length + nameBytes.length + packed.length;
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(1, 8); end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(central.length + nameBytes.length, 12); end.writeUInt32LE(offset, 16);
-  return Buffer.concat([local, nameBytes, packed, central, nameBytes, end]);
-}
-function crc32(data: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of data) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
 /** Builds the deployment on a freshly reset emulator. */
 export async function deploy(endpoint: string, config: AppConfig, broken: Breakage = {}): Promise<Deployment> {
   const names = resourceNames(config.namePrefix);
@@ -181,7 +154,7 @@ export async function deploy(endpoint: string, config: AppConfig, broken: Breaka
       Runtime: "nodejs22.x",
       Architectures: ["arm64"],
       Handler: "index.handler",
-      Code: { ZipFile: zipOf("index.js", "exports.handler = async () => ({});\n") },
+      Code: { ZipFile: deterministicZip([{ name: "index.js", data: Buffer.from("exports.handler = async () => ({});\n") }]) },
       Environment: {
         Variables: {
           ACCESS_ROLE_ARN: accessArn,
