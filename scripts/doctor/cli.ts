@@ -40,9 +40,6 @@ export function parseDoctorFlags(argv: readonly string[]): DoctorFlags {
     "profile-a": { type: "string" },
     "profile-b": { type: "string" },
   }, USAGE);
-  for (const name of ["endpoint", "profile-a", "profile-b"] as const) {
-    if (values[name] === "") throw usageError(`--${name} needs a value`, USAGE);
-  }
   if (values.endpoint !== undefined && !isLoopbackUrl(values.endpoint)) {
     throw usageError(`--endpoint must be a loopback URL (the local emulator), got ${values.endpoint}`, USAGE);
   }

@@ -73,9 +73,6 @@ export function parseLogFlags(argv: readonly string[]): LogFlags {
   if (values.endpoint !== undefined && !isLoopbackUrl(values.endpoint)) {
     throw usageError(`--endpoint must be a loopback URL (the local emulator), got ${values.endpoint}`, USAGE);
   }
-  for (const name of ["profile-a", "profile-b", "endpoint", "map"] as const) {
-    if (values[name] === "") throw usageError(`--${name} needs a value`, USAGE);
-  }
   return {
     tail: Number(tailText),
     maxAgeSeconds,

@@ -15,14 +15,21 @@ export class UsageError extends Error {
 type Options = NonNullable<ParseArgsConfig["options"]>;
 type Values<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; strict: true; allowPositionals: false; options: T }>>["values"];
 
-/** The flags' values; throws UsageError (with `usage` appended) for bad flags, and for --help or -h. */
+/**
+ * The flags' values; throws UsageError (with `usage` appended) for bad flags (an empty value, as in
+ * `--profile-a=`, included), and for --help or -h.
+ */
 export function parseCommandLine<T extends Options>(argv: readonly string[], options: T, usage: string): Values<T> {
   if (argv.includes("--help") || argv.includes("-h")) throw new UsageError(usage, true);
+  let values: Values<T>;
   try {
-    return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options }).values;
+    values = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options }).values;
   } catch (error) {
     throw usageError((error as Error).message, usage);
   }
+  const empty = Object.entries(values).find(([, value]) => value === "");
+  if (empty) throw usageError(`--${empty[0]} needs a value`, usage);
+  return values;
 }
 
 /** A UsageError whose message is followed by the usage text. */

@@ -83,40 +83,31 @@ export class Alarms extends Construct {
       metricTransformation: { namespace: names.metricNamespace, name: names.metricName, value: "1", unit: "Count" },
     });
 
-    this.functionErrors = new CloudwatchMetricAlarm(this, "function-errors", {
-      provider,
-      alarmName: names.alarms.functionErrors,
-      alarmDescription: `The tracker function ${props.function.functionName} failed at least once in 5 minutes (each failed attempt counts; Lambda retries a scheduled run twice). ` +
-        `Its 'run failed' log line in ${props.logGroup.name} names the error; npm run doctor checks the chain.`,
-      namespace: "AWS/Lambda",
-      metricName: "Errors",
-      dimensions: { FunctionName: fn },
-      statistic: "Sum",
-      period: STANDARD_PERIOD_SECONDS,
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      ...notify,
-    });
-
-    const queueAlarm = (alarmId: string, alarmName: string, queue: SqsQueue, description: string) =>
+    /** An alarm on a metric reaching 1 within 5 minutes; no data means nothing happened. */
+    const atLeastOne = (alarmId: string, alarmName: string, description: string,
+      metric: { namespace: string; metricName: string; dimensions: Record<string, string>; statistic: string }) =>
       new CloudwatchMetricAlarm(this, alarmId, {
         provider,
         alarmName,
         alarmDescription: description,
-        namespace: "AWS/SQS",
-        metricName: "ApproximateNumberOfMessagesVisible",
-        dimensions: { QueueName: queue.name },
-        statistic: "Maximum",
+        ...metric,
         period: STANDARD_PERIOD_SECONDS,
         evaluationPeriods: 1,
         threshold: 1,
         comparisonOperator: "GreaterThanOrEqualToThreshold",
-        // SQS stops publishing for a queue that stays empty: no data means nothing waiting.
         treatMissingData: "notBreaching",
         ...notify,
       });
+
+    this.functionErrors = atLeastOne("function-errors", names.alarms.functionErrors,
+      `The tracker function ${props.function.functionName} failed at least once in 5 minutes (each failed attempt counts; Lambda retries a scheduled run twice). ` +
+        `Its 'run failed' log line in ${props.logGroup.name} names the error; npm run doctor checks the chain.`,
+      { namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: fn }, statistic: "Sum" });
+
+    // SQS stops publishing for a queue that stays empty: no data means nothing waiting.
+    const queueAlarm = (alarmId: string, alarmName: string, queue: SqsQueue, description: string) =>
+      atLeastOne(alarmId, alarmName, description,
+        { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queue.name }, statistic: "Maximum" });
     this.failedInvocations = queueAlarm("failed-invocations", names.alarms.failedInvocations, props.failureQueue,
       `A scheduled run failed all its attempts: Lambda put its invocation record (event, error, attempts) in the queue ${props.failureQueue.name}. ` +
       "Read it, fix the cause (npm run doctor), then delete the messages.");
