@@ -12,8 +12,8 @@
  * Configuration as for synth (NAME_PREFIX, BUCKET_NAME, OBJECT_KEY, EXTERNAL_ID, ...): doctor
  * compares what is deployed with what that configuration would deploy.
  */
-import { ConfigError, isLoopbackUrl, loadConfig } from "../../stacks/config";
-import { parseCommandLine, runCommand, usageError } from "../shared/cli";
+import { ConfigError, loadConfig } from "../../stacks/config";
+import { ACCOUNT_OPTIONS, accountFlags, parseCommandLine, runCommand, type AccountFlags } from "../shared/cli";
 import { formatReport, runDoctor, type DoctorOptions } from "./checks";
 
 export const USAGE = `usage: npm run doctor -- [--endpoint http://127.0.0.1:PORT] [--profile-a NAME] [--profile-b NAME] [--help]
@@ -28,22 +28,10 @@ Checks a deployed iss-tracker chain step by step, read-only, and prints PASS/FAI
 Configuration as for synth (ACCOUNT_B_ID, NAME_PREFIX, BUCKET_NAME, OBJECT_KEY, EXTERNAL_ID, ...).
 Exit codes: 0 healthy (WARN included), 1 a check failed, 2 usage or configuration error.`;
 
-export interface DoctorFlags {
-  readonly endpoint?: string;
-  readonly profileA?: string;
-  readonly profileB?: string;
-}
+export type DoctorFlags = AccountFlags;
 
 export function parseDoctorFlags(argv: readonly string[]): DoctorFlags {
-  const values = parseCommandLine(argv, {
-    endpoint: { type: "string" },
-    "profile-a": { type: "string" },
-    "profile-b": { type: "string" },
-  }, USAGE);
-  if (values.endpoint !== undefined && !isLoopbackUrl(values.endpoint)) {
-    throw usageError(`--endpoint must be a loopback URL (the local emulator), got ${values.endpoint}`, USAGE);
-  }
-  return { endpoint: values.endpoint, profileA: values["profile-a"], profileB: values["profile-b"] };
+  return accountFlags(parseCommandLine(argv, ACCOUNT_OPTIONS, USAGE), USAGE);
 }
 
 async function main(argv: readonly string[]): Promise<number> {

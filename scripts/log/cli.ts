@@ -13,8 +13,8 @@
  * there is none; 2 bad flags, bad configuration, or the log could not be read.
  */
 import { parseLog } from "../../function/core";
-import { ConfigError, isLoopbackUrl, loadConfig, type AppConfig } from "../../stacks/config";
-import { parseCommandLine, runCommand, usageError } from "../shared/cli";
+import { ConfigError, loadConfig, type AppConfig } from "../../stacks/config";
+import { ACCOUNT_OPTIONS, accountFlags, parseCommandLine, runCommand, usageError, type AccountFlags } from "../shared/cli";
 import { resourceNames } from "../../stacks/iss-tracker-stack";
 import type { Credentials } from "../shared/aws";
 import { writeTrackMap, type WrittenMap } from "./map";
@@ -40,24 +40,18 @@ Configuration as for synth: ACCOUNT_B_ID (222222222222 by default with --endpoin
 BUCKET_NAME, OBJECT_KEY, EXTERNAL_ID, SCHEDULE, REGION_A, REGION_B.
 Exit codes: 0 read (and fresh); 1 stale or empty with --max-age; 2 usage, configuration or access error.`;
 
-export interface LogFlags {
+export interface LogFlags extends AccountFlags {
   readonly tail: number;
   readonly maxAgeSeconds?: number;
   readonly map?: string;
-  readonly endpoint?: string;
-  readonly profileA?: string;
-  readonly profileB?: string;
 }
-
 
 export function parseLogFlags(argv: readonly string[]): LogFlags {
   const values = parseCommandLine(argv, {
     tail: { type: "string" },
     "max-age": { type: "string" },
     map: { type: "string" },
-    endpoint: { type: "string" },
-    "profile-a": { type: "string" },
-    "profile-b": { type: "string" },
+    ...ACCOUNT_OPTIONS,
   }, USAGE);
   const tailText = values.tail ?? "10";
   if (!/^\d+$/.test(tailText) || Number(tailText) > 1000) throw usageError(`--tail needs a whole number from 0 to 1000, got ${JSON.stringify(tailText)}`, USAGE);
@@ -70,17 +64,7 @@ export function parseLogFlags(argv: readonly string[]): LogFlags {
     }
   }
   if (values.map !== undefined && !/\.(png|svg)$/i.test(values.map)) throw usageError(`--map ${values.map}: the file must end in .png or .svg`, USAGE);
-  if (values.endpoint !== undefined && !isLoopbackUrl(values.endpoint)) {
-    throw usageError(`--endpoint must be a loopback URL (the local emulator), got ${values.endpoint}`, USAGE);
-  }
-  return {
-    tail: Number(tailText),
-    maxAgeSeconds,
-    map: values.map,
-    endpoint: values.endpoint,
-    profileA: values["profile-a"],
-    profileB: values["profile-b"],
-  };
+  return { tail: Number(tailText), maxAgeSeconds, map: values.map, ...accountFlags(values, USAGE) };
 }
 
 /** Where the log is and how the function reaches it, from the configuration. */

@@ -4,6 +4,7 @@
  * on every one, and every error followed by the usage text.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { isLoopbackUrl } from "../../stacks/config";
 
 /** Bad flags (exit 2), or `help` when --help was asked for (the usage on stdout, exit 0). */
 export class UsageError extends Error {
@@ -49,4 +50,28 @@ export async function runCommand(argv: readonly string[], main: (argv: readonly 
     (error.help ? console.log : console.error)(error.message);
     return error.help ? 0 : 2;
   }
+}
+
+/**
+ * The flags of every tool that reads a deployment (`npm run doctor`, `npm run log`): where it is
+ * (--endpoint, only the local emulator) and as whom (--profile-a, --profile-b).
+ */
+export const ACCOUNT_OPTIONS = {
+  endpoint: { type: "string" },
+  "profile-a": { type: "string" },
+  "profile-b": { type: "string" },
+} as const;
+
+export interface AccountFlags {
+  readonly endpoint?: string;
+  readonly profileA?: string;
+  readonly profileB?: string;
+}
+
+/** ACCOUNT_OPTIONS' values, checked: an endpoint must be a loopback URL (it is never a real account). */
+export function accountFlags(values: { readonly endpoint?: string; readonly "profile-a"?: string; readonly "profile-b"?: string }, usage: string): AccountFlags {
+  if (values.endpoint !== undefined && !isLoopbackUrl(values.endpoint)) {
+    throw usageError(`--endpoint must be a loopback URL (the local emulator), got ${values.endpoint}`, usage);
+  }
+  return { endpoint: values.endpoint, profileA: values["profile-a"], profileB: values["profile-b"] };
 }
