@@ -7,6 +7,7 @@ module.exports = {
     "^.+\\.tsx?$": ["ts-jest", { diagnostics: false }],
   },
   globalSetup: "<rootDir>/test-support/global-setup.ts",
+  globalTeardown: "<rootDir>/test-support/global-teardown.ts",
   setupFilesAfterEnv: ["<rootDir>/test-support/setup.ts"],
   testTimeout: 60000,
   testSequencer: "<rootDir>/test-support/sequencer.js",
