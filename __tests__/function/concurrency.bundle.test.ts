@@ -1,6 +1,6 @@
 /**
  * 20 concurrent runs of the shipped bundle (buildFunctionBundle's index.js, each run a fresh Node
- * process through the emulator's Lambda stand-in, 30 s deadline) on one log, against moto through
+ * process through the emulator's Lambda stand-in) on one log, against moto through
  * the emulator gateway with the S3 conformance gate, so the races are answered as S3 answers them
  * (412 on a stale If-Match or copy-source-if-match). On a small log (read-modify-write) and on a
  * 5.5 MiB log (multipart append, MULTIPART_THRESHOLD_BYTES = 5 MiB): every run succeeds, every
@@ -8,9 +8,19 @@
  * left behind. Straight on moto the same multipart runs all "succeed" and lose entries: see
  * __tests__/scripts/emulator/s3-gate.test.ts and `scripts/bench/append.ts`.
  */
-import { AppendRace, MiB, THRESHOLD_BYTES } from "../../scripts/bench/append-race";
+import { AppendRace, FUNCTION_TIMEOUT_MS, MiB, THRESHOLD_BYTES } from "../../scripts/bench/append-race";
 
 const RUNS = 20;
+/**
+ * Each run's deadline here: twice the deployed function's 30 s. What this pins is that no run fails
+ * and no entry is lost or doubled; the time it takes is the benchmark's (`npm run bench:append`,
+ * 30 s deadline, quiet machine: 20 of 20 on both paths, README). The 20 multipart writers need
+ * ~18 s of CPU from one single-threaded moto, the gateway and 20 Node processes; inside `npm test`
+ * the two cores are already saturated by the other suites and the end-to-end run's Terraform, and a
+ * loaded fresh-clone run once had 2 of 20 give up at 30 s, cleanly, with their entries unwritten.
+ * Real S3 serves the writers in parallel.
+ */
+const TEST_DEADLINE_MS = 2 * FUNCTION_TIMEOUT_MS;
 let race: AppendRace;
 
 beforeAll(async () => {
@@ -27,7 +37,7 @@ describe.each([
 ] as const)(`${RUNS} concurrent runs of the shipped bundle through the S3 gate, on %s`, (_, logBytes, path) => {
   it(`all ${RUNS} succeed; ${RUNS} entries land, none twice; the original bytes intact; no upload left`, async () => {
     expect(logBytes >= THRESHOLD_BYTES).toBe(path === "multipart-append");
-    const result = await race.run({ runs: RUNS, logBytes });
+    const result = await race.run({ runs: RUNS, logBytes, timeoutMs: TEST_DEADLINE_MS });
     // The failures first, with their messages: the most useful line when this breaks.
     expect(result.outcomes.filter((o) => !o.ok).map((o) => o.error)).toEqual([]);
     expect(result.succeeded).toBe(RUNS);
@@ -35,7 +45,7 @@ describe.each([
     expect(result).toMatchObject({ landed: RUNS, lost: 0, duplicated: 0, unexpected: 0, prefixIntact: true, leftoverUploads: 0 });
     // The runs did race: some lost a conditional write (412) and went again.
     expect(Math.max(...result.outcomes.map((o) => o.attempts ?? 0))).toBeGreaterThan(1);
-  }, 120_000);
+  }, 180_000);
 });
 
 describe.each([

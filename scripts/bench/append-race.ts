@@ -45,6 +45,8 @@ export interface RaceOptions {
   readonly logBytes: number;
   /** Through the S3 gate (default) or straight to moto. */
   readonly gate?: boolean;
+  /** Each run's deadline (Lambda's timeout). Default FUNCTION_TIMEOUT_MS, the deployed function's. */
+  readonly timeoutMs?: number;
 }
 
 export interface RunOutcome {
@@ -140,7 +142,7 @@ export class AppendRace {
 
   /** Writes a log of `logBytes` to a new key, runs the batch, and checks what landed. */
   async run(options: RaceOptions): Promise<RaceResult> {
-    const opts: Required<RaceOptions> = { gate: true, ...options };
+    const opts: Required<RaceOptions> = { gate: true, timeoutMs: FUNCTION_TIMEOUT_MS, ...options };
     const batch = ++this.batches;
     const key = `race/${batch}-${opts.runs}x-${opts.logBytes}b-${opts.gate ? "gate" : "moto"}.txt`;
     const dir = join(this.workDir, `batch-${batch}`);
@@ -171,7 +173,7 @@ export class AppendRace {
     try {
       outcomes = await Promise.all(Array.from({ length: opts.runs }, async () => {
         const run = await invokeInFreshProcess<{ attempts?: number; path?: string; issTimestamp?: number }>({
-          ...this.fn, functionName: "iss-tracker-function", timeoutMs: FUNCTION_TIMEOUT_MS, env, events: [scheduledEvent()], workDir: dir,
+          ...this.fn, functionName: "iss-tracker-function", timeoutMs: opts.timeoutMs, env, events: [scheduledEvent()], workDir: dir,
         });
         const result = run.results?.[0];
         if (!result) return { ok: false, ms: Date.now() - started, error: `the runner wrote no result: ${(run.stdout + run.stderr).slice(-2000)}` };
