@@ -57,10 +57,23 @@ export interface TerraformEnvResult {
   readonly cliConfigFile?: string;
 }
 
-/** Mutates `env` so that a Terraform child process (or cdktf) finds the AWS provider. */
+/**
+ * The Go garbage collector's target for Terraform and its provider plugins, unless GOGC is set. The
+ * hashicorp/aws plugin builds its whole schema at every launch, and Terraform launches it several
+ * times per command (its schema, then once per provider configuration for validate, plan and
+ * apply); GOGC=400 lets each process use ~120 MB more memory (~460 MB) and cuts its CPU by a
+ * quarter (measured: `terraform validate` of the app stack, 10.5 s -> 7.9 s of CPU).
+ */
+export const TERRAFORM_GOGC = "400";
+
+/**
+ * Mutates `env` so that a Terraform child process (or cdktf) finds the AWS provider, and launches
+ * it with less garbage-collection work (TERRAFORM_GOGC).
+ */
 export function applyTerraformEnv(env: NodeJS.ProcessEnv = process.env): TerraformEnvResult {
   env.CHECKPOINT_DISABLE = "1";
   env.CDKTF_DISABLE_PLUGIN_CACHE_ENV ??= "1";
+  env.GOGC ??= TERRAFORM_GOGC;
   const mirror = findProviderMirror(env);
   if (mirror) {
     const dir = join(PROJECT_ROOT, ".build");
