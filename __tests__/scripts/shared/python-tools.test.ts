@@ -1,7 +1,8 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensurePythonTool, MOTO, pinsOf, type PythonTool } from "../../../scripts/shared/python-tools";
+import { execFileSync } from "node:child_process";
+import { CHECKOV, ensurePythonTool, MOTO, pinsOf, UV_REQUIREMENTS, type PythonTool } from "../../../scripts/shared/python-tools";
 
 describe("the project's Python tools", () => {
   let dir: string;
@@ -35,16 +36,25 @@ describe("the project's Python tools", () => {
     expect(ensurePythonTool(tool([wrong, right]), () => undefined)).toBe(right);
   });
 
-  it("builds the venv once with a progress line, reuses it without a word, and rebuilds it when the requirements change", () => {
+  it("builds the venv once with a progress line, reuses it without a word, rebuilds it when the requirements change; a fully pinned tool through the pinned uv, or through pip when uv cannot be installed", () => {
+    expect(CHECKOV.fullyPinned).toBe(true);
+    expect(pinsOf(readFileSync(UV_REQUIREMENTS, "utf8")).get("uv")).toMatch(/^\d+\.\d+\.\d+$/);
     const requirements = join(dir, "req-venv.txt");
+    const venv = join(dir, ".venv-pinned");
+    const noUv = join(dir, "uv-unavailable.txt");
+    writeFileSync(noUv, "uv==0.0.0\n"); // no such uv on any index
     writeFileSync(requirements, "# nothing to install: the venv itself is what is tested\n");
-    const tool: PythonTool = { name: "empty tool", requirements, venv: join(dir, ".venv-empty") };
     const lines: string[] = [];
-    const python = ensurePythonTool(tool, (l) => lines.push(l));
-    expect(python).toBe(join(dir, ".venv-empty", "bin", "python"));
-    expect(lines[0]).toMatch(/^setting up empty tool: installing .*req-venv\.txt into .*\.venv-empty/);
-    expect(lines[1]).toMatch(/^setting up empty tool: done in \d+ s$/);
 
+    // uv cannot be installed: pip installs the pins instead, and says so.
+    const python = ensurePythonTool({ name: "pinned tool", requirements, venv, fullyPinned: true, uvRequirements: noUv }, (l) => lines.push(l));
+    expect(python).toBe(join(venv, "bin", "python"));
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^setting up pinned tool: installing .*req-venv\.txt into .*\.venv-pinned/);
+    expect(lines[1]).toMatch(/^setting up pinned tool: uv could not install it \(.+\); pip does, a little slower$/);
+    expect(lines[2]).toMatch(/^setting up pinned tool: done in \d+ s \(installed with pip\)$/);
+
+    const tool: PythonTool = { name: "pinned tool", requirements, venv, fullyPinned: true };
     lines.length = 0;
     expect(ensurePythonTool(tool, (l) => lines.push(l))).toBe(python);
     expect(lines).toEqual([]);
@@ -53,10 +63,14 @@ describe("the project's Python tools", () => {
     expect(ensurePythonTool(tool, (l) => lines.push(l))).toBe(python);
     expect(lines).toEqual([]); // comments and blank lines are not part of what the venv is built from
 
-    writeFileSync(requirements, "pip\n");
-    ensurePythonTool(tool, (l) => lines.push(l));
-    expect(lines[0]).toMatch(/^setting up empty tool: installing/);
-  }, 120_000);
+    // A new pin rebuilds the venv; the project's uv pin installs it.
+    writeFileSync(requirements, "six==1.17.0\n");
+    expect(ensurePythonTool(tool, (l) => lines.push(l))).toBe(python);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^setting up pinned tool: installing/);
+    expect(lines[1]).toMatch(/^setting up pinned tool: done in \d+ s \(installed with uv\)$/);
+    expect(execFileSync(python, ["-c", "import six; print(six.__version__)"], { encoding: "utf8" }).trim()).toBe("1.17.0");
+  }, 180_000);
 
   it("says what to install when the base Python is missing", () => {
     const saved = process.env.ISS_TRACKER_BASE_PYTHON;
