@@ -42,7 +42,7 @@ describe("the project's Python tools", () => {
     const requirements = join(dir, "req-venv.txt");
     const venv = join(dir, ".venv-pinned");
     const noUv = join(dir, "uv-unavailable.txt");
-    writeFileSync(noUv, "uv==0.0.0\n"); // no such uv on any index
+    writeFileSync(noUv, join(dir, "no-such-uv.whl") + "\n"); // a uv pip cannot install (fails at once, offline)
     writeFileSync(requirements, "# nothing to install: the venv itself is what is tested\n");
     const lines: string[] = [];
 
