@@ -127,19 +127,27 @@ function lock(dir: string): () => void {
   }
 }
 
-/** Runs one install step; undefined when it succeeded, else the last line it printed (or its error). */
-function attempt([command, args]: [string, string[]]): string | undefined {
+type Step = [command: string, args: string[]];
+
+/**
+ * Runs one install step: undefined when it succeeded, else what went wrong (`summary`: the last line
+ * it printed; `detail`: the command and the end of its output).
+ */
+function attempt([command, args]: Step): { summary: string; detail: string } | undefined {
   const result = run(command, args);
   if (!result.error && result.status === 0) return undefined;
-  return result.error?.message ?? `${result.stdout}\n${result.stderr}`.trim().split("\n").pop() ?? `exit ${result.status}`;
+  const output = `${result.stdout.slice(-2000)}${result.stderr.slice(-4000)}`;
+  return {
+    summary: result.error?.message ?? (output.trim().split("\n").pop() || `exit ${result.status}`),
+    detail: `${[command, ...args].join(" ")}\n${result.error?.message ?? ""}${output}`,
+  };
 }
 
 /** Runs one install step; throws what failed, with its output and what to do, when it failed. */
-function step(tool: PythonTool, [command, args]: [string, string[]]): void {
-  const result = run(command, args);
-  if (result.error || result.status !== 0) {
-    throw new Error(`setting up ${tool.name} failed at: ${[command, ...args].join(" ")}\n` +
-      `${(result.error?.message ?? "")}${result.stdout.slice(-2000)}${result.stderr.slice(-4000)}\n` +
+function step(tool: PythonTool, command: Step): void {
+  const failed = attempt(command);
+  if (failed) {
+    throw new Error(`setting up ${tool.name} failed at: ${failed.detail}\n` +
       `Fix the cause (network to PyPI, a Python without venv/pip) and run the command again; it starts over by itself.`);
   }
 }
@@ -168,7 +176,7 @@ export function ensurePythonTool(tool: PythonTool, progress: (line: string) => v
     const started = Date.now();
     progress(`setting up ${tool.name}: installing ${relative(PROJECT_ROOT, tool.requirements)} into ${relative(PROJECT_ROOT, tool.venv)} (once; later runs reuse it) ...`);
     rmSync(stampFile, { force: true });
-    const pip = (...args: string[]): [string, string[]] => [python, ["-m", "pip", ...args]];
+    const pip = (...args: string[]): Step => [python, ["-m", "pip", ...args]];
     const quiet = ["--quiet", "--disable-pip-version-check", "--no-input"];
     step(tool, [base, ["-m", "venv", "--clear", tool.venv]]);
     let installer = "pip";
@@ -177,7 +185,7 @@ export function ensurePythonTool(tool: PythonTool, progress: (line: string) => v
       const failed = attempt(pip("install", ...quiet, "-r", tool.uvRequirements ?? UV_REQUIREMENTS)) ??
         attempt([uv, ["pip", "install", "--quiet", "--python", python, "--no-deps", "--compile-bytecode", "-r", tool.requirements]]);
       if (failed === undefined) installer = "uv";
-      else progress(`setting up ${tool.name}: uv could not install it (${failed}); pip does, a little slower`);
+      else progress(`setting up ${tool.name}: uv could not install it (${failed.summary}); pip does, a little slower`);
     }
     if (installer === "pip") step(tool, pip("install", ...quiet, ...(tool.fullyPinned ? ["--no-deps"] : []), "-r", tool.requirements));
     step(tool, pip("check"));
