@@ -12,7 +12,7 @@
  * - a machine interpreter that already has the exact pinned distributions can be used instead
  *   (moto: the machine's python3 often has it; checkov never, its pins clash with other tools);
  * - a fully pinned tool (checkov: a full freeze) is installed by uv (pinned in uv-requirements.txt,
- *   itself installed by the venv's pip), about 25 s of CPU less than pip for checkov; pip installs
+ *   itself installed by the venv's pip), about 20 s of CPU less than pip for checkov; pip installs
  *   it when uv cannot (uv does not read pip's configuration: an index or proxy that only pip.conf
  *   names), with the same exact pins, so either way the venv holds the same distributions.
  *
