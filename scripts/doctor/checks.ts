@@ -26,7 +26,7 @@ import { GetFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
 import { GetBucketLocationCommand, GetBucketPolicyCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AppConfig } from "../../stacks/config";
-import { resourceNames } from "../../stacks/iss-tracker-stack";
+import { derivedArns, resourceNames } from "../../stacks/names";
 import type { PolicyDocument, Statement } from "../../stacks/policy";
 import { assumeRole, errorText, isAccessDenied, isNotFound, parsePolicy, readRole, type Credentials } from "../shared/aws";
 import { evaluate, sessionOf, type NamedPolicy } from "../shared/iam";
@@ -151,7 +151,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   if (wrongA) return skipRest("the credentials are not account A's");
 
   // 2. The bootstrap role, as Terraform's account_b provider assumes it (seed 003, problem 3).
-  const bootstrapArn = `arn:aws:iam::${config.accountBId}:role/${config.bootstrapRoleName}`;
+  const bootstrapArn = derivedArns(config).bootstrapRoleArn;
   const deployerHint = callerArn.includes(":assumed-role/")
     ? `${roleOfSession(callerArn)} (your role's full ARN: add its path if it has one, see \`aws iam get-role\`)` : callerArn;
   const bootstrapFix = `deploy the bootstrap stack with B's credentials: DEPLOYER_PRINCIPAL_ARN=${deployerHint} AWS_PROFILE=<profile of B> npx cdktf deploy bootstrap` +
@@ -241,7 +241,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   }
 
   // 5. The identity side of the chain: A lets the execution role assume the access role.
-  const expectedAccessArn = `arn:aws:iam::${config.accountBId}:role/${names.accessRoleName}`;
+  const expectedAccessArn = derivedArns(config).accessRoleArn;
   let accessArn = expectedAccessArn;
   let access: Awaited<ReturnType<typeof readRole>> | undefined;
   let accessError = "no credentials for account B";
@@ -255,7 +255,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   }
   if (execPolicies) {
     const target = await evaluate({ principal: execSession, identityPolicies: execPolicies, action: "sts:AssumeRole", resource: accessArn, resourceAccount: config.accountBId });
-    const other = await evaluate({ principal: execSession, identityPolicies: execPolicies, action: "sts:AssumeRole", resource: `arn:aws:iam::${config.accountBId}:role/doctor-probe-other-role`, resourceAccount: config.accountBId });
+    const other = await evaluate({ principal: execSession, identityPolicies: execPolicies, action: "sts:AssumeRole", resource: `arn:${config.partition}:iam::${config.accountBId}:role/doctor-probe-other-role`, resourceAccount: config.accountBId });
     const attached = execPolicies.map((p) => p.name).join(", ") || "none";
     if (target.identity !== ALLOWED) {
       check("execution-policy", false, `${execName} (policies: ${attached}) -> sts:AssumeRole ${accessArn}: ${target.identity}`,
@@ -278,7 +278,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     const principals = trustedPrincipals(access.trust);
     const named = principals.includes(execArn);
     const roleName = execArn.replace(/^.*:role\//, "");
-    const withoutPath = `arn:aws:iam::${accountA}:role/${execName}`;
+    const withoutPath = `arn:${config.partition}:iam::${accountA}:role/${execName}`;
     const broad = principals.filter((p) => p === "*" || /:root$/.test(p) || /^\d{12}$/.test(p));
     const others = principals.filter((p) => p !== execArn);
     let fix: string | undefined;
@@ -317,8 +317,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   let bucketRegion: string | undefined;
   let bucketPolicy: PolicyDocument | undefined;
   let bucketOk = false;
-  const bucketArn = `arn:aws:s3:::${config.bucketName}`;
-  const objectArn = `${bucketArn}/${config.objectKey}`;
+  const { objectArn } = derivedArns(config);
   if (b) {
     try {
       // The region from HeadBucket (s3:ListBucket, which the bootstrap role has); GetBucketLocation
@@ -425,7 +424,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       refused = errorText(error);
     }
     if (viaAccess) {
-      const callerIsExec = roleOfSession(callerArn) === `arn:aws:iam::${accountA}:role/${execName}`;
+      const callerIsExec = roleOfSession(callerArn) === `arn:${config.partition}:iam::${accountA}:role/${execName}`;
       if (!emulator && !callerIsExec) {
         return {
           id: "object-read", title, status: "fail",

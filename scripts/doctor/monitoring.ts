@@ -71,7 +71,7 @@ export async function monitoringChecks(ctx: MonitoringContext, record: RecordChe
   const region = config.regionA;
   const names = monitoringNames(config.namePrefix);
   const queues = queueNames(config.namePrefix);
-  const queueArn = (name: string) => `arn:aws:sqs:${region}:${accountA}:${name}`;
+  const queueArn = (name: string) => `arn:${config.partition}:sqs:${region}:${accountA}:${name}`;
 
   const readQueue = async (name: string): Promise<QueueState | string> => {
     try {
@@ -152,8 +152,8 @@ export async function monitoringChecks(ctx: MonitoringContext, record: RecordChe
     "fix why EventBridge could not invoke the function (the message's ERROR_CODE/ERROR_MESSAGE attributes: a missing function or invoke permission, throttling)");
 
   // 3. The alert topic: encrypted with a key CloudWatch may use, open to this deployment's alarms.
-  const topicArn = `arn:aws:sns:${region}:${accountA}:${config.namePrefix}-alerts`;
-  const alarmArn = (name: string) => `arn:aws:cloudwatch:${region}:${accountA}:alarm:${name}`;
+  const topicArn = `arn:${config.partition}:sns:${region}:${accountA}:${config.namePrefix}-alerts`;
+  const alarmArn = (name: string) => `arn:${config.partition}:cloudwatch:${region}:${accountA}:alarm:${name}`;
   let topicOk = false;
   try {
     const attributes = (await a.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes ?? {};
@@ -167,7 +167,7 @@ export async function monitoringChecks(ctx: MonitoringContext, record: RecordChe
     } else {
       try {
         const keyPolicy = parsePolicy((await a.kms.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: "default" }))).Policy);
-        const keyArn = keyId.startsWith("arn:") ? keyId : `arn:aws:kms:${region}:${accountA}:key/${keyId}`;
+        const keyArn = keyId.startsWith("arn:") ? keyId : `arn:${config.partition}:kms:${region}:${accountA}:key/${keyId}`;
         const denied: string[] = [];
         for (const action of ["kms:GenerateDataKey", "kms:Decrypt"]) {
           const decision = await evaluate({ principal: CLOUDWATCH_SERVICE, action, resource: keyArn, resourceAccount: accountA, resourcePolicy: keyPolicy });

@@ -15,7 +15,7 @@
 import { parseLog } from "../../function/core";
 import { ConfigError, loadConfig, type AppConfig } from "../../stacks/config";
 import { ACCOUNT_OPTIONS, accountFlags, parseCommandLine, runCommand, usageError, type AccountFlags } from "../shared/cli";
-import { resourceNames } from "../../stacks/iss-tracker-stack";
+import { derivedArns } from "../../stacks/names";
 import type { Credentials } from "../shared/aws";
 import { writeTrackMap, type WrittenMap } from "./map";
 import { LogAccessError, readLog, type LogLocation, type LogReadOptions } from "./read";
@@ -73,7 +73,7 @@ export function logLocation(config: AppConfig): LogLocation {
     bucket: config.bucketName,
     key: config.objectKey,
     regionB: config.regionB,
-    accessRoleArn: `arn:aws:iam::${config.accountBId}:role/${resourceNames(config.namePrefix).accessRoleName}`,
+    accessRoleArn: derivedArns(config).accessRoleArn,
     externalId: config.externalId,
   };
 }

@@ -72,10 +72,12 @@ async function getObject(s3: S3Client, location: LogLocation, via: string, whoFi
 
 /** Reads the log: B's credentials when given, else the function's chain from A's credentials. */
 export async function readLog(location: LogLocation, options: LogReadOptions): Promise<LogRead> {
+  // For the messages: the object's ARN in the access role's partition.
+  const objectArn = `arn:${location.accessRoleArn.split(":")[1]}:s3:::${location.bucket}/${location.key}`;
   const accessB: AccountAccess = { region: location.regionB, endpoint: options.endpoint, profile: options.profileB, credentials: options.credentialsB };
   if (options.credentialsB || options.profileB) {
     return getObject(s3Client(accessB), location, `account B's credentials${options.profileB ? ` (profile ${options.profileB})` : ""}`,
-      `give --profile-b a principal of account B that may s3:GetObject arn:aws:s3:::${location.bucket}/${location.key}`);
+      `give --profile-b a principal of account B that may s3:GetObject ${objectArn}`);
   }
   const accessA: AccountAccess = { region: options.regionA, endpoint: options.endpoint, profile: options.profileA, credentials: options.credentialsA };
   const sts = guardOperations(new STSClient(clientConfig(accessA)), LOG_READ_OPERATIONS, "npm run log", sentLogOperations);
@@ -92,10 +94,10 @@ export async function readLog(location: LogLocation, options: LogReadOptions): P
     throw new LogAccessError(`AssumeRole ${location.accessRoleArn} (external id ${location.externalId}) as ${caller}: ${errorText(error)}`,
       isAccessDenied(error)
         ? `only the function's execution role may assume the access role (its trust policy names exactly that role, by design); ` +
-          `read with a principal of account B that may s3:GetObject arn:aws:s3:::${location.bucket}/${location.key}: --profile-b <profile of B>`
+          `read with a principal of account B that may s3:GetObject ${objectArn}: --profile-b <profile of B>`
         : `check ACCOUNT_B_ID, NAME_PREFIX and EXTERNAL_ID (they name the role and the id the function uses); npm run doctor checks the chain`);
   }
   const accessRole = { ...accessB, profile: undefined, credentials: session };
   return getObject(s3Client(accessRole), location, `the access role ${location.accessRoleArn} (assumed with the function's external id)`,
-    `the access role may not read the object: grant it s3:GetObject on arn:aws:s3:::${location.bucket}/${location.key} (npm run doctor: access-permissions, bucket-policy)`);
+    `the access role may not read the object: grant it s3:GetObject on ${objectArn} (npm run doctor: access-permissions, bucket-policy)`);
 }

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PNG } from "pngjs";
 import { formatEntry, LOG_HEADER, type IssPosition } from "../../../function/core";
-import { parseLogFlags, runLogCommand, type LogFlags } from "../../../scripts/log/cli";
+import { logLocation, parseLogFlags, runLogCommand, type LogFlags } from "../../../scripts/log/cli";
 import type { UsageError } from "../../../scripts/shared/cli";
 import { LOG_READ_OPERATIONS, sentLogOperations } from "../../../scripts/log/read";
 import { formatSummary, parseDuration, summarize } from "../../../scripts/log/report";
@@ -174,6 +174,12 @@ describe("the report (pure)", () => {
     const text = formatSummary(summary, { hasHeader: true, unparsed: [{ line: 9, text: "a note" }] }, { schedule: "rate(5 minutes)", periodSeconds: 300 });
     expect(text).toContain("entries not after the one before: 1");
     expect(text).toContain('lines that are not part of an entry: 1\n  line 9: "a note"');
+  });
+
+  it("names the access role in the regions' partition (the ARN the stacks derive)", () => {
+    const env = { ACCOUNT_B_ID: "222222222222", REGION_A: "us-gov-west-1", REGION_B: "us-gov-west-1" };
+    expect(logLocation(loadConfig({ env })).accessRoleArn).toBe("arn:aws-us-gov:iam::222222222222:role/iss-tracker-report-writer");
+    expect(logLocation(loadConfig({ env: { ACCOUNT_B_ID: "222222222222" } })).accessRoleArn).toBe("arn:aws:iam::222222222222:role/iss-tracker-report-writer");
   });
 
   it("reads durations as seconds, minutes, hours or days", () => {
