@@ -22,7 +22,7 @@
  * nothing touches the user's cdktf.out or real state.
  */
 import {
-  CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, IAMClient,
+  CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetRoleCommand, IAMClient,
   PutRolePolicyCommand, PutUserPolicyCommand,
 } from "@aws-sdk/client-iam";
 import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
@@ -44,7 +44,7 @@ import { iamGate, type IamGate, type RecordedCall } from "../emulator/iam-gate";
 import { lifecycleGate } from "../emulator/lifecycle-gate";
 import { s3Gate } from "../emulator/s3-gate";
 import { stsGate, type StsGate } from "../emulator/sts-gate";
-import { assumeRole, isNotFound, parsePolicy, readRole, type Credentials } from "../shared/aws";
+import { assumeRole, isNotFound, parsePolicy, readManagedPolicy, readRole, type Credentials } from "../shared/aws";
 import { sessionOf } from "../shared/iam";
 import { checkPrerequisites } from "../shared/prerequisites";
 import { applyTerraformEnv } from "../shared/terraform-env";
@@ -167,9 +167,7 @@ export class Rehearsal {
           const { role, policies } = await readRole(adminIamB, roleArn.replace(/^.*:role\/(.*\/)?/, ""));
           const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn;
           if (!boundaryArn) return { policies };
-          const meta = await adminIamB.send(new GetPolicyCommand({ PolicyArn: boundaryArn }));
-          const version = await adminIamB.send(new GetPolicyVersionCommand({ PolicyArn: boundaryArn, VersionId: meta.Policy?.DefaultVersionId }));
-          return { policies, boundary: { name: boundaryArn, policy: parsePolicy(version.PolicyVersion?.Document) } };
+          return { policies, boundary: { name: boundaryArn, policy: await readManagedPolicy(adminIamB, boundaryArn) } };
         },
         boundaryOf: async (roleArn) => {
           try {

@@ -77,6 +77,13 @@ export function parsePolicy(text: string | undefined): PolicyDocument {
   return JSON.parse(decoded);
 }
 
+/** The document of a managed policy's default version. */
+export async function readManagedPolicy(iam: Pick<IAMClient, "send">, policyArn: string): Promise<PolicyDocument> {
+  const meta = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
+  const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: meta.Policy?.DefaultVersionId }));
+  return parsePolicy(version.PolicyVersion?.Document);
+}
+
 /** A role and all its identity policies (inline, and the default version of attached ones). */
 export async function readRole(iam: Pick<IAMClient, "send">, roleName: string): Promise<{ role: Role; trust: PolicyDocument; policies: NamedPolicy[] }> {
   const role = (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
@@ -87,9 +94,7 @@ export async function readRole(iam: Pick<IAMClient, "send">, roleName: string): 
     policies.push({ name, policy: parsePolicy(p.PolicyDocument) });
   }
   for (const attached of (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }))).AttachedPolicies ?? []) {
-    const meta = await iam.send(new GetPolicyCommand({ PolicyArn: attached.PolicyArn }));
-    const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: attached.PolicyArn, VersionId: meta.Policy?.DefaultVersionId }));
-    policies.push({ name: attached.PolicyName ?? attached.PolicyArn ?? "attached", policy: parsePolicy(version.PolicyVersion?.Document) });
+    policies.push({ name: attached.PolicyName ?? attached.PolicyArn ?? "attached", policy: await readManagedPolicy(iam, attached.PolicyArn!) });
   }
   return { role, trust: parsePolicy(role.AssumeRolePolicyDocument), policies };
 }
