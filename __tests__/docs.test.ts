@@ -1,11 +1,12 @@
 /**
- * The README and `help` say what the code does: every setting with its variable, context key and
- * default, every npm script the README names exists, and the log format they show is the function's.
+ * The README and `help` say what the code does: their generated blocks (the settings, the outputs) are
+ * what the code renders, every npm script they name exists, and the log format they show is the function's.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { LOG_HEADER } from "../function/core";
-import { SETTINGS } from "../stacks/config";
+import { blockContent, BLOCKS, generate, withBlock, type GeneratedBlock } from "../scripts/docs/generate";
 
 const ROOT = resolve(__dirname, "..");
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -13,17 +14,20 @@ const HELP = readFileSync(join(ROOT, "help"), "utf8");
 const SCRIPTS = Object.keys(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts);
 
 describe("the README and help", () => {
-  it.each(Object.values(SETTINGS).map((s) => [s.env, s.context]))("document the setting %s (context key %s) in the README's table and in help", (env, context) => {
-    expect(README).toMatch(new RegExp(`^\\| \`${env}\` \\| \`${context}\` \\| `, "m"));
-    expect(HELP).toMatch(new RegExp(`\\b${env}\\b.*\\[[^\\]]*\\b${context}\\b`));
+  it.each(BLOCKS.map((b) => [b.file, b.name, b]))("carry the generated %s %s block as the code renders it (npm run docs rewrites it)", (_file, _name, block) => {
+    const text = readFileSync(join(ROOT, block.file), "utf8");
+    expect(blockContent(text, block)).toBe(block.render());
   });
 
-  it("give the same defaults as the configuration for the settings whose default is a plain value", () => {
-    for (const s of Object.values(SETTINGS)) {
-      if (!/^[\w.()-]+$/.test(s.default) || /^\(/.test(s.default)) continue;
-      const row = new RegExp(`^\\| \`${s.env}\` \\| \`${s.context}\` \\| [^|]*${s.default.replace(/[().]/g, "\\$&")}`, "m");
-      expect([s.env, README.match(row) ? "documented" : "missing"]).toEqual([s.env, "documented"]);
-    }
+  it("npm run docs rewrites a stale block and leaves the text around it alone", () => {
+    const root = mkdtempSync(join(tmpdir(), "docs-"));
+    const stale = (text: string, block: GeneratedBlock) => withBlock(text, block, "stale");
+    writeFileSync(join(root, "README.md"), BLOCKS.filter((b) => b.file === "README.md").reduce(stale, README));
+    writeFileSync(join(root, "help"), BLOCKS.filter((b) => b.file === "help").reduce(stale, HELP));
+    expect(generate({ write: false, root })).toEqual(["README.md: settings", "README.md: outputs", "help: settings"]);
+    expect(generate({ write: true, root })).toHaveLength(3);
+    expect([readFileSync(join(root, "README.md"), "utf8"), readFileSync(join(root, "help"), "utf8")]).toEqual([README, HELP]);
+    expect(generate({ write: false, root })).toEqual([]);
   });
 
   it("name only npm scripts that exist", () => {

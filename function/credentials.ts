@@ -8,6 +8,7 @@
  * time left in the run (an abort signal): a hung STS ends the run cleanly, not as a Lambda timeout.
  */
 import { AssumeRoleCommand, type STSClient } from "@aws-sdk/client-sts";
+import { ROLE_CHAINING_MAX_SECONDS } from "./contract";
 import { NO_DEADLINE, within, type Deadline } from "./retry";
 
 export interface AssumedCredentials {
@@ -20,8 +21,6 @@ export interface AssumedCredentials {
 /** The part of STSClient used here (tests pass a mocked client). */
 export type StsSender = Pick<STSClient, "send">;
 
-/** Role chaining caps a session at one hour. */
-export const MAX_CHAINED_SESSION_SECONDS = 3600;
 /** Renew this long before expiry, so a session never runs out in the middle of a run. */
 export const REFRESH_MARGIN_MS = 10 * 60 * 1000;
 
@@ -85,9 +84,9 @@ export class AssumeRoleProvider {
   constructor(private readonly options: AssumeRoleProviderOptions) {
     this.cache = options.cache ?? containerCache;
     this.now = options.now ?? Date.now;
-    const duration = options.durationSeconds ?? MAX_CHAINED_SESSION_SECONDS;
-    if (!Number.isInteger(duration) || duration < 900 || duration > MAX_CHAINED_SESSION_SECONDS) {
-      throw new RangeError(`durationSeconds must be an integer in [900, ${MAX_CHAINED_SESSION_SECONDS}] (role chaining cap), got ${duration}`);
+    const duration = options.durationSeconds ?? ROLE_CHAINING_MAX_SECONDS;
+    if (!Number.isInteger(duration) || duration < 900 || duration > ROLE_CHAINING_MAX_SECONDS) {
+      throw new RangeError(`durationSeconds must be an integer in [900, ${ROLE_CHAINING_MAX_SECONDS}] (role chaining cap), got ${duration}`);
     }
     this.durationSeconds = duration;
   }

@@ -19,6 +19,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { loadConfig, type TrackerConfig } from "./config";
+import { FUNCTION_DEFAULTS } from "./contract";
 import { AssumeRoleProvider, roleSessionName, type AssumedCredentials } from "./credentials";
 import { fetchIssPosition } from "./iss-client";
 import { S3ObjectStore } from "./object-store";
@@ -34,8 +35,6 @@ export interface LambdaContextLike {
 
 export type { RunSummary } from "./tracker";
 
-/** A run without Lambda's context (local) gets the stack's default timeout. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
 /**
  * Connection setup only; the time of each request is the run's (abort signals). The SDK's
  * requestTimeout is left unset: without throwOnRequestTimeout it only logs a warning.
@@ -79,7 +78,7 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
   }
   const provider = providerFor(config);
   const functionName = context?.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
-  const deadline = deadlineFrom(context?.getRemainingTimeInMillis?.bind(context), DEFAULT_TIMEOUT_MS);
+  const deadline = deadlineFrom(context?.getRemainingTimeInMillis?.bind(context), FUNCTION_DEFAULTS.timeoutSeconds * 1000); // a local run: the stack's timeout
   const partition = /^arn:([\w-]+):/.exec(config.accessRoleArn)?.[1];
   return runTracker(
     config,

@@ -87,13 +87,13 @@ export class IssTrackerStack extends TerraformStack {
       functionName: names.functionName,
       role: this.trustChain.executionRole,
       logRetentionDays: config.logRetentionDays,
-      environment: {
-        ACCESS_ROLE_ARN: this.trustChain.accessRole.arn,
-        EXTERNAL_ID: config.externalId,
-        BUCKET_NAME: this.reportBucket.bucket.bucket,
-        BUCKET_REGION: config.regionB,
-        OBJECT_KEY: config.objectKey,
-        ISS_SOURCES: config.issSources.join(","),
+      settings: {
+        accessRoleArn: this.trustChain.accessRole.arn,
+        externalId: config.externalId,
+        bucket: this.reportBucket.bucket.bucket,
+        bucketRegion: config.regionB,
+        key: config.objectKey,
+        issSources: config.issSources,
       },
       onFailure: this.failureDestination,
     });

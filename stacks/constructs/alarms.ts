@@ -7,6 +7,7 @@ import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import type { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { Construct } from "constructs";
 import { formatDuration } from "../schedule-period";
+import { SETTINGS } from "../settings";
 
 /**
  * The metric filter's pattern: the phrase `entry appended`, which is the `msg` of the one JSON line
@@ -47,7 +48,7 @@ export interface AlarmsProps {
   readonly deadLetterQueue: SqsQueue;
   /** Longest interval between two scheduled runs, in seconds. */
   readonly schedulePeriodSeconds: number;
-  /** Periods without an append before log-stalled fires. Default: 3. */
+  /** Periods without an append before log-stalled fires. Default: the ALARM_MISSED_RUNS setting's default. */
   readonly missedRuns?: number;
 }
 
@@ -71,7 +72,7 @@ export class Alarms extends Construct {
     super(scope, id);
     const provider = props.provider;
     const names = monitoringNames(props.namePrefix);
-    const missedRuns = props.missedRuns ?? 3;
+    const missedRuns = props.missedRuns ?? SETTINGS.alarmMissedRuns.default;
     const notify = { alarmActions: [props.topic.arn], okActions: [props.topic.arn] };
     const fn = props.function.functionName;
 

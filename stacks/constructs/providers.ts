@@ -1,5 +1,6 @@
 import { AwsProvider, type AwsProviderConfig } from "@cdktf/provider-aws/lib/provider";
 import { Construct } from "constructs";
+import { SETTINGS } from "../settings";
 
 /** Services the stacks use; local mode points each of them at the emulator. */
 const EMULATED_SERVICES = ["iam", "sts", "s3", "lambda", "cloudwatchevents", "cloudwatchlogs", "sqs", "sns", "kms", "cloudwatch"] as const;
@@ -15,7 +16,7 @@ export interface AccountProvidersProps {
   readonly regionB: string;
   /** AWS partition of both accounts (arn:<partition>:...). Default: "aws". */
   readonly partition?: string;
-  /** Role in B the account_b provider assumes. Default: "terraform". */
+  /** Role in B the account_b provider assumes. Default: the BOOTSTRAP_ROLE_NAME setting's default. */
   readonly bootstrapRoleName?: string;
   /** Session name Terraform uses in B (shows in CloudTrail). Default: "iss-tracker-terraform". */
   readonly sessionName?: string;
@@ -40,7 +41,7 @@ export class AccountProviders extends Construct {
   constructor(scope: Construct, id: string, props: AccountProvidersProps) {
     super(scope, id);
     const tags = props.tags ?? { Project: "iss-tracker", ManagedBy: "cdktf" };
-    this.bootstrapRoleArn = `arn:${props.partition ?? "aws"}:iam::${props.accountBId}:role/${props.bootstrapRoleName ?? "terraform"}`;
+    this.bootstrapRoleArn = `arn:${props.partition ?? "aws"}:iam::${props.accountBId}:role/${props.bootstrapRoleName ?? SETTINGS.bootstrapRoleName.default}`;
     const local = localProviderSettings(props.localEndpoint);
 
     this.accountA = new AwsProvider(scope, "aws", {

@@ -10,6 +10,7 @@ import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versionin
 import { TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
 import { policy, render, type PolicyDocument } from "../policy";
+import { SETTINGS } from "../settings";
 
 export interface ReportBucketProps {
   /** Provider of the account that owns the bucket (B). */
@@ -17,13 +18,14 @@ export interface ReportBucketProps {
   readonly bucketName: string;
   /**
    * Days a replaced (noncurrent) version of the log is kept: the undo window. Every append stores a
-   * new version of the whole log, so storage grows with this (see scripts/bench/storage.ts). Default: 1.
+   * new version of the whole log, so storage grows with this (see scripts/bench/storage.ts).
+   * Default: the NONCURRENT_VERSION_DAYS setting's default.
    */
   readonly noncurrentVersionDays?: number;
-  /** The latest noncurrent versions kept regardless of age (S3 NewerNoncurrentVersions, 0 = off). Default: 5. */
+  /** The latest noncurrent versions kept regardless of age (S3 NewerNoncurrentVersions, 0 = off). Default: the NEWER_NONCURRENT_VERSIONS setting's default. */
   readonly newerNoncurrentVersions?: number;
   /**
-   * Whether Terraform may destroy or replace the bucket. Default: false: lifecycle.prevent_destroy
+   * Whether Terraform may destroy or replace the bucket. Default: false (ALLOW_BUCKET_DESTROY's): lifecycle.prevent_destroy
    * stops any such plan before anything is touched (without it, a destroy would strip the public
    * access block, policy, encryption and versioning one by one and only then fail on the non-empty
    * bucket). true is the deliberate path (ALLOW_BUCKET_DESTROY=true): prevent_destroy is lifted and,
@@ -92,7 +94,8 @@ export class ReportBucket extends Construct {
   constructor(scope: Construct, id: string, props: ReportBucketProps) {
     super(scope, id);
     const provider = props.provider;
-    const allowDestroy = props.allowDestroy ?? false;
+    const allowDestroy = props.allowDestroy ?? SETTINGS.allowBucketDestroy.default;
+    const newerNoncurrentVersions = props.newerNoncurrentVersions ?? SETTINGS.newerNoncurrentVersions.default;
     this.bucket = new S3Bucket(this, "bucket", {
       provider,
       bucket: props.bucketName,
@@ -145,8 +148,8 @@ export class ReportBucket extends Construct {
           status: "Enabled",
           filter: [{}],
           noncurrentVersionExpiration: [{
-            noncurrentDays: props.noncurrentVersionDays ?? 1,
-            newerNoncurrentVersions: (props.newerNoncurrentVersions ?? 5) > 0 ? props.newerNoncurrentVersions ?? 5 : undefined,
+            noncurrentDays: props.noncurrentVersionDays ?? SETTINGS.noncurrentVersionDays.default,
+            newerNoncurrentVersions: newerNoncurrentVersions > 0 ? newerNoncurrentVersions : undefined,
           }],
         },
         {

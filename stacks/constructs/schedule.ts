@@ -7,6 +7,7 @@ import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { Construct } from "constructs";
 import { policy, render, type PolicyDocument } from "../policy";
+import { SETTINGS } from "../settings";
 
 export interface ScheduleProps {
   readonly provider: AwsProvider;
@@ -14,7 +15,7 @@ export interface ScheduleProps {
   readonly name: string;
   /** The function the rule invokes. */
   readonly target: LambdaFunction;
-  /** EventBridge schedule expression. Default: "rate(5 minutes)". */
+  /** EventBridge schedule expression. Default: the SCHEDULE setting's default. */
   readonly scheduleExpression?: string;
   /** How often EventBridge retries a failed delivery. Default: 4. */
   readonly maxRetryAttempts?: number;
@@ -60,7 +61,7 @@ export class Schedule extends Construct {
       provider,
       name: `${props.name}-schedule`,
       description: "Runs the ISS tracker",
-      scheduleExpression: props.scheduleExpression ?? "rate(5 minutes)",
+      scheduleExpression: props.scheduleExpression ?? SETTINGS.schedule.default,
     });
     new SqsQueuePolicy(this, "dead-letter-queue-policy", {
       provider,

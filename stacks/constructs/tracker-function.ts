@@ -7,6 +7,8 @@ import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { resolve } from "node:path";
 import { buildFunctionBundle, LAMBDA_HANDLER, type FunctionBundle } from "../../function/build";
+import { FUNCTION_DEFAULTS, trackerEnvironment, type TrackerSettings } from "../../function/contract";
+import { SETTINGS } from "../settings";
 import type { FailureDestination } from "./failure-destination";
 
 /** Where synth writes the bundle (git-ignored). */
@@ -19,33 +21,17 @@ function bundle(): FunctionBundle {
   return cachedBundle;
 }
 
-/** Environment the function reads (see function/config.ts). */
-export interface TrackerEnvironment {
-  readonly ACCESS_ROLE_ARN: string;
-  readonly EXTERNAL_ID: string;
-  readonly BUCKET_NAME: string;
-  readonly BUCKET_REGION: string;
-  readonly OBJECT_KEY: string;
-  /** Comma-separated ISS position URLs, tried in order. */
-  readonly ISS_SOURCES: string;
-}
-
 export interface TrackerFunctionProps {
   readonly provider: AwsProvider;
   readonly functionName: string;
   readonly role: IamRole;
-  readonly environment: TrackerEnvironment;
-  /** Log retention in days. Default: 365. */
+  /** What the function is told (its environment, function/contract.ts): role, bucket, key, ISS sources. */
+  readonly settings: TrackerSettings;
+  /** Log retention in days. Default: the LOG_RETENTION_DAYS setting's default. */
   readonly logRetentionDays?: number;
-  /**
-   * Timeout in seconds. Default: 30 — the ISS fetch is bounded to a few seconds per source, STS
-   * and S3 calls to a few more, and conditional-write retries to what is left of the deadline.
-   */
+  /** Timeout in seconds. Default: FUNCTION_DEFAULTS.timeoutSeconds (function/contract.ts). */
   readonly timeoutSeconds?: number;
-  /**
-   * Memory in MiB. Default: 256 — the function's memory does not grow with the log (large logs
-   * are appended server-side), so this only buys CPU for a faster cold start.
-   */
+  /** Memory in MiB. Default: FUNCTION_DEFAULTS.memoryMb (function/contract.ts). */
   readonly memoryMb?: number;
   /**
    * Retries of an asynchronous (scheduled) invocation that failed. Default: 2, Lambda's own.
@@ -81,7 +67,7 @@ export class TrackerFunction extends Construct {
     this.logGroup = new CloudwatchLogGroup(this, "log-group", {
       provider: props.provider,
       name: `/aws/lambda/${props.functionName}`,
-      retentionInDays: props.logRetentionDays ?? 365,
+      retentionInDays: props.logRetentionDays ?? SETTINGS.logRetentionDays.default,
     });
     this.function = new LambdaFunction(this, "function", {
       provider: props.provider,
@@ -93,9 +79,9 @@ export class TrackerFunction extends Construct {
       handler: LAMBDA_HANDLER,
       filename: asset.path,
       sourceCodeHash: built.sha256,
-      timeout: props.timeoutSeconds ?? 30,
-      memorySize: props.memoryMb ?? 256,
-      environment: { variables: { ...props.environment } },
+      timeout: props.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds,
+      memorySize: props.memoryMb ?? FUNCTION_DEFAULTS.memoryMb,
+      environment: { variables: trackerEnvironment(props.settings) },
       // The group exists (with its retention) before the first invocation could create it.
       dependsOn: [this.logGroup],
     });

@@ -2,10 +2,9 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Construct } from "constructs";
+import { ROLE_CHAINING_MAX_SECONDS } from "../../function/contract";
 import { policy, render, type PolicyDocument } from "../policy";
 
-/** Role chaining caps a chained session at one hour; the access role allows no more. */
-export const ROLE_CHAINING_MAX_SECONDS = 3600;
 
 export interface TrustChainProps {
   /** Provider of account A (the function's account). */

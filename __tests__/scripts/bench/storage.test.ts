@@ -28,7 +28,7 @@ describe("storage model", () => {
     const config = loadConfig({ env: { ACCOUNT_B_ID: "222222222222" } });
     const byDefault = RETENTIONS.find((r) => r.label.includes("(default)"))!;
     expect([byDefault.noncurrentDays, byDefault.newerNoncurrentVersions]).toEqual([config.noncurrentVersionDays, config.newerNoncurrentVersions]);
-    expect([SETTINGS.noncurrentVersionDays.default, SETTINGS.newerNoncurrentVersions.default]).toEqual(["1", "5"]);
+    expect([SETTINGS.noncurrentVersionDays.default, SETTINGS.newerNoncurrentVersions.default]).toEqual([1, 5]);
     const entry = meanEntryBytes(5);
     const [former] = storedBytes(RETENTIONS[0], [365], 5, entry, 39);
     const [now] = storedBytes(byDefault, [365], 5, entry, 39);

@@ -1,0 +1,326 @@
+/**
+ * Every setting of the app, declared once: its environment variable, its cdktf.json context key, its
+ * typed default, what it means, and how a value is parsed and validated. loadConfig (./config.ts)
+ * reads them in this order; the README's configuration table and `help` are rendered from this table
+ * (`npm run docs`, checked by a test); constructs take their defaults from it.
+ *
+ * A `parse` throws Invalid(why, fix) for a value it cannot use; loadConfig adds the setting's names.
+ * Checks that involve two settings are the second pass in ./config.ts.
+ */
+import { createHash } from "node:crypto";
+import { EXTERNAL_ID_PATTERN, isBucketName, isHttpUrl, REGION_PATTERN } from "../function/contract";
+import { formatDuration, ScheduleExpressionError, schedulePeriodSeconds } from "./schedule-period";
+
+/** A value that cannot be used: why, and how to fix it. */
+export class Invalid extends Error {
+  constructor(readonly why: string, readonly fix: string) {
+    super(why);
+  }
+}
+
+/** The settings a derived default may use (those declared before it, parsed or defaulted). */
+export interface Derivation {
+  readonly accountBId?: string;
+  readonly regionA: string;
+  readonly regionB: string;
+  readonly namePrefix: string;
+  readonly bucketName: string;
+  readonly objectKey: string;
+}
+
+export interface Setting<T> {
+  /** Environment variable, e.g. ACCOUNT_B_ID (it wins over the context key). */
+  readonly env: string;
+  /** cdktf.json context key, e.g. accountBId. */
+  readonly context: string;
+  /** What it means, one or two sentences (README and help). */
+  readonly description: string;
+  /** Parses and validates a value given as text (the environment, or context rendered with String()). */
+  readonly parse: (text: string) => T;
+  /** The value when unset. Absent: see `derive`, `required`, or the setting stays undefined. */
+  readonly default?: T;
+  /** A default computed from earlier settings. */
+  readonly derive?: (earlier: Derivation) => T;
+  /** Unset is a problem, with this fix. */
+  readonly required?: { readonly fix: string };
+  /** How the docs show a default that is not a plain value (derived, required, or unset). */
+  readonly defaultDoc?: string;
+}
+
+/** Keeps a spec's literal type (which of default, derive, required it has; what parse returns). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const setting = <S extends Setting<any>>(spec: S): S => spec;
+
+function matching(pattern: RegExp, why: string, fix: string): (text: string) => string {
+  return (text) => {
+    if (!pattern.test(text)) throw new Invalid(why, fix);
+    return text;
+  };
+}
+
+function wholeNumber(ok: (n: number) => boolean, why: string, fix: string): (text: string) => number {
+  return (text) => {
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || !ok(n)) throw new Invalid(why, fix);
+    return n;
+  };
+}
+
+const accountId = (fix: string) => matching(/^\d{12}$/, "is not a 12-digit AWS account id", fix);
+const region = matching(REGION_PATTERN, "is not an AWS region code", "use a region code such as us-east-1 or eu-west-2");
+const bucketName = (fix: string) => (text: string) => {
+  if (!isBucketName(text)) throw new Invalid("is not a valid S3 bucket name", fix);
+  return text;
+};
+
+export const DEFAULT_ISS_SOURCES = [
+  "http://api.open-notify.org/iss-now.json",
+  "https://api.wheretheiss.at/v1/satellites/25544",
+] as const;
+
+/** CloudWatch Logs accepts only these retention values. */
+export const LOG_RETENTION_VALUES = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** CloudWatch: period x evaluation periods at most 7 days. */
+export const ALARM_WINDOW_MAX_SECONDS = 7 * 86_400;
+
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON = /^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/;
+/** An address SNS can mail: one local part, one domain with a dot, no spaces or list separators. */
+const EMAIL = /^[^\s@,;<>"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+/** An EventBridge schedule expression a tracker and its alarms can live with. */
+function schedule(text: string): string {
+  const rate = RATE.exec(text);
+  if (rate) {
+    const n = Number(rate[1]);
+    if (n < 1 || (n === 1) !== !rate[2].endsWith("s")) {
+      throw new Invalid("is not a valid rate expression (EventBridge wants 'rate(1 minute)' but 'rate(5 minutes)')",
+        "use rate(<positive number> <unit>) with a singular unit for 1 and a plural one otherwise");
+    }
+  } else if (!CRON.test(text)) {
+    throw new Invalid("is not an EventBridge schedule expression", "use rate(5 minutes), rate(1 hour) or a six-field cron(...), e.g. cron(0/10 * * * ? *)");
+  }
+  let period: number;
+  try {
+    period = schedulePeriodSeconds(text);
+  } catch (error) {
+    if (!(error instanceof ScheduleExpressionError)) throw error;
+    throw new Invalid(`is not a schedule EventBridge accepts (${error.message.replace(`${text}: `, "")})`,
+      "use rate(5 minutes), rate(1 hour) or a six-field cron(...) with '?' in day-of-month or day-of-week, e.g. cron(0/10 * * * ? *)");
+  }
+  if (period > ALARM_WINDOW_MAX_SECONDS) {
+    throw new Invalid(`leaves ${formatDuration(period)} between runs, longer than the 7 days a CloudWatch alarm can look back (the log-stalled alarm could never tell a stopped tracker from a quiet week)`,
+      "run the tracker at least once a week, e.g. rate(1 day)");
+  }
+  return text;
+}
+
+function objectKey(text: string): string {
+  if (text.length > 1024 || text.startsWith("/") || /[*?$\u0000-\u001f\\{}]/.test(text) ||
+      text.split("/").some((part) => part === "" || part === "." || part === "..")) {
+    throw new Invalid("is not a safe object key (it is used verbatim as an IAM resource)",
+      "use up to 1024 characters without a leading '/', empty, '.' or '..' segments, and without * ? $ { } \\ (IAM wildcards and policy variables would widen the grant)");
+  }
+  return text;
+}
+
+function issSources(text: string): readonly string[] {
+  const sources = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const bad = sources.filter((s) => !isHttpUrl(s));
+  if (sources.length === 0 || bad.length > 0) {
+    throw new Invalid(bad.length ? `has invalid URLs: ${bad.join(" ")}` : "lists no URL",
+      `give one or more http(s) URLs separated by commas, e.g. ${DEFAULT_ISS_SOURCES.join(",")}`);
+  }
+  return sources;
+}
+
+/**
+ * The loopback URLs emulator settings accept (localhost, 127.x.x.x, [::1]): local mode turns off
+ * real-AWS protections, so it must never point at anything but this machine.
+ */
+export function isLoopbackUrl(value: string): boolean {
+  if (!isHttpUrl(value)) return false;
+  const { hostname } = new URL(value);
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+export const SETTINGS = {
+  accountBId: setting({
+    env: "ACCOUNT_B_ID", context: "accountBId",
+    description: "Account B (bucket, access role), 12 digits.",
+    parse: accountId("use the 12 digits shown by `aws sts get-caller-identity` in account B, leading zeros included"),
+    required: { fix: "set ACCOUNT_B_ID to account B's 12-digit id, e.g. ACCOUNT_B_ID=222222222222 npx cdktf synth" },
+    defaultDoc: "**required**",
+  }),
+  accountAId: setting({
+    env: "ACCOUNT_A_ID", context: "accountAId",
+    description: "Account A (function). When set, the A provider refuses to run in any other account.",
+    parse: accountId("use account A's 12-digit id, or unset it"),
+    defaultDoc: "any",
+  }),
+  regionA: setting({ env: "REGION_A", context: "regionA", description: "Region of account A's resources.", parse: region, default: "us-east-1" }),
+  regionB: setting({
+    env: "REGION_B", context: "regionB",
+    description: "Region of the report bucket in B; both regions must be in one partition (aws, aws-us-gov, aws-cn), which every ARN follows.",
+    parse: region, default: "us-east-1",
+  }),
+  bootstrapRoleName: setting({
+    env: "BOOTSTRAP_ROLE_NAME", context: "bootstrapRoleName",
+    description: "Role in B that the account_b provider assumes (created by the bootstrap stack).",
+    parse: matching(/^[\w+=,.@-]{1,64}$/, "is not a valid IAM role name", "use 1-64 characters of letters, digits and +=,.@_-"),
+    default: "terraform",
+  }),
+  deployerPrincipalArn: setting({
+    env: "DEPLOYER_PRINCIPAL_ARN", context: "deployerPrincipalArn",
+    description: "Bootstrap stack: the identity in A allowed to assume the bootstrap role.",
+    parse: matching(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+|assumed-role\/[\w+=,.@/-]+)$/,
+      "is not an IAM user, role or account-root ARN",
+      "use the Arn printed by `aws sts get-caller-identity` in account A (for an assumed role, its role ARN arn:aws:iam::<A>:role/<name>)"),
+    defaultDoc: "asked at deploy",
+  }),
+  namePrefix: setting({
+    env: "NAME_PREFIX", context: "namePrefix",
+    description: "Prefix of every resource name: 3-24 of a-z, 0-9 and '-', starting with a letter.",
+    parse: matching(/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/, "is not a valid name prefix", "use 3-24 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'"),
+    default: "iss-tracker",
+  }),
+  bucketName: setting({
+    env: "BUCKET_NAME", context: "bucketName",
+    description: "Report bucket in B (globally unique).",
+    parse: bucketName("use 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit, or unset it for the default"),
+    // Fits S3's 63 characters for every valid prefix (24) and region code.
+    derive: (s) => `${s.namePrefix}-reports-${s.accountBId ?? "000000000000"}-${s.regionB}`,
+    defaultDoc: "`<prefix>-reports-<B>-<regionB>`",
+  }),
+  objectKey: setting({
+    env: "OBJECT_KEY", context: "objectKey",
+    description: "The one object the function appends to (no `*`, `?`, `$`, `{}`: it is an IAM resource).",
+    parse: objectKey, default: "iss_position.txt",
+  }),
+  schedule: setting({
+    env: "SCHEDULE", context: "schedule",
+    description: "EventBridge schedule expression: `rate(...)` or a six-field `cron(...)`, at least once a week.",
+    parse: schedule, default: "rate(5 minutes)",
+  }),
+  externalId: setting({
+    env: "EXTERNAL_ID", context: "externalId",
+    description: "`sts:ExternalId` the access role requires (2-1224 of `[\\w+=,.@:/-]`).",
+    parse: matching(EXTERNAL_ID_PATTERN, "is not a valid STS external id", "use 2-1224 characters of letters, digits and +=,.@:/-"),
+    derive: (s) => deriveExternalId(s.accountBId ?? "", s.namePrefix, s.bucketName, s.objectKey),
+    defaultDoc: "`<prefix>-<sha256 of B, prefix, bucket, key>`",
+  }),
+  issSources: setting({
+    env: "ISS_SOURCES", context: "issSources",
+    description: "Comma-separated ISS position URLs, tried in order.",
+    parse: issSources, default: DEFAULT_ISS_SOURCES,
+    defaultDoc: "open-notify, then `api.wheretheiss.at`",
+  }),
+  logRetentionDays: setting({
+    env: "LOG_RETENTION_DAYS", context: "logRetentionDays",
+    description: "Retention of the function's log group (a CloudWatch Logs value).",
+    parse: wholeNumber((n) => (LOG_RETENTION_VALUES as readonly number[]).includes(n), "is not a retention CloudWatch Logs accepts", `use one of ${LOG_RETENTION_VALUES.join(", ")}`),
+    default: 365,
+  }),
+  noncurrentVersionDays: setting({
+    env: "NONCURRENT_VERSION_DAYS", context: "noncurrentVersionDays",
+    description: "Days a replaced version of the log stays recoverable (1-3650): the undo window. Every append stores a new version of the whole log, so this multiplies storage (docs/storage.md).",
+    parse: wholeNumber((n) => n >= 1 && n <= 3650,
+      "is not a whole number of days from 1 to 3650 (S3 lifecycle expires noncurrent versions after at least 1 day)",
+      "set it to how many days a replaced version of the log stays recoverable, e.g. 1 (the default) or 7; each day keeps one copy of the whole log per run (npx tsx scripts/bench/storage.ts)"),
+    default: 1,
+  }),
+  newerNoncurrentVersions: setting({
+    env: "NEWER_NONCURRENT_VERSIONS", context: "newerNoncurrentVersions",
+    description: "Earlier versions of the log kept regardless of age (0-100, 0 = off): the last states stay recoverable even after the function stopped writing.",
+    parse: wholeNumber((n) => n >= 0 && n <= 100,
+      "is not a whole number from 0 to 100 (S3's NewerNoncurrentVersions range; 0 turns it off)",
+      "set it to how many of the latest earlier versions stay regardless of age, e.g. 5 (the default), or 0"),
+    default: 5,
+  }),
+  allowBucketDestroy: setting({
+    env: "ALLOW_BUCKET_DESTROY", context: "allowBucketDestroy",
+    description: "`true` lifts the report bucket's prevent_destroy for a deliberate `cdktf destroy` (archive and empty the log first; the destroy still refuses while the log exists). Unset it again afterwards.",
+    parse: (text) => {
+      if (!/^(true|false)$/.test(text)) {
+        throw new Invalid("is neither true nor false",
+          "leave it unset (the bucket cannot be destroyed) or set ALLOW_BUCKET_DESTROY=true only for a deliberate destroy, after archiving and emptying the log");
+      }
+      return text === "true";
+    },
+    default: false,
+  }),
+  alertEmail: setting({
+    env: "ALERT_EMAIL", context: "alertEmail",
+    description: "Address subscribed to the alarms' SNS topic (AWS mails a confirmation link first). Unset: the topic has no subscriber; subscribe one yourself.",
+    parse: (text) => {
+      if (text.length > 254 || !EMAIL.test(text)) throw new Invalid("is not one email address", "give one address such as ops@example.com, or unset it and subscribe to the topic yourself");
+      return text;
+    },
+    defaultDoc: "none",
+  }),
+  alarmMissedRuns: setting({
+    env: "ALARM_MISSED_RUNS", context: "alarmMissedRuns",
+    description: "The log-stalled alarm fires when fewer than one entry was appended in this many schedule periods (1-100; the window must fit CloudWatch's 7 days).",
+    parse: wholeNumber((n) => n >= 1 && n <= 100, "is not a whole number from 1 to 100", "set how many schedule periods without an appended entry raise the alarm, e.g. 3"),
+    default: 3,
+  }),
+  stateBucket: setting({
+    env: "STATE_BUCKET", context: "stateBucket",
+    description: "S3 bucket for Terraform state (encrypted, locked); unset keeps each stack's state in a local file.",
+    parse: bucketName("name an existing bucket for Terraform state"),
+    defaultDoc: "local state",
+  }),
+  stateKeyPrefix: setting({
+    env: "STATE_KEY_PREFIX", context: "stateKeyPrefix",
+    description: "State object key prefix: `<prefix>/<stack>.tfstate` (S3 backend only).",
+    parse: (text) => matching(/^[\w!.'()\-/]{1,900}$/, "is not a usable key prefix", "use letters, digits and !-_.'()/ only, e.g. iss-tracker/prod")(text).replace(/\/+$/, ""),
+    derive: (s) => s.namePrefix,
+    defaultDoc: "`<prefix>`",
+  }),
+  stateRegion: setting({
+    env: "STATE_REGION", context: "stateRegion",
+    description: "Region of the state bucket (S3 backend only).",
+    parse: region,
+    derive: (s) => s.regionA,
+    defaultDoc: "`REGION_A`",
+  }),
+  stateLockTable: setting({
+    env: "STATE_LOCK_TABLE", context: "stateLockTable",
+    description: "DynamoDB lock table (S3 backend only); unset uses S3's native lock file (use_lockfile, Terraform >= 1.10).",
+    parse: matching(/^[\w.-]{3,255}$/, "is not a DynamoDB table name", "use 3-255 characters of letters, digits and _.-, or unset it for S3 native locking"),
+    defaultDoc: "S3 lock file",
+  }),
+  localEndpoint: setting({
+    env: "ISS_TRACKER_LOCAL_ENDPOINT", context: "localEndpoint",
+    description: "Set by `npm start` only: the local emulator's endpoint (loopback URLs only).",
+    parse: (text) => {
+      if (!isLoopbackUrl(text)) {
+        throw new Invalid("must be a loopback URL: local mode disables the TLS-only bucket policy and is never meant for real accounts",
+          "unset ISS_TRACKER_LOCAL_ENDPOINT for real deployments (npm start sets it for the emulator)");
+      }
+      return text;
+    },
+    defaultDoc: "unset",
+  }),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** The value type of a setting. */
+export type SettingValue<N extends SettingName> = (typeof SETTINGS)[N] extends { parse: (text: string) => infer T } ? T : never;
+
+/** Derived, stable external id: not a secret, but unique per deployment (confused-deputy guard). */
+export function deriveExternalId(accountBId: string, namePrefix: string, bucketName: string, objectKey: string): string {
+  const digest = createHash("sha256").update(`iss-tracker|${accountBId}|${namePrefix}|${bucketName}|${objectKey}`).digest("hex");
+  return `${namePrefix}-${digest.slice(0, 32)}`;
+}
+
+/** How a setting's default reads in the docs. */
+export function defaultText(spec: Setting<unknown>): string {
+  if (spec.defaultDoc !== undefined) return spec.defaultDoc;
+  const value = spec.default;
+  return `\`${Array.isArray(value) ? value.join(",") : String(value)}\``;
+}
