@@ -5,6 +5,7 @@
  * `readTrackerEnvironment`, and doctor compares a deployed function's environment with what
  * `trackerEnvironment` gives for the configuration. Bundled into the function: no dependencies.
  */
+import { createHash } from "node:crypto";
 
 /**
  * The function's size and time as the stack deploys it: the memory bounds what the function may hold
@@ -45,19 +46,51 @@ export function isHttpUrl(value: string): boolean {
   }
 }
 
-/** What the stack tells the function: where to append, through which role, from which ISS sources. */
-export interface TrackerSettings {
+/** One log the function appends to: an object in a bucket of one account, reached through that account's access role. */
+export interface TrackerTarget {
+  /** The target's account id: names it in log lines, summaries and alarms. */
+  readonly id: string;
   readonly accessRoleArn: string;
   readonly externalId: string;
   readonly bucket: string;
   readonly bucketRegion: string;
   readonly key: string;
+}
+
+/** What the stack tells the function: where to append, and from which ISS sources. */
+export interface TrackerSettings {
+  /** Every log a run appends its entry to (one per account). */
+  readonly targets: readonly TrackerTarget[];
   /** Tried in order. */
   readonly issSources: readonly string[];
 }
 
-/** The key given when OBJECT_KEY is unset (the stack always sets it). */
+/** The key given when OBJECT_KEY is unset. */
 export const DEFAULT_OBJECT_KEY = "iss_position.txt";
+
+/**
+ * The AWS partition a region belongs to: every ARN starts with arn:<partition>:. China regions are
+ * aws-cn, GovCloud aws-us-gov, the ISO regions their own; all others aws.
+ */
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  const iso = /^[a-z]{2}-(iso[a-z]?)-/.exec(region);
+  if (iso) return iso[1] === "iso" ? "aws-iso" : `aws-iso-${iso[1].slice(3)}`;
+  return "aws";
+}
+
+/** The access role's name in every target account. */
+export const accessRoleName = (namePrefix: string) => `${namePrefix}-report-writer`;
+
+/** The report bucket's default name; fits S3's 63 characters for every valid prefix (24) and region code. */
+export const defaultBucketName = (namePrefix: string, accountId: string, region: string) => `${namePrefix}-reports-${accountId}-${region}`;
+
+/** Derived, stable external id: not a secret, but unique per deployment and target (confused-deputy guard). */
+export function deriveExternalId(accountId: string, namePrefix: string, bucketName: string, objectKey: string): string {
+  const digest = createHash("sha256").update(`iss-tracker|${accountId}|${namePrefix}|${bucketName}|${objectKey}`).digest("hex");
+  return `${namePrefix}-${digest.slice(0, 32)}`;
+}
 
 interface Variable {
   readonly name: string;
@@ -66,44 +99,145 @@ interface Variable {
   readonly valid: (value: string) => boolean;
 }
 
-/** The variables, in the order the stack sets them. */
+type SingleTargetField = Exclude<keyof TrackerTarget, "id">;
+
+/**
+ * One target: these variables, in the order the stack sets them. Several targets: TARGETS (a JSON
+ * list, see TargetEntry) with NAME_PREFIX, OBJECT_KEY and, when set, EXTERNAL_ID for what each entry
+ * leaves out: Lambda's environment holds 4 KB in all, and a full entry takes about 180 bytes.
+ */
 export const TRACKER_VARIABLES = {
   accessRoleArn: { name: "ACCESS_ROLE_ARN", hint: "ARN of the role in account B to assume, arn:aws:iam::<12 digits>:role/<name>", valid: (v) => ROLE_ARN_PATTERN.test(v) },
   externalId: { name: "EXTERNAL_ID", hint: "the access role's sts:ExternalId, 2-1224 of [\\w+=,.@:/-]", valid: (v) => EXTERNAL_ID_PATTERN.test(v) },
   bucket: { name: "BUCKET_NAME", hint: "an S3 bucket name", valid: isBucketName },
   bucketRegion: { name: "BUCKET_REGION", hint: "the bucket's region, e.g. us-east-1", valid: (v) => REGION_PATTERN.test(v) },
   key: { name: "OBJECT_KEY", hint: "the object to append to, at most 1024 bytes", valid: (v) => new TextEncoder().encode(v).length <= 1024 },
-  issSources: { name: "ISS_SOURCES", hint: "comma-separated http(s) URLs of ISS position APIs, tried in order", valid: (v) => splitSources(v).length > 0 && splitSources(v).every(isHttpUrl) },
-} as const satisfies Record<keyof TrackerSettings, Variable>;
+} as const satisfies Record<SingleTargetField, Variable>;
+
+export const ISS_SOURCES_VARIABLE: Variable = {
+  name: "ISS_SOURCES", hint: "comma-separated http(s) URLs of ISS position APIs, tried in order",
+  valid: (v) => splitSources(v).length > 0 && splitSources(v).every(isHttpUrl),
+};
+
+/** One entry of TARGETS: the account and region, and the bucket and key where they are not the defaults. */
+export interface TargetEntry {
+  readonly account: string;
+  readonly region: string;
+  readonly bucket?: string;
+  readonly key?: string;
+}
+
+export const TARGETS_VARIABLE = "TARGETS";
+export const NAME_PREFIX_VARIABLE = "NAME_PREFIX";
 
 function splitSources(text: string): string[] {
   return text.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** The environment the stack gives the function (values may be Terraform references). */
-export function trackerEnvironment(settings: TrackerSettings): Record<string, string> {
-  const text = (name: keyof TrackerSettings) => (name === "issSources" ? settings.issSources.join(",") : settings[name]);
-  return Object.fromEntries(Object.entries(TRACKER_VARIABLES).map(([name, v]) => [v.name, text(name as keyof TrackerSettings)]));
+/** What the stack knows of a target when it builds the environment (values may be Terraform references). */
+export interface TargetEnvironment extends Omit<TrackerTarget, "id"> {
+  readonly account: string;
 }
 
 /**
- * The function's side: the settings from its environment, or every problem (each naming its
- * variable). OBJECT_KEY may be unset (DEFAULT_OBJECT_KEY); every other variable is required.
+ * The environment the stack gives the function. One target: its five variables. Several: TARGETS,
+ * each entry with only what differs from what NAME_PREFIX and OBJECT_KEY imply (the role, the
+ * bucket's default name and the derived external id), which the function derives the same way.
  */
-export function readTrackerEnvironment(env: Readonly<Record<string, string | undefined>>): { settings?: TrackerSettings; problems: string[] } {
-  const problems: string[] = [];
-  const values: Partial<Record<keyof TrackerSettings, string>> = {};
-  for (const [field, variable] of Object.entries(TRACKER_VARIABLES) as Array<[keyof TrackerSettings, Variable]>) {
+export function trackerEnvironment(namePrefix: string, defaultKey: string, targets: readonly TargetEnvironment[], issSources: readonly string[], externalIdOverride?: string): Record<string, string> {
+  if (targets.length === 1) {
+    const [t] = targets;
+    return { ...Object.fromEntries(Object.entries(TRACKER_VARIABLES).map(([field, v]) => [v.name, t[field as SingleTargetField]])), [ISS_SOURCES_VARIABLE.name]: issSources.join(",") };
+  }
+  const entries: TargetEntry[] = targets.map((t) => ({
+    account: t.account,
+    region: t.bucketRegion,
+    ...(t.bucket === defaultBucketName(namePrefix, t.account, t.bucketRegion) ? {} : { bucket: t.bucket }),
+    ...(t.key === defaultKey ? {} : { key: t.key }),
+  }));
+  return {
+    [TARGETS_VARIABLE]: JSON.stringify(entries),
+    [NAME_PREFIX_VARIABLE]: namePrefix,
+    [TRACKER_VARIABLES.key.name]: defaultKey,
+    ...(externalIdOverride === undefined ? {} : { [TRACKER_VARIABLES.externalId.name]: externalIdOverride }),
+    [ISS_SOURCES_VARIABLE.name]: issSources.join(","),
+  };
+}
+
+/** The target one TARGETS entry describes, with the defaults filled in as the stack fills them. */
+export function targetOf(entry: TargetEntry, namePrefix: string, defaultKey: string, externalIdOverride: string | undefined): TrackerTarget {
+  const bucket = entry.bucket ?? defaultBucketName(namePrefix, entry.account, entry.region);
+  const key = entry.key ?? defaultKey;
+  return {
+    id: entry.account,
+    accessRoleArn: `arn:${partitionOf(entry.region)}:iam::${entry.account}:role/${accessRoleName(namePrefix)}`,
+    externalId: externalIdOverride ?? deriveExternalId(entry.account, namePrefix, bucket, key),
+    bucket,
+    bucketRegion: entry.region,
+    key,
+  };
+}
+
+const PREFIX_PATTERN = /^[a-z][a-z0-9-]{1,22}[a-z0-9]$/;
+
+function readTargets(env: Readonly<Record<string, string | undefined>>, problems: string[]): TrackerTarget[] {
+  const text = env[TARGETS_VARIABLE]?.trim();
+  const namePrefix = env[NAME_PREFIX_VARIABLE]?.trim() ?? "";
+  const defaultKey = env[TRACKER_VARIABLES.key.name]?.trim() || DEFAULT_OBJECT_KEY;
+  const externalId = env[TRACKER_VARIABLES.externalId.name]?.trim() || undefined;
+  if (!PREFIX_PATTERN.test(namePrefix)) problems.push(`${NAME_PREFIX_VARIABLE} is ${namePrefix ? `invalid: ${JSON.stringify(namePrefix)}` : "not set"} (the deployment's name prefix, which names every target's access role and default bucket)`);
+  if (externalId !== undefined && !EXTERNAL_ID_PATTERN.test(externalId)) problems.push(`${TRACKER_VARIABLES.externalId.name} is invalid: ${JSON.stringify(externalId)} (${TRACKER_VARIABLES.externalId.hint})`);
+  let entries: unknown;
+  try {
+    entries = JSON.parse(text ?? "");
+  } catch {
+    entries = undefined;
+  }
+  const hint = `a JSON list of {"account":"<12 digits>","region":"<region>"} with optional "bucket" and "key"`;
+  if (!Array.isArray(entries) || entries.length === 0) {
+    problems.push(`${TARGETS_VARIABLE} is invalid: ${JSON.stringify((text ?? "").slice(0, 80))} (${hint})`);
+    return [];
+  }
+  const targets: TrackerTarget[] = [];
+  entries.forEach((entry: Partial<Record<keyof TargetEntry, unknown>>, i) => {
+    const ok = typeof entry === "object" && entry !== null && typeof entry.account === "string" && /^\d{12}$/.test(entry.account) &&
+      typeof entry.region === "string" && REGION_PATTERN.test(entry.region) &&
+      (entry.bucket === undefined || (typeof entry.bucket === "string" && isBucketName(entry.bucket))) &&
+      (entry.key === undefined || (typeof entry.key === "string" && TRACKER_VARIABLES.key.valid(entry.key)));
+    if (!ok) problems.push(`${TARGETS_VARIABLE} entry ${i + 1} is invalid: ${JSON.stringify(entry).slice(0, 160)} (${hint})`);
+    else targets.push(targetOf(entry as TargetEntry, namePrefix, defaultKey, externalId));
+  });
+  const ids = targets.map((t) => t.id);
+  const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (twice.length > 0) problems.push(`${TARGETS_VARIABLE} names account ${twice[0]} twice (one log per account)`);
+  return targets;
+}
+
+function readSingleTarget(env: Readonly<Record<string, string | undefined>>, problems: string[]): TrackerTarget[] {
+  const values: Partial<Record<SingleTargetField, string>> = {};
+  for (const [field, variable] of Object.entries(TRACKER_VARIABLES) as Array<[SingleTargetField, Variable]>) {
     const raw = env[variable.name]?.trim();
     const value = raw ? raw : field === "key" ? DEFAULT_OBJECT_KEY : undefined;
     if (value === undefined) problems.push(`${variable.name} is not set (${variable.hint})`);
     else if (!variable.valid(value)) problems.push(`${variable.name} is invalid: ${JSON.stringify(value)} (${variable.hint})`);
     else values[field] = value;
   }
+  if (Object.keys(values).length < Object.keys(TRACKER_VARIABLES).length) return [];
+  const v = values as Record<SingleTargetField, string>;
+  return [{ id: v.accessRoleArn.split(":")[4], ...v }];
+}
+
+/**
+ * The function's side: the settings from its environment, or every problem (each naming its
+ * variable). TARGETS when set, else the one target's variables (OBJECT_KEY may be unset:
+ * DEFAULT_OBJECT_KEY); ISS_SOURCES always.
+ */
+export function readTrackerEnvironment(env: Readonly<Record<string, string | undefined>>): { settings?: TrackerSettings; problems: string[] } {
+  const problems: string[] = [];
+  const targets = env[TARGETS_VARIABLE]?.trim() ? readTargets(env, problems) : readSingleTarget(env, problems);
+  const sources = env[ISS_SOURCES_VARIABLE.name]?.trim();
+  if (!sources) problems.push(`${ISS_SOURCES_VARIABLE.name} is not set (${ISS_SOURCES_VARIABLE.hint})`);
+  else if (!ISS_SOURCES_VARIABLE.valid(sources)) problems.push(`${ISS_SOURCES_VARIABLE.name} is invalid: ${JSON.stringify(sources)} (${ISS_SOURCES_VARIABLE.hint})`);
   if (problems.length > 0) return { problems };
-  const v = values as Record<keyof TrackerSettings, string>;
-  return {
-    problems,
-    settings: { accessRoleArn: v.accessRoleArn, externalId: v.externalId, bucket: v.bucket, bucketRegion: v.bucketRegion, key: v.key, issSources: splitSources(v.issSources) },
-  };
+  return { problems, settings: { targets, issSources: splitSources(sources ?? "") } };
 }

@@ -5,6 +5,7 @@
  * - format a log entry in seed 003's format;
  * - tell whether the entry is already in the log's tail (idempotent re-runs);
  * - judge a fix's freshness against the function's clock and against the log's newest entry;
+ * - decide what an append does with a fix and a log's tail (planAppend);
  * - recognise the log's header (anything else at the key is a foreign object, never appended to);
  * - compute the bytes to append to a log, given only the log's tail.
  */
@@ -151,11 +152,6 @@ export function entryTimes(tail: string): string[] {
   return [...tail.matchAll(/^Time: (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})[ \t\r]*$/gm)].map((m) => m[1]);
 }
 
-/** The `Time:` value of the last entry found in a log's tail, if any. */
-export function lastEntryTime(tail: string): string | undefined {
-  return entryTimes(tail).at(-1);
-}
-
 /** `YYYY-MM-DD HH:MM:SS` (UTC) back to unix seconds. */
 export function parseUtc(text: string): number {
   return Date.parse(`${text.replace(" ", "T")}Z`) / 1000;
@@ -201,6 +197,21 @@ export function orderProblem(position: IssPosition, newest: number | undefined):
     `fix ${formatUtc(position.timestamp)} UTC is ${newest - position.timestamp} s older than the log's newest entry ` +
     `(${formatUtc(newest)} UTC; at most ${MAX_BEHIND_LOG_S} s)`
   );
+}
+
+/** What to do with a fix, given the log's tail: it is there already, it is too far behind, or this text goes on the end. */
+export type AppendPlan =
+  | { readonly kind: "duplicate" }
+  | { readonly kind: "stale"; readonly newest: number; readonly reason: string }
+  | { readonly kind: "append"; readonly text: string };
+
+/** The decision for one fix and one log (whose size is `logSize` and which ends with `tail`). */
+export function planAppend(tail: string, logSize: number, position: IssPosition): AppendPlan {
+  if (isDuplicate(tail, position)) return { kind: "duplicate" };
+  const newest = newestEntry(tail);
+  const reason = orderProblem(position, newest);
+  if (reason !== undefined && newest !== undefined) return { kind: "stale", newest, reason };
+  return { kind: "append", text: textToAppend(tail, logSize, formatEntry(position)) };
 }
 
 /**

@@ -1,15 +1,13 @@
 /**
- * Credentials for account B: STS AssumeRole on the access role with the external id.
- *
- * Sessions are cached per (role ARN, external id) across warm invocations and renewed a margin
- * before they expire. A Lambda assuming a role is role chaining, capped at one hour. A session S3
- * refused (AccessDenied, ExpiredToken, a revoked key) is dropped with `invalidate`, so the next run
- * assumes the role again instead of failing with it until it expires. The AssumeRole call gets the
- * time left in the run (an abort signal): a hung STS ends the run cleanly, not as a Lambda timeout.
+ * STS AssumeRole on a target's access role with its external id: one session, asked for within the
+ * time left in the run (a hung STS ends the run cleanly, not as a Lambda timeout), retried with
+ * jitter while STS throttles or fails transiently. A Lambda assuming a role is role chaining,
+ * capped at one hour. Caching sessions is ./sessions.ts's job.
  */
 import { AssumeRoleCommand, type STSClient } from "@aws-sdk/client-sts";
 import { ROLE_CHAINING_MAX_SECONDS } from "./contract";
-import { NO_DEADLINE, within, type Deadline } from "./retry";
+import { NO_DEADLINE, realSleep, retryWithinDeadline, OutOfTimeError, within, type Deadline, type Sleep } from "./retry";
+import { isTransient } from "./aws-errors";
 
 export interface AssumedCredentials {
   readonly accessKeyId: string;
@@ -20,9 +18,6 @@ export interface AssumedCredentials {
 
 /** The part of STSClient used here (tests pass a mocked client). */
 export type StsSender = Pick<STSClient, "send">;
-
-/** Renew this long before expiry, so a session never runs out in the middle of a run. */
-export const REFRESH_MARGIN_MS = 10 * 60 * 1000;
 
 export class AssumeRoleError extends Error {
   override readonly name = "AssumeRoleError";
@@ -58,79 +53,48 @@ function explain(error: unknown, roleArn: string): string {
   return `AssumeRole on ${roleArn} failed (${name}): ${message}`;
 }
 
-export interface AssumeRoleProviderOptions {
-  readonly sts: StsSender;
+export interface AssumeRoleOptions {
   readonly roleArn: string;
   readonly externalId: string;
+  readonly sessionName: string;
+  readonly deadline?: Deadline;
+  /** Time kept back from the call for the rest of the run. Default 0. */
+  readonly marginMs?: number;
+  /** Default ROLE_CHAINING_MAX_SECONDS; at least 900. */
   readonly durationSeconds?: number;
-  readonly now?: () => number;
-  /** Sessions by role ARN + external id; default: one cache per container. */
-  readonly cache?: Map<string, AssumedCredentials>;
+  readonly sleep?: Sleep;
+  readonly random?: () => number;
 }
 
-const containerCache = new Map<string, AssumedCredentials>();
+/** Delays between attempts of a throttled AssumeRole. */
+export const ASSUME_ROLE_BACKOFF = { baseMs: 100, capMs: 1000 } as const;
 
-export interface CredentialsResult {
-  readonly credentials: AssumedCredentials;
-  /** True when a cached session was reused (no STS call). */
-  readonly cached: boolean;
-}
-
-export class AssumeRoleProvider {
-  private readonly cache: Map<string, AssumedCredentials>;
-  private readonly now: () => number;
-  private readonly durationSeconds: number;
-
-  constructor(private readonly options: AssumeRoleProviderOptions) {
-    this.cache = options.cache ?? containerCache;
-    this.now = options.now ?? Date.now;
-    const duration = options.durationSeconds ?? ROLE_CHAINING_MAX_SECONDS;
-    if (!Number.isInteger(duration) || duration < 900 || duration > ROLE_CHAINING_MAX_SECONDS) {
-      throw new RangeError(`durationSeconds must be an integer in [900, ${ROLE_CHAINING_MAX_SECONDS}] (role chaining cap), got ${duration}`);
-    }
-    this.durationSeconds = duration;
+export async function assumeRole(sts: StsSender, options: AssumeRoleOptions): Promise<AssumedCredentials> {
+  const { roleArn, externalId, sessionName } = options;
+  const duration = options.durationSeconds ?? ROLE_CHAINING_MAX_SECONDS;
+  if (!Number.isInteger(duration) || duration < 900 || duration > ROLE_CHAINING_MAX_SECONDS) {
+    throw new RangeError(`durationSeconds must be an integer in [900, ${ROLE_CHAINING_MAX_SECONDS}] (role chaining cap), got ${duration}`);
   }
-
-  private get cacheKey(): string {
-    return `${this.options.roleArn}\n${this.options.externalId}`;
+  const deadline = options.deadline ?? NO_DEADLINE;
+  const marginMs = options.marginMs ?? 0;
+  const call = () => within(deadline, marginMs, `AssumeRole on ${roleArn}`, (abortSignal) =>
+    sts.send(new AssumeRoleCommand({ RoleArn: roleArn, ExternalId: externalId, RoleSessionName: sessionName, DurationSeconds: duration }), { abortSignal }));
+  let response;
+  try {
+    response = (await retryWithinDeadline(call, isTransient, {
+      deadline,
+      // An attempt needs the margin and a little time for STS itself.
+      minAttemptMs: marginMs + 200,
+      backoff: { ...ASSUME_ROLE_BACKOFF, random: options.random ?? Math.random },
+      sleep: options.sleep ?? realSleep,
+    })).value;
+  } catch (error) {
+    const cause = error instanceof OutOfTimeError ? error.last ?? error : error;
+    throw new AssumeRoleError(explain(cause, roleArn), cause);
   }
-
-  /**
-   * Cached credentials while they have more than REFRESH_MARGIN_MS left; otherwise a new session,
-   * asked for within the time `deadline` leaves minus `marginMs`.
-   */
-  async get(sessionName = roleSessionName(undefined, undefined), deadline: Deadline = NO_DEADLINE, marginMs = 0): Promise<CredentialsResult> {
-    const hit = this.cache.get(this.cacheKey);
-    if (hit && hit.expiration.getTime() - this.now() > REFRESH_MARGIN_MS) return { credentials: hit, cached: true };
-    const { roleArn, externalId } = this.options;
-    let response;
-    try {
-      response = await within(deadline, marginMs, `AssumeRole on ${roleArn}`, (abortSignal) =>
-        this.options.sts.send(
-          new AssumeRoleCommand({ RoleArn: roleArn, ExternalId: externalId, RoleSessionName: sessionName, DurationSeconds: this.durationSeconds }),
-          { abortSignal },
-        ),
-      );
-    } catch (error) {
-      throw new AssumeRoleError(explain(error, roleArn), error);
-    }
-    const c = response.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-      throw new AssumeRoleError(`AssumeRole on ${roleArn} returned no complete credentials`, undefined);
-    }
-    const credentials: AssumedCredentials = {
-      accessKeyId: c.AccessKeyId,
-      secretAccessKey: c.SecretAccessKey,
-      sessionToken: c.SessionToken,
-      expiration: new Date(c.Expiration),
-    };
-    this.cache.set(this.cacheKey, credentials);
-    return { credentials, cached: false };
+  const c = response.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+    throw new AssumeRoleError(`AssumeRole on ${roleArn} returned no complete credentials`, undefined);
   }
-
-  /** Drops the cached session if it is still this one (a newer one, from a concurrent run, stays). */
-  invalidate(credentials: AssumedCredentials): boolean {
-    if (this.cache.get(this.cacheKey)?.accessKeyId !== credentials.accessKeyId) return false;
-    return this.cache.delete(this.cacheKey);
-  }
+  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: new Date(c.Expiration) };
 }

@@ -1,12 +1,12 @@
 /**
- * ISS position adapter: undici with connect/headers/body timeouts and a cap per attempt, bounded
- * retries with jittered backoff, and failover across the configured sources, in order.
+ * ISS position adapter: one source at a time, over undici with connect/headers/body timeouts and a
+ * cap per attempt, and bounded retries with jittered backoff.
  *
  * A transient failure (network error, timeout, HTTP 5xx or 429) is retried on the same source; a
  * definite one (another HTTP status, 3xx included: redirects are not followed; a body that is not
- * a valid position; a fix that is not fresh against the function's clock, or older than the log
- * allows) moves on to the next source. When every source fails the run fails with
- * IssUnavailableError, before S3 is touched. Whatever a source does (any status, an oversized or
+ * a valid position) is the source's answer, and the caller moves on to the next source (which
+ * sources, in which order, and which fixes are fresh enough is the tracker's decision, with the
+ * core's rules). Whatever a source does (any status, an oversized or
  * stalled body, a hang), the attempt ends within its budget and its socket is released: a
  * response body is always consumed or destroyed with an error listener attached (undici's real
  * Agent emits an error for a destroyed body, which would otherwise crash the process).
@@ -14,18 +14,8 @@
 import type { Dispatcher } from "undici";
 import Agent from "undici/lib/dispatcher/agent.js";
 import request from "undici/lib/api/api-request.js";
-import { freshnessProblem, InvalidIssResponseError, orderProblem, parseIssResponse, type IssPosition } from "./core";
+import { InvalidIssResponseError, parseIssResponse, type IssPosition } from "./core";
 import { backoffMs, NO_DEADLINE, realSleep, type Deadline, type Sleep } from "./retry";
-
-export interface IssFix {
-  readonly position: IssPosition;
-  /** URL of the source that answered. */
-  readonly source: string;
-  /** Its index in the sources given. */
-  readonly sourceIndex: number;
-  /** HTTP requests made, across all sources. */
-  readonly attempts: number;
-}
 
 export interface IssFailure {
   readonly source: string;
@@ -33,12 +23,13 @@ export interface IssFailure {
   readonly reason: string;
 }
 
+/** No source gave a usable fix; `failures` says why, per source and attempt. */
 export class IssUnavailableError extends Error {
   override readonly name = "IssUnavailableError";
   constructor(
     readonly failures: readonly IssFailure[],
     why = "no ISS source gave a valid position",
-    /** HTTP requests made by this fetch. */
+    /** HTTP requests made. */
     readonly attempts = 0,
   ) {
     super(
@@ -48,9 +39,12 @@ export class IssUnavailableError extends Error {
   }
 }
 
+/** What one source gave: a position, or why not (each attempt's reason). */
+export type SourceAnswer =
+  | { readonly ok: true; readonly position: IssPosition; readonly attempts: number }
+  | { readonly ok: false; readonly failures: readonly IssFailure[]; readonly attempts: number; readonly outOfTime: boolean };
+
 export interface IssClientOptions {
-  /** URLs tried in order. */
-  readonly sources: readonly string[];
   /** undici dispatcher; default: a shared Agent with the timeouts below (tests pass a MockAgent). */
   readonly dispatcher?: Dispatcher;
   /** Requests per source, first one included. Default 2. */
@@ -67,14 +61,6 @@ export interface IssClientOptions {
   readonly deadline?: Deadline;
   /** Time kept back for the rest of the run (STS, S3): no attempt eats into it. Default 8000. */
   readonly reserveMs?: number;
-  /** The function's clock (ms), for the freshness check. Default Date.now. */
-  readonly now?: () => number;
-  /** The log's newest entry (unix s), when known: a fix far older than it is refused (see core.orderProblem). */
-  readonly newestEntry?: number;
-  /** Start with this source (the ones before it were tried already). Default 0. */
-  readonly fromSource?: number;
-  /** Failures of earlier tries, reported with these. */
-  readonly failures?: readonly IssFailure[];
 }
 
 export const ISS_DEFAULTS = {
@@ -168,10 +154,7 @@ async function attemptOnce(url: URL, dispatcher: Dispatcher, timeoutMs: number, 
       discard(response.body);
       throw new AttemptError(`response body of ${declared} bytes, larger than ${maxBytes}`, false);
     }
-    const position = parseIssResponse(await readCapped(response.body, maxBytes));
-    const problem = freshnessProblem(position, (options.now ?? Date.now)()) ?? orderProblem(position, options.newestEntry);
-    if (problem) throw new AttemptError(problem, false);
-    return position;
+    return parseIssResponse(await readCapped(response.body, maxBytes));
   } catch (error) {
     if (error instanceof AttemptError) throw error;
     if (error instanceof InvalidIssResponseError) throw new AttemptError(error.message, false);
@@ -182,10 +165,12 @@ async function attemptOnce(url: URL, dispatcher: Dispatcher, timeoutMs: number, 
   }
 }
 
-/** Fetches the ISS position from the first source (from `fromSource` on) that gives a valid, fresh one. */
-export async function fetchIssPosition(options: IssClientOptions): Promise<IssFix> {
-  const failures: IssFailure[] = [...(options.failures ?? [])];
-  if (options.sources.length === 0) throw new IssUnavailableError(failures, "no ISS source configured");
+/**
+ * Asks one source for the position: a transient failure (network error, timeout, HTTP 5xx or 429)
+ * is retried after a jittered backoff, a definite one (another status, a body that is not a valid
+ * position) is the source's answer. Whether the fix is fresh enough is the caller's decision.
+ */
+export async function fetchFromSource(source: string, options: IssClientOptions = {}): Promise<SourceAnswer> {
   const dispatcher = options.dispatcher ?? defaultDispatcher();
   const perSource = Math.max(1, options.attemptsPerSource ?? ISS_DEFAULTS.attemptsPerSource);
   const attemptTimeoutMs = options.attemptTimeoutMs ?? ISS_DEFAULTS.attemptTimeoutMs;
@@ -193,27 +178,19 @@ export async function fetchIssPosition(options: IssClientOptions): Promise<IssFi
   const reserveMs = options.reserveMs ?? ISS_DEFAULTS.reserveMs;
   const sleep = options.sleep ?? realSleep;
   const backoff = { ...ISS_DEFAULTS.backoff, ...options.backoff, random: options.random ?? Math.random };
-  let attempts = 0;
-
-  for (let index = options.fromSource ?? 0; index < options.sources.length; index++) {
-    const source = options.sources[index];
-    const url = new URL(source);
-    for (let attempt = 1; attempt <= perSource; attempt++) {
-      if (attempt > 1) await sleep(backoffMs(attempt - 1, backoff));
-      const budget = Math.min(attemptTimeoutMs, deadline.remainingMs() - reserveMs);
-      if (budget < ISS_DEFAULTS.minAttemptMs) {
-        throw new IssUnavailableError(failures, "out of time before an ISS source gave a valid position", attempts);
-      }
-      attempts++;
-      try {
-        const position = await attemptOnce(url, dispatcher, budget, options);
-        return { position, source, sourceIndex: index, attempts };
-      } catch (error) {
-        const failure = error instanceof AttemptError ? error : new AttemptError(describe(error), true);
-        failures.push({ source, attempt, reason: failure.message });
-        if (!failure.retryable) break;
-      }
+  const url = new URL(source);
+  const failures: IssFailure[] = [];
+  for (let attempt = 1; attempt <= perSource; attempt++) {
+    if (attempt > 1) await sleep(backoffMs(attempt - 1, backoff));
+    const budget = Math.min(attemptTimeoutMs, deadline.remainingMs() - reserveMs);
+    if (budget < ISS_DEFAULTS.minAttemptMs) return { ok: false, failures, attempts: attempt - 1, outOfTime: true };
+    try {
+      return { ok: true, position: await attemptOnce(url, dispatcher, budget, options), attempts: attempt };
+    } catch (error) {
+      const failure = error instanceof AttemptError ? error : new AttemptError(describe(error), true);
+      failures.push({ source, attempt, reason: failure.message });
+      if (!failure.retryable) return { ok: false, failures, attempts: attempt, outOfTime: false };
     }
   }
-  throw new IssUnavailableError(failures, undefined, attempts);
+  return { ok: false, failures, attempts: perSource, outOfTime: false };
 }

@@ -94,3 +94,49 @@ export async function within<T>(deadline: Deadline, marginMs: number, what: stri
     clearTimeout(timer);
   }
 }
+
+/** How a retry loop spends the run's time: jittered delays, and another attempt only while one fits. */
+export interface RetryPolicy {
+  readonly deadline: Deadline;
+  /** A new attempt starts only with at least this much time left. */
+  readonly minAttemptMs: number;
+  readonly backoff: BackoffOptions;
+  readonly sleep: Sleep;
+}
+
+/** A retry loop stopped: no time for another attempt. `last` is the last retryable failure, if any attempt ran. */
+export class OutOfTimeError extends Error {
+  override readonly name = "OutOfTimeError";
+  constructor(message: string, readonly last: unknown, readonly attempts: number) {
+    super(message);
+  }
+}
+
+/**
+ * Runs `attempt` until it succeeds, fails with an error `retryable` does not accept, or the run has
+ * no time for another attempt (decorrelated jitter between attempts; never a fixed count). Throws
+ * OutOfTimeError then, with the last retryable failure.
+ */
+export async function retryWithinDeadline<T>(attempt: (n: number) => Promise<T>, retryable: (error: unknown) => boolean, policy: RetryPolicy): Promise<{ value: T; attempts: number }> {
+  let last: unknown;
+  let delayMs = 0;
+  for (let n = 1; ; n++) {
+    if (n > 1) {
+      delayMs = decorrelatedJitterMs(delayMs, policy.backoff);
+      if (policy.deadline.remainingMs() - delayMs < policy.minAttemptMs) return outOfTime(policy, last, n - 1);
+      await policy.sleep(delayMs);
+    }
+    if (policy.deadline.remainingMs() < policy.minAttemptMs) return outOfTime(policy, last, n - 1);
+    try {
+      return { value: await attempt(n), attempts: n };
+    } catch (error) {
+      if (!retryable(error)) throw error;
+      last = error;
+    }
+  }
+}
+
+function outOfTime(policy: RetryPolicy, last: unknown, attempts: number): never {
+  const left = `${Math.max(0, Math.floor(policy.deadline.remainingMs()))} ms left, ${policy.minAttemptMs} ms needed for an attempt`;
+  throw new OutOfTimeError(left, last, attempts);
+}

@@ -1,38 +1,59 @@
 /**
- * One run of the tracker over injected adapters: ISS position and credentials (in parallel), then
- * the conditional append. Logs exactly one JSON line per run, success or failure, and returns a
- * summary (or rethrows, so Lambda's retry policy applies).
+ * One run of the tracker over injected adapters: one ISS fix, appended to every target's log in
+ * parallel, each target independent of the others (its own session, store, retries and outcome).
  *
- * A fix far older than the log's newest entry is refused by the append; the run then asks the
- * sources after the one that gave it, and fails clearly when none gives a usable fix. A session
- * S3 refused is dropped, so the next run assumes the role again.
+ * The fix: the sources in order, the first whose answer is fresh against the function's clock
+ * (core.freshnessProblem); it is fetched while the targets' sessions are assumed. A target whose log
+ * says the fix is far in the past asks the sources after it (their answers are fetched once and
+ * shared by the targets). A session S3 refused is dropped, so the next run assumes the role again.
+ *
+ * Logs one line per target (its outcome) and one line for the run that names every target's
+ * outcome; returns the run's summary, or rethrows (so Lambda's retry policy applies) when any target
+ * failed: the retry finds the entry in the logs that already have it and writes nothing there.
  */
-import { appendEntry, StalePositionError, type AppendOptions, type AppendPath } from "./append";
+import { appendEntry, type AppendOptions, type AppendPath } from "./append";
 import type { TrackerConfig } from "./config";
-import type { AssumedCredentials, CredentialsResult } from "./credentials";
-import { IssUnavailableError, type IssFailure, type IssFix } from "./iss-client";
-import { StoreAccessDeniedError, type ObjectStore } from "./object-store";
+import type { TrackerTarget } from "./contract";
+import { freshnessProblem, orderProblem, type IssPosition } from "./core";
+import { IssUnavailableError, type IssFailure, type SourceAnswer } from "./iss-client";
+import { errorFields, type Logger } from "./logger";
+import type { ObjectStore } from "./object-store";
 import type { Deadline } from "./retry";
+import type { Session } from "./sessions";
+import { StoreAccessDeniedError } from "./store-errors";
 
-export interface RunSummary {
-  readonly source: string;
-  readonly issTimestamp: number;
-  readonly path: AppendPath;
-  readonly bytesAppended: number;
-  /** Append attempts (read-then-conditional-write rounds). */
-  readonly attempts: number;
-  /** HTTP requests to ISS sources. */
-  readonly issAttempts: number;
-  /** True when the S3 calls of this run were signed with a session assumed by an earlier run. */
-  readonly credentialsCached: boolean;
-  /** Object bytes downloaded and uploaded by this run (bodies only). */
-  readonly bytesRead: number;
-  readonly bytesWritten: number;
-  readonly objectBytes: number;
-  readonly durationMs: number;
+/** What a run did to one target's log. */
+export interface TargetOutcome {
+  readonly target: string;
   readonly bucket: string;
   readonly key: string;
+  readonly outcome: "appended" | "duplicate" | "failed";
+  /** How the entry went in (absent when the target failed). */
+  readonly path?: AppendPath;
+  /** The source of the fix written, and its time. */
+  readonly source?: string;
+  readonly issTimestamp?: number;
+  readonly bytesAppended?: number;
+  /** Append attempts (read-then-conditional-write rounds). */
+  readonly attempts?: number;
+  /** Size of the object after the run. */
+  readonly objectBytes?: number;
+  /** True when the S3 calls were signed with a session assumed by an earlier run. */
+  readonly credentialsCached?: boolean;
+  /** Object bytes downloaded and uploaded (bodies only). */
+  readonly bytesRead?: number;
+  readonly bytesWritten?: number;
+  /** The failure, when the target failed. */
+  readonly error?: string;
+  readonly message?: string;
+}
+
+export interface RunSummary {
   readonly requestId?: string;
+  /** HTTP requests to ISS sources. */
+  readonly issAttempts: number;
+  readonly durationMs: number;
+  readonly targets: readonly TargetOutcome[];
 }
 
 export interface Invocation {
@@ -41,92 +62,156 @@ export interface Invocation {
   readonly deadline: Deadline;
 }
 
-/** Which sources to ask: from `fromSource` on, refusing fixes far older than `newestEntry`. */
-export interface FixRequest {
-  readonly fromSource?: number;
-  readonly newestEntry?: number;
-  readonly failures?: readonly IssFailure[];
+export interface TrackerAdapters {
+  /** One source's answer (iss-client.ts fetchFromSource). */
+  fetchFromSource(source: string, deadline: Deadline): Promise<SourceAnswer>;
+  /** The target's session, cached or newly assumed (sessions.ts). */
+  session(target: TrackerTarget, sessionName: string, deadline: Deadline): Promise<Session>;
+  /** S3 refused this session: forget it. */
+  dropSession(target: TrackerTarget, session: Session): void;
+  /** The target's log, signing with this session. */
+  store(target: TrackerTarget, session: Session, deadline: Deadline): ObjectStore;
+  readonly log: Logger;
+  readonly appendOptions?: Omit<AppendOptions, "multipartThresholdBytes" | "deadline">;
+  readonly now?: () => number;
 }
 
-export interface TrackerAdapters {
-  fetchPosition(deadline: Deadline, request?: FixRequest): Promise<IssFix>;
-  credentials(sessionName: string, deadline: Deadline): Promise<CredentialsResult>;
-  /** The store, signing with exactly these credentials; one per run for its byte counts. */
-  store(credentials: AssumedCredentials, deadline: Deadline): ObjectStore;
-  /** S3 refused this session: forget it (the next run assumes the role again). */
-  dropCredentials?(credentials: AssumedCredentials): void;
-  readonly appendOptions?: Omit<AppendOptions, "multipartThresholdBytes" | "deadline">;
-  readonly log?: (line: string) => void;
-  readonly now?: () => number;
+/** Several targets failed; each one's error is in `failures` (and in the run's log line). */
+export class TargetsFailedError extends Error {
+  override readonly name = "TargetsFailedError";
+  constructor(readonly failures: ReadonlyArray<{ readonly target: string; readonly error: Error }>, total: number) {
+    super(`${failures.length} of ${total} targets failed: ${failures.map((f) => `${f.target}: ${f.error.name}: ${f.error.message}`).join("; ")}`);
+  }
+}
+
+interface Fix {
+  readonly position: IssPosition;
+  readonly source: string;
+  readonly index: number;
+}
+
+/** The sources' answers, each fetched once (on first need) and shared by every target of the run. */
+class FixSources {
+  private readonly answers = new Map<number, Promise<SourceAnswer>>();
+  attempts = 0;
+
+  constructor(private readonly sources: readonly string[], private readonly fetch: TrackerAdapters["fetchFromSource"], private readonly deadline: Deadline, private readonly now: () => number) {}
+
+  private answer(index: number): Promise<SourceAnswer> {
+    let answer = this.answers.get(index);
+    if (!answer) {
+      answer = this.fetch(this.sources[index], this.deadline).then((a) => {
+        this.attempts += a.attempts;
+        if (!a.ok) return a;
+        // A live source stamps its answer with the second it computed it: anything else is refused.
+        const problem = freshnessProblem(a.position, this.now());
+        return problem ? { ok: false as const, failures: [{ source: this.sources[index], attempt: a.attempts, reason: problem }], attempts: a.attempts, outOfTime: false } : a;
+      });
+      this.answers.set(index, answer);
+    }
+    return answer;
+  }
+
+  /**
+   * The first fresh fix from source `from` on that is not far behind `newest` (the log's newest
+   * entry, once a log said so); every refusal is added to `failures`.
+   */
+  async next(from: number, newest: number | undefined, failures: IssFailure[]): Promise<Fix | undefined> {
+    for (let index = from; index < this.sources.length; index++) {
+      const a = await this.answer(index);
+      if (!a.ok) {
+        failures.push(...a.failures);
+        if (a.outOfTime) throw new IssUnavailableError(failures, "out of time before an ISS source gave a valid position", this.attempts);
+        continue;
+      }
+      const behind = orderProblem(a.position, newest);
+      if (behind) {
+        failures.push({ source: this.sources[index], attempt: a.attempts, reason: behind });
+        continue;
+      }
+      return { position: a.position, source: this.sources[index], index };
+    }
+    return undefined;
+  }
 }
 
 export async function runTracker(config: TrackerConfig, adapters: TrackerAdapters, invocation: Invocation): Promise<RunSummary> {
   const now = adapters.now ?? Date.now;
-  const log = adapters.log ?? ((line: string) => console.log(line));
   const started = now();
   const { deadline } = invocation;
-  const base = { requestId: invocation.requestId, bucket: config.bucket, key: config.key };
-  let fix: IssFix | undefined;
-  let issAttempts = 0;
-  let store: ObjectStore | undefined;
-  let session: CredentialsResult | undefined;
-  try {
-    const [position, credentials] = await Promise.allSettled([adapters.fetchPosition(deadline), adapters.credentials(invocation.sessionName, deadline)]);
-    if (position.status === "rejected") throw position.reason;
-    fix = position.value;
-    issAttempts = fix.attempts;
-    if (credentials.status === "rejected") throw credentials.reason;
-    session = credentials.value;
-    store = adapters.store(session.credentials, deadline);
-    let appended;
-    for (;;) {
-      try {
-        appended = await appendEntry(store, fix.position, { ...adapters.appendOptions, multipartThresholdBytes: config.multipartThresholdBytes, deadline });
-        break;
-      } catch (error) {
-        if (!(error instanceof StalePositionError)) throw error;
-        // The log says this fix is far in the past: ask the next sources, refusing the same.
-        const failures = [{ source: fix.source, attempt: 1, reason: error.message }];
-        fix = await adapters.fetchPosition(deadline, { fromSource: fix.sourceIndex + 1, newestEntry: error.newest, failures });
-        issAttempts += fix.attempts;
+  const log = adapters.log;
+  const fixes = new FixSources(config.issSources, adapters.fetchFromSource, deadline, now);
+  const firstFix = (failures: IssFailure[]) => fixes.next(0, undefined, failures);
+  // The first source is asked while the sessions are assumed.
+  const shared: IssFailure[] = [];
+  const first = firstFix(shared).catch((error: unknown) => error as Error);
+
+  const appendTo = async (target: TrackerTarget): Promise<{ outcome: TargetOutcome; error?: Error }> => {
+    const base = { target: target.id, bucket: target.bucket, key: target.key };
+    let session: Session | undefined;
+    let store: ObjectStore | undefined;
+    let fix: Fix | undefined;
+    try {
+      const [sessionResult, firstResult] = await Promise.allSettled([adapters.session(target, invocation.sessionName, deadline), first]);
+      const firstValue = firstResult.status === "fulfilled" ? firstResult.value : undefined;
+      if (firstValue instanceof Error) throw firstValue;
+      fix = firstValue;
+      if (!fix) throw new IssUnavailableError(shared, undefined, fixes.attempts);
+      if (sessionResult.status === "rejected") throw sessionResult.reason;
+      session = sessionResult.value;
+      store = adapters.store(target, session, deadline);
+      const failures: IssFailure[] = [...shared];
+      for (;;) {
+        const result = await appendEntry(store, fix.position, { ...adapters.appendOptions, multipartThresholdBytes: config.multipartThresholdBytes, deadline });
+        if (result.path !== "stale") {
+          const outcome: TargetOutcome = {
+            ...base,
+            outcome: result.path === "duplicate" ? "duplicate" : "appended",
+            path: result.path,
+            source: fix.source,
+            issTimestamp: fix.position.timestamp,
+            bytesAppended: result.bytesAppended,
+            attempts: result.attempts,
+            objectBytes: result.objectBytes,
+            credentialsCached: session.cached,
+            bytesRead: store.stats.bytesDownloaded,
+            bytesWritten: store.stats.bytesUploaded,
+          };
+          log.info(result.path === "duplicate" ? "entry already in the log; nothing written" : "entry appended", outcome);
+          return { outcome };
+        }
+        // This log says the fix is far in the past: the sources after it, refusing the same.
+        failures.push({ source: fix.source, attempt: 1, reason: result.reason });
+        const next = await fixes.next(fix.index + 1, result.newest, failures);
+        if (!next) throw new IssUnavailableError(failures, undefined, fixes.attempts);
+        fix = next;
       }
-    }
-    const summary: RunSummary = {
-      source: fix.source,
-      issTimestamp: fix.position.timestamp,
-      path: appended.path,
-      bytesAppended: appended.bytesAppended,
-      attempts: appended.attempts,
-      issAttempts,
-      credentialsCached: session.cached,
-      bytesRead: store.stats.bytesDownloaded,
-      bytesWritten: store.stats.bytesUploaded,
-      objectBytes: appended.objectBytes,
-      durationMs: now() - started,
-      ...base,
-    };
-    log(JSON.stringify({ level: "info", msg: appended.path === "duplicate" ? "entry already in the log; nothing written" : "entry appended", ...summary }));
-    return summary;
-  } catch (error) {
-    const err = error instanceof Error ? error : new Error(String(error));
-    if (err instanceof IssUnavailableError) issAttempts += err.attempts;
-    if (err instanceof StoreAccessDeniedError && session) adapters.dropCredentials?.(session.credentials);
-    log(
-      JSON.stringify({
-        level: "error",
-        msg: "run failed",
-        error: err.name,
-        message: err.message,
+    } catch (thrown) {
+      const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      if (error instanceof StoreAccessDeniedError && session) adapters.dropSession(target, session);
+      const outcome: TargetOutcome = {
+        ...base,
+        outcome: "failed",
         source: fix?.source,
         issTimestamp: fix?.position.timestamp,
-        issAttempts: issAttempts || undefined,
         credentialsCached: session?.cached,
         bytesRead: store?.stats.bytesDownloaded,
         bytesWritten: store?.stats.bytesUploaded,
-        durationMs: now() - started,
-        ...base,
-      }),
-    );
-    throw err;
+        ...errorFields(error),
+      };
+      log.error("target failed", outcome);
+      return { outcome, error };
+    }
+  };
+
+  const results = await Promise.all(config.targets.map(appendTo));
+  const summary: RunSummary = { requestId: invocation.requestId, issAttempts: fixes.attempts, durationMs: now() - started, targets: results.map((r) => r.outcome) };
+  const failed = results.flatMap((r, i) => (r.error ? [{ target: config.targets[i].id, error: r.error }] : []));
+  if (failed.length === 0) {
+    log.info("run finished", summary);
+    return summary;
   }
+  const error = failed.length === 1 ? failed[0].error : new TargetsFailedError(failed, config.targets.length);
+  log.error("run failed", { ...summary, ...errorFields(error) });
+  throw error;
 }

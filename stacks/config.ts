@@ -7,9 +7,11 @@
  * Every problem is collected and reported at once, each naming the setting (both spellings) and
  * the fix, so a bad value fails `cdktf synth` before anything is planned.
  */
+import { partitionOf } from "../function/contract";
 import { formatDuration, schedulePeriodSeconds } from "./schedule-period";
 import { ALARM_WINDOW_MAX_SECONDS, Invalid, SETTINGS, type Setting, type SettingName, type SettingValue } from "./settings";
 
+export { partitionOf } from "../function/contract";
 export { DEFAULT_ISS_SOURCES, deriveExternalId, isLoopbackUrl, LOG_RETENTION_VALUES, SETTINGS, type SettingName } from "./settings";
 
 export interface StateBackendConfig {
@@ -50,18 +52,6 @@ export class ConfigError extends Error {
 export interface ConfigSources {
   readonly env?: Record<string, string | undefined>;
   readonly context?: Record<string, unknown>;
-}
-
-/**
- * The AWS partition a region belongs to: every ARN the stacks build starts with arn:<partition>:.
- * China regions are aws-cn, GovCloud aws-us-gov, the ISO regions their own; all others aws.
- */
-export function partitionOf(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  const iso = /^[a-z]{2}-(iso[a-z]?)-/.exec(region);
-  if (iso) return iso[1] === "iso" ? "aws-iso" : `aws-iso-${iso[1].slice(3)}`;
-  return "aws";
 }
 
 /** `ENV (cdktf.json context "key")`: how every message names a setting. */

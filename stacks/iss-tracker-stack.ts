@@ -1,5 +1,6 @@
 import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import { trackerEnvironment } from "../function/contract";
 import { configureBackend } from "./backend";
 import type { AppConfig } from "./config";
 import { AlertTopic } from "./constructs/alert-topic";
@@ -87,14 +88,14 @@ export class IssTrackerStack extends TerraformStack {
       functionName: names.functionName,
       role: this.trustChain.executionRole,
       logRetentionDays: config.logRetentionDays,
-      settings: {
+      environment: trackerEnvironment(config.namePrefix, config.objectKey, [{
+        account: config.accountBId,
         accessRoleArn: this.trustChain.accessRole.arn,
         externalId: config.externalId,
         bucket: this.reportBucket.bucket.bucket,
         bucketRegion: config.regionB,
         key: config.objectKey,
-        issSources: config.issSources,
-      },
+      }], config.issSources),
       onFailure: this.failureDestination,
     });
     this.trustChain.grantLogWriting(this.tracker.logGroup.arn);

@@ -3,6 +3,7 @@
  * with B's credentials) and the iss-tracker stack agree on them without reading each other's state.
  * Every ARN starts with the configuration's partition (aws, aws-cn, aws-us-gov, ...).
  */
+import { accessRoleName } from "../function/contract";
 import type { AppConfig } from "./config";
 
 /** Resource names derived from the name prefix (the bootstrap role's policy relies on them). */
@@ -10,7 +11,7 @@ export function resourceNames(namePrefix: string) {
   return {
     functionName: `${namePrefix}-function`,
     executionRoleName: `${namePrefix}-function-exec`,
-    accessRoleName: `${namePrefix}-report-writer`,
+    accessRoleName: accessRoleName(namePrefix),
     /** The permissions boundary the bootstrap role must attach to the access role. */
     accessBoundaryPolicyName: `${namePrefix}-report-writer-boundary`,
     scheduleName: namePrefix,

@@ -7,8 +7,9 @@
  * A `parse` throws Invalid(why, fix) for a value it cannot use; loadConfig adds the setting's names.
  * Checks that involve two settings are the second pass in ./config.ts.
  */
-import { createHash } from "node:crypto";
-import { EXTERNAL_ID_PATTERN, isBucketName, isHttpUrl, REGION_PATTERN } from "../function/contract";
+import { DEFAULT_OBJECT_KEY, defaultBucketName, deriveExternalId, EXTERNAL_ID_PATTERN, isBucketName, isHttpUrl, REGION_PATTERN } from "../function/contract";
+
+export { deriveExternalId } from "../function/contract";
 import { formatDuration, ScheduleExpressionError, schedulePeriodSeconds } from "./schedule-period";
 
 /** A value that cannot be used: why, and how to fix it. */
@@ -191,14 +192,13 @@ export const SETTINGS = {
     env: "BUCKET_NAME", context: "bucketName",
     description: "Report bucket in B (globally unique).",
     parse: bucketName("use 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit, or unset it for the default"),
-    // Fits S3's 63 characters for every valid prefix (24) and region code.
-    derive: (s) => `${s.namePrefix}-reports-${s.accountBId ?? "000000000000"}-${s.regionB}`,
+    derive: (s) => defaultBucketName(s.namePrefix, s.accountBId ?? "000000000000", s.regionB),
     defaultDoc: "`<prefix>-reports-<B>-<regionB>`",
   }),
   objectKey: setting({
     env: "OBJECT_KEY", context: "objectKey",
     description: "The one object the function appends to (no `*`, `?`, `$`, `{}`: it is an IAM resource).",
-    parse: objectKey, default: "iss_position.txt",
+    parse: objectKey, default: DEFAULT_OBJECT_KEY,
   }),
   schedule: setting({
     env: "SCHEDULE", context: "schedule",
@@ -311,12 +311,6 @@ export type SettingName = keyof typeof SETTINGS;
 
 /** The value type of a setting. */
 export type SettingValue<N extends SettingName> = (typeof SETTINGS)[N] extends { parse: (text: string) => infer T } ? T : never;
-
-/** Derived, stable external id: not a secret, but unique per deployment (confused-deputy guard). */
-export function deriveExternalId(accountBId: string, namePrefix: string, bucketName: string, objectKey: string): string {
-  const digest = createHash("sha256").update(`iss-tracker|${accountBId}|${namePrefix}|${bucketName}|${objectKey}`).digest("hex");
-  return `${namePrefix}-${digest.slice(0, 32)}`;
-}
 
 /** How a setting's default reads in the docs. */
 export function defaultText(spec: Setting<unknown>): string {

@@ -10,9 +10,10 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
-import { AppendConflictError, appendEntry, ForeignObjectError, StalePositionError, type AppendOptions } from "../../function/append";
+import { AppendConflictError, appendEntry, ForeignObjectError, StoreUnavailableError, type AppendOptions } from "../../function/append";
 import { formatEntry, HEAD_BYTES, LOG_HEADER } from "../../function/core";
-import { S3ObjectStore, StoreAccessDeniedError } from "../../function/object-store";
+import { S3ObjectStore } from "../../function/object-store";
+import { StoreAccessDeniedError } from "../../function/store-errors";
 import { DeadlineError } from "../../function/retry";
 
 const s3 = mockClient(S3Client);
@@ -63,9 +64,7 @@ const putBodies = () => s3.commandCalls(PutObjectCommand).map((c) => String(c.ar
 beforeEach(() => {
   s3.reset();
   sleeps = [];
-  jest.spyOn(console, "warn").mockImplementation(() => undefined);
 });
-afterEach(() => jest.restoreAllMocks());
 
 describe("appendEntry below the threshold (read-modify-write)", () => {
   it("appends the entry to a small object with If-Match on the ETag it read", async () => {
@@ -112,7 +111,7 @@ describe("appendEntry below the threshold (read-modify-write)", () => {
     expect(putBodies().at(-1)).toBe(LOG_HEADER + OTHER + ENTRY);
   });
 
-  it("keeps retrying a lost race while the run has time for another attempt, not a fixed number of times (issue 8 #2)", async () => {
+  it("keeps retrying a lost race while the run has time for another attempt, not a fixed number of times", async () => {
     let remaining = 30_000;
     s3.on(GetObjectCommand).callsFake(() => ((remaining -= 300), tailOf(OLD, '"e1"'))); // an attempt takes 300 ms
     s3.on(PutObjectCommand).rejects(err("PreconditionFailed", 412));
@@ -150,7 +149,7 @@ describe("appendEntry below the threshold (read-modify-write)", () => {
     expect(s3.calls()).toHaveLength(0);
   });
 
-  it("treats a 404 on the conditional PutObject (log deleted since the read) as a lost race: re-reads and creates it anew (issue 8 #5)", async () => {
+  it("treats a 404 on the conditional PutObject (log deleted since the read) as a lost race: re-reads and creates it anew", async () => {
     s3.on(GetObjectCommand).resolvesOnce(tailOf(OLD, '"e1"')).rejects(err("NoSuchKey", 404));
     s3.on(PutObjectCommand, { IfMatch: '"e1"' }).rejects(err("NoSuchKey", 404));
     s3.on(PutObjectCommand, { IfNoneMatch: "*" }).resolves({ ETag: '"e2"' });
@@ -159,20 +158,19 @@ describe("appendEntry below the threshold (read-modify-write)", () => {
     expect(putBodies()).toEqual([OLD + ENTRY, LOG_HEADER + ENTRY]);
   });
 
-  it("finds a duplicate anywhere in the tail, not only in the last entry (issue 8 #4)", async () => {
+  it("finds a duplicate anywhere in the tail, not only in the last entry", async () => {
     s3.on(GetObjectCommand).resolves(tailOf(OLD + ENTRY + OTHER, '"e1"'));
     const result = await appendEntry(newStore(), POSITION, options());
     expect(result).toMatchObject({ path: "duplicate", bytesAppended: 0 });
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
-  it("refuses a fix far older than the log's newest entry, writing nothing (the run asks the next source; issue 8 #3)", async () => {
+  it("refuses a fix far older than the log's newest entry, writing nothing: the run may try another source's fix", async () => {
     const ahead = formatEntry({ ...POSITION, timestamp: POSITION.timestamp + 301 });
     s3.on(GetObjectCommand).resolves(tailOf(OLD + ahead, '"e1"'));
-    const error = await appendEntry(newStore(), POSITION, options()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(StalePositionError);
-    expect(error).toMatchObject({ newest: POSITION.timestamp + 301 });
-    expect((error as Error).message).toMatch(/^fix 2025-12-06 17:19:45 UTC is 301 s older than the log's newest entry .*; nothing written to s3:\/\/bucket\/iss_position\.txt$/);
+    const result = await appendEntry(newStore(), POSITION, options());
+    expect(result).toMatchObject({ path: "stale", newest: POSITION.timestamp + 301, attempts: 1 });
+    expect(result.path === "stale" && result.reason).toMatch(/^fix 2025-12-06 17:19:45 UTC is 301 s older than the log's newest entry .*; nothing written to s3:\/\/bucket\/iss_position\.txt$/);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
@@ -201,7 +199,36 @@ describe("appendEntry below the threshold (read-modify-write)", () => {
 
 });
 
-describe("appendEntry refuses a foreign object at the key, writing nothing (issue 8 #6)", () => {
+describe("appendEntry when S3 fails without saying anything about the request", () => {
+  it("retries a 503 SlowDown on the read and a 500 on the write with the same jitter, while an attempt fits", async () => {
+    s3.on(GetObjectCommand).rejectsOnce(err("SlowDown", 503)).resolves(tailOf(OLD, '"e1"'));
+    s3.on(PutObjectCommand).rejectsOnce(err("InternalError", 500)).resolves({ ETag: '"e2"' });
+    await expect(appendEntry(newStore(), POSITION, options())).resolves.toMatchObject({ path: "read-modify-write", attempts: 3 });
+    expect(putBodies()).toEqual([OLD + ENTRY, OLD + ENTRY]);
+    expect(sleeps).toHaveLength(2);
+  });
+
+  it("a write whose answer was lost after it landed: the retry finds the entry, and it lands once", async () => {
+    s3.on(GetObjectCommand).resolvesOnce(tailOf(OLD, '"e1"')).resolves(tailOf(OLD + ENTRY, '"e2"'));
+    s3.on(PutObjectCommand).rejects(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
+    await expect(appendEntry(newStore(), POSITION, options())).resolves.toMatchObject({ path: "duplicate", attempts: 2 });
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+  });
+
+  it("gives up with the time left for an attempt, naming S3's last answer, the log untouched", async () => {
+    let remaining = 10_000;
+    s3.on(GetObjectCommand).callsFake(() => {
+      remaining -= 500;
+      throw err("SlowDown", 503);
+    });
+    const error = await appendEntry(newStore(), POSITION, options({ deadline: { remainingMs: () => remaining }, sleep: async (ms) => void (remaining -= ms) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/^Out of time while S3 kept failing \(\d+ ms left, 3000 ms needed for an attempt; last: GetObject \(tail\) on s3:\/\/bucket\/iss_position\.txt: SlowDown: SlowDown\); the entry for 2025-12-06 17:19:45 was not written$/);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+});
+
+describe("appendEntry refuses a foreign object at the key, writing nothing", () => {
   it("a small object that is not a log (read whole with the tail)", async () => {
     s3.on(GetObjectCommand).resolves(tailOf('{"items":[1,2,3]}', '"e1"'));
     const error = await appendEntry(newStore(), POSITION, options()).catch((e: unknown) => e);
@@ -229,7 +256,7 @@ describe("appendEntry refuses a foreign object at the key, writing nothing (issu
   });
 });
 
-describe("appendEntry without s3:ListBucket: a read denied with 403 (issue 9 finding 6)", () => {
+describe("appendEntry without s3:ListBucket: a read denied with 403", () => {
   it("tries a conditional create: created means the log was missing", async () => {
     s3.on(GetObjectCommand).rejects(err("AccessDenied", 403));
     s3.on(PutObjectCommand, { IfNoneMatch: "*" }).resolves({ ETag: '"e1"' });
@@ -303,7 +330,7 @@ describe("appendEntry at or above the threshold (multipart append)", () => {
     expect(s3.commandCalls(UploadPartCopyCommand).map((c) => c.args[0].input.CopySourceIfMatch)).toEqual(['"e1"', '"e2"']);
   });
 
-  it("treats a 404 on CompleteMultipartUpload (log deleted since the read) like UploadPartCopy's: aborts, re-reads, creates anew (issue 8 #5)", async () => {
+  it("treats a 404 on CompleteMultipartUpload (log deleted since the read) like UploadPartCopy's: aborts, re-reads, creates anew", async () => {
     s3.on(GetObjectCommand, { Range: "bytes=-1024" }).resolvesOnce(largeTail(SIZE, OTHER, '"e1"')).rejects(err("NoSuchKey", 404));
     s3.on(GetObjectCommand, { Range: "bytes=0-63" }).resolves(headOf(SIZE));
     multipartOk();
@@ -314,7 +341,7 @@ describe("appendEntry at or above the threshold (multipart append)", () => {
     expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
   });
 
-  it("refuses a large foreign object from its head, before any upload starts (issue 8 #6)", async () => {
+  it("refuses a large foreign object from its head, before any upload starts", async () => {
     s3.on(GetObjectCommand).resolves(largeTail(SIZE, OTHER, '"e1"'));
     s3.on(GetObjectCommand, { Range: "bytes=0-63" }).resolves(headOf(SIZE, "\u0089PNG\r\n\u001a\n" + "x".repeat(80)));
     multipartOk();
@@ -322,12 +349,20 @@ describe("appendEntry at or above the threshold (multipart append)", () => {
     expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
   });
 
-  it("aborts the upload and fails the run on a non-conflict failure", async () => {
+  it("refuses, as a lost race, a tail and a head of one ETag that state different sizes (one of them was another version)", async () => {
+    s3.on(GetObjectCommand, { Range: "bytes=-1024" }).resolvesOnce(largeTail(SIZE - 40, OTHER, '"e1"')).resolves(largeTail(SIZE, OTHER, '"e1"'));
+    s3.on(GetObjectCommand, { Range: "bytes=0-63" }).resolves(headOf(SIZE));
+    multipartOk();
+    await expect(appendEntry(newStore(), POSITION, options())).resolves.toMatchObject({ path: "multipart-append", attempts: 2, objectBytes: SIZE + ENTRY.length });
+    expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(1);
+  });
+
+  it("aborts the upload and fails the run on a failure that is neither a race nor transient", async () => {
     s3.on(GetObjectCommand).resolves(largeTail(SIZE, OTHER, '"e1"'));
     s3.on(GetObjectCommand, { Range: "bytes=0-63" }).resolves(headOf(SIZE));
     multipartOk();
-    s3.on(UploadPartCopyCommand).rejects(err("InternalError", 500));
-    await expect(appendEntry(newStore(), POSITION, options())).rejects.toThrow("InternalError");
+    s3.on(UploadPartCopyCommand).rejects(err("InvalidRequest", 400));
+    await expect(appendEntry(newStore(), POSITION, options())).rejects.toThrow("InvalidRequest");
     expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
     expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   });

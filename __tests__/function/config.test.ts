@@ -10,38 +10,25 @@ const valid = {
 };
 
 describe("loadConfig", () => {
-  it("reads the stack's variables, trims the source list and defaults the threshold to 5 MiB", () => {
+  it("reads the stack's variables (function/contract.ts) and defaults the threshold to 5 MiB", () => {
     expect(loadConfig(valid)).toEqual({
-      accessRoleArn: valid.ACCESS_ROLE_ARN,
-      externalId: valid.EXTERNAL_ID,
-      bucket: valid.BUCKET_NAME,
-      bucketRegion: "eu-west-1",
-      key: "iss_position.txt",
+      targets: [{
+        id: "111111111111",
+        accessRoleArn: valid.ACCESS_ROLE_ARN,
+        externalId: valid.EXTERNAL_ID,
+        bucket: valid.BUCKET_NAME,
+        bucketRegion: "eu-west-1",
+        key: "iss_position.txt",
+      }],
       issSources: ["http://api.open-notify.org/iss-now.json", "https://api.wheretheiss.at/v1/satellites/25544"],
       multipartThresholdBytes: MIN_MULTIPART_THRESHOLD,
     });
   });
-  it("defaults OBJECT_KEY to iss_position.txt", () => {
-    const { OBJECT_KEY: _omit, ...rest } = valid;
-    expect(loadConfig(rest).key).toBe("iss_position.txt");
-  });
-  it.each(["ACCESS_ROLE_ARN", "EXTERNAL_ID", "BUCKET_NAME", "BUCKET_REGION", "ISS_SOURCES"])("names %s when it is missing", (name) => {
-    const env: Record<string, string | undefined> = { ...valid, [name]: undefined };
-    expect(() => loadConfig(env)).toThrow(ConfigError);
-    expect(() => loadConfig(env)).toThrow(new RegExp(`${name} is not set`));
-  });
-  it.each([
-    ["ACCESS_ROLE_ARN", "iss-tracker-access"],
-    ["EXTERNAL_ID", "x"],
-    ["BUCKET_NAME", "Bad_Bucket"],
-    ["BUCKET_REGION", "mars"],
-    ["ISS_SOURCES", "ftp://example.com/iss"],
-    ["ISS_SOURCES", " , "],
-  ])("names %s when it is invalid (%s)", (name, value) => {
-    expect(() => loadConfig({ ...valid, [name]: value })).toThrow(new RegExp(`${name} is invalid`));
-  });
-  it("reports every problem at once", () => {
-    expect(() => loadConfig({})).toThrow(/ACCESS_ROLE_ARN[\s\S]*EXTERNAL_ID[\s\S]*BUCKET_NAME[\s\S]*BUCKET_REGION[\s\S]*ISS_SOURCES/);
+  it("reports the contract's problems and its own at once, before anything is read or written", () => {
+    expect(() => loadConfig({ ...valid, BUCKET_NAME: "Bad_Bucket", MULTIPART_THRESHOLD_BYTES: "1" })).toThrow(
+      /^Invalid function configuration:\n- BUCKET_NAME is invalid: "Bad_Bucket" .*\n- MULTIPART_THRESHOLD_BYTES is invalid: "1"/,
+    );
+    expect(() => loadConfig({ ...valid, BUCKET_NAME: undefined })).toThrow(ConfigError);
   });
   it("accepts a MULTIPART_THRESHOLD_BYTES of 5 MiB or more", () => {
     expect(loadConfig({ ...valid, MULTIPART_THRESHOLD_BYTES: String(8 * 1024 * 1024) }).multipartThresholdBytes).toBe(8 * 1024 * 1024);
@@ -49,7 +36,7 @@ describe("loadConfig", () => {
   it.each(["5242879", "1024", "-1", "5MiB", "1e7", "99999999999999"])("rejects MULTIPART_THRESHOLD_BYTES=%s with the 5 MiB minimum in the message", (value) => {
     expect(() => loadConfig({ ...valid, MULTIPART_THRESHOLD_BYTES: value })).toThrow(/MULTIPART_THRESHOLD_BYTES is invalid.*5242880 \(5 MiB/);
   });
-  it("bounds MULTIPART_THRESHOLD_BYTES by the function's memory: read-modify-write holds the object about twice (issue 8 #10)", () => {
+  it("bounds MULTIPART_THRESHOLD_BYTES by the function's memory: read-modify-write holds the object about twice", () => {
     expect(maxMultipartThreshold(256)).toBe(64 * 1024 * 1024);
     expect(maxMultipartThreshold(128)).toBe(Math.floor((64 * 1024 * 1024) / 3));
     expect(maxMultipartThreshold(10_240)).toBe(Math.floor((10_176 * 1024 * 1024) / 3));

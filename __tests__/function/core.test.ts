@@ -8,7 +8,6 @@ import {
   InvalidIssResponseError,
   isDuplicate,
   isLogHead,
-  lastEntryTime,
   LOG_HEADER,
   MAX_BEHIND_LOG_S,
   MAX_FIX_AGE_S,
@@ -17,6 +16,7 @@ import {
   orderProblem,
   parseIssResponse,
   parseUtc,
+  planAppend,
   textToAppend,
 } from "../../function/core";
 
@@ -104,9 +104,9 @@ describe("formatting", () => {
 describe("duplicate detection", () => {
   const position = { timestamp: 1765041585, latitude: 1, longitude: 2 };
   const log = LOG_HEADER + formatEntry({ timestamp: 1765041000, latitude: 0, longitude: 0 });
-  it("finds the last entry's time in a tail", () => {
-    expect(lastEntryTime(log + formatEntry(position))).toBe("2025-12-06 17:19:45");
-    expect(lastEntryTime(LOG_HEADER)).toBeUndefined();
+  it("finds the entries' times in a tail, in order", () => {
+    expect(entryTimes(log + formatEntry(position))).toEqual(["2025-12-06 17:10:00", "2025-12-06 17:19:45"]);
+    expect(entryTimes(LOG_HEADER)).toEqual([]);
   });
   it("is a duplicate when any entry of the tail has the same second, whatever its coordinates", () => {
     expect(isDuplicate(log + formatEntry(position), position)).toBe(true);
@@ -124,7 +124,7 @@ describe("duplicate detection", () => {
     expect(isDuplicate(tail, position)).toBe(true);
   });
   it("ignores a Time line that is not a whole line", () => {
-    expect(lastEntryTime("xTime: 2025-12-06 17:19:45\n")).toBeUndefined();
+    expect(entryTimes("xTime: 2025-12-06 17:19:45\n")).toEqual([]);
   });
 });
 
@@ -197,5 +197,24 @@ describe("freshness (issue 8 #3)", () => {
   it("keeps the tolerances consistent: an honest concurrent run is never refused by the log", () => {
     // A fix accepted as MAX_FIX_AGE_S old must fit behind one accepted MAX_FIX_AHEAD_S ahead.
     expect(MAX_BEHIND_LOG_S).toBeGreaterThanOrEqual(MAX_FIX_AGE_S + MAX_FIX_AHEAD_S + 30);
+  });
+});
+
+describe("planAppend: what one fix does to one log", () => {
+  const at = 1_790_000_000;
+  const fix = (timestamp: number) => ({ timestamp, latitude: 1, longitude: 2 });
+  const log = LOG_HEADER + formatEntry(fix(at - 300));
+  it("appends the entry after the log's last blank line", () => {
+    expect(planAppend(log, log.length, fix(at))).toEqual({ kind: "append", text: formatEntry(fix(at)) });
+  });
+  it("writes the header first into an empty object", () => {
+    expect(planAppend("", 0, fix(at))).toEqual({ kind: "append", text: LOG_HEADER + formatEntry(fix(at)) });
+  });
+  it("finds the fix's second already in the tail: a duplicate, nothing to write", () => {
+    expect(planAppend(log + formatEntry(fix(at)) + formatEntry(fix(at + 1)), 999, fix(at))).toEqual({ kind: "duplicate" });
+  });
+  it("refuses a fix more than MAX_BEHIND_LOG_S behind the log's newest entry, naming both", () => {
+    const ahead = log + formatEntry(fix(at + MAX_BEHIND_LOG_S + 1));
+    expect(planAppend(ahead, ahead.length, fix(at))).toEqual({ kind: "stale", newest: at + MAX_BEHIND_LOG_S + 1, reason: orderProblem(fix(at), at + MAX_BEHIND_LOG_S + 1) });
   });
 });

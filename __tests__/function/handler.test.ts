@@ -55,7 +55,7 @@ beforeEach(() => {
   s3.on(GetObjectCommand).rejects(Object.assign(new Error("NoSuchKey"), { name: "NoSuchKey", $metadata: { httpStatusCode: 404 } }));
   s3.on(PutObjectCommand).resolves({ ETag: '"e1"' });
   issRequests = 0;
-  jest.spyOn(console, "log").mockImplementation(() => undefined);
+  jest.spyOn(process.stdout, "write").mockImplementation(() => true);
 });
 afterEach(() => {
   process.env = envBefore;
@@ -67,13 +67,8 @@ describe("handler", () => {
     setEnv();
     const summary = await handler({}, context);
     expect(summary).toMatchObject({
-      source: process.env.ISS_SOURCES,
-      issTimestamp: TIMESTAMP,
-      path: "created",
-      attempts: 1,
-      bucket: "reports-bucket",
-      key: "iss_position.txt",
       requestId: REQUEST_ID,
+      targets: [{ target: "111111111111", source: process.env.ISS_SOURCES, issTimestamp: TIMESTAMP, path: "created", attempts: 1, bucket: "reports-bucket", key: "iss_position.txt" }],
     });
     expect(typeof summary.durationMs).toBe("number");
     expect(sts.commandCalls(AssumeRoleCommand)[0].args[0].input).toEqual({
@@ -87,20 +82,25 @@ describe("handler", () => {
     expect(await client.config.credentials()).toMatchObject({ accessKeyId: "ASIAASSUMED", sessionToken: "t" });
     // Every S3 call had the time left (an abort signal).
     expect(s3.calls().map((c) => (c.args as unknown[])[1])).toEqual(s3.calls().map(() => ({ abortSignal: expect.any(AbortSignal) })));
-    const logged = (console.log as jest.Mock).mock.calls.map((c) => JSON.parse(String(c[0])));
-    expect(logged).toEqual([expect.objectContaining({ level: "info", path: "created", source: process.env.ISS_SOURCES })]);
+    // One JSON line per write, straight to stdout (CloudWatch stores each as the event), with the run's keys.
+    const written = (process.stdout.write as unknown as jest.Mock).mock.calls.map((c) => String(c[0]));
+    expect(written.every((w) => w.endsWith("\n") && !w.slice(0, -1).includes("\n"))).toBe(true);
+    expect(written.map((w) => JSON.parse(w))).toEqual([
+      expect.objectContaining({ level: "info", msg: "entry appended", path: "created", source: process.env.ISS_SOURCES, requestId: REQUEST_ID, function: "iss-tracker-function" }),
+      expect.objectContaining({ level: "info", msg: "run finished", requestId: REQUEST_ID, function: "iss-tracker-function" }),
+    ]);
   });
 
   it("reuses the session on a warm invocation, and the S3 client that signs with it", async () => {
     setEnv();
     await handler({}, context);
     const second = await handler({}, { ...context, awsRequestId: "second" });
-    expect(second.credentialsCached).toBe(true);
+    expect(second.targets[0].credentialsCached).toBe(true);
     expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(1);
     expect(new Set(s3.calls().map((c) => c.thisValue)).size).toBe(1);
   });
 
-  it("signs with exactly the session of the run: a renewed session gets its own S3 client (issue 8 #8)", async () => {
+  it("signs with exactly the session of the run: a renewed session gets its own S3 client", async () => {
     setEnv();
     // 8 minutes left: inside the function's 10-minute renewal margin, outside the SDK's own 5.
     sts.on(AssumeRoleCommand)
@@ -108,7 +108,7 @@ describe("handler", () => {
       .resolvesOnce({ Credentials: { AccessKeyId: "ASIATWO", SecretAccessKey: "s", SessionToken: "t2", Expiration: new Date(Date.now() + 3600_000) } });
     await handler({}, context);
     const second = await handler({}, { ...context, awsRequestId: "second" });
-    expect(second.credentialsCached).toBe(false);
+    expect(second.targets[0].credentialsCached).toBe(false);
     const clients = [...new Set(s3.calls().map((c) => c.thisValue as S3Client))];
     expect(await Promise.all(clients.map(async (c) => (await c.config.credentials()).accessKeyId))).toEqual(["ASIAONE", "ASIATWO"]);
   });
@@ -121,7 +121,7 @@ describe("handler", () => {
 
   it("tolerates a missing context (local runs)", async () => {
     setEnv({ AWS_LAMBDA_FUNCTION_NAME: "local-fn" });
-    await expect(handler(undefined, undefined)).resolves.toMatchObject({ path: "created" });
+    await expect(handler(undefined, undefined)).resolves.toMatchObject({ targets: [{ path: "created" }] });
     expect(sts.commandCalls(AssumeRoleCommand)[0].args[0].input.RoleSessionName).toBe("local-fn");
   });
 

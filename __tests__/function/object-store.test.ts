@@ -12,16 +12,10 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  ConflictError,
-  copyRanges,
-  MAX_PART_BYTES,
-  parseContentRange,
-  ReadDeniedError,
-  S3ObjectStore,
-  StoreAccessDeniedError,
-  StoreProtocolError,
-} from "../../function/object-store";
+import { createHash } from "node:crypto";
+import { copyRanges, MAX_PART_BYTES } from "../../function/multipart-append";
+import { md5OfEtag, parseContentRange, S3ObjectStore } from "../../function/object-store";
+import { ConflictError, ReadDeniedError, StoreAccessDeniedError, StoreProtocolError, TransientStoreError } from "../../function/store-errors";
 import { DeadlineError } from "../../function/retry";
 
 /** The SDK's own send, kept for the real-socket tests (mockClient replaces the prototype's). */
@@ -29,7 +23,9 @@ const realSend = S3Client.prototype.send;
 const s3 = mockClient(S3Client);
 const BUCKET = "iss-reports";
 const KEY = "logs/iss position.txt";
-const store = () => new S3ObjectStore(new S3Client({ region: "us-east-1" }), BUCKET, KEY);
+let warnings: Array<[string, object]>;
+const store = () => new S3ObjectStore(new S3Client({ region: "us-east-1" }), BUCKET, KEY, { warn: (msg, fields) => void warnings.push([msg, fields]) });
+const md5 = (text: string) => `"${createHash("md5").update(text).digest("hex")}"`;
 
 /** A GetObject body as the SDK gives it (only what the store uses). */
 function body(bytes: Buffer | string) {
@@ -42,9 +38,8 @@ function s3Error(name: string, status: number) {
 
 beforeEach(() => {
   s3.reset();
-  jest.spyOn(console, "warn").mockImplementation(() => undefined);
+  warnings = [];
 });
-afterEach(() => jest.restoreAllMocks());
 
 describe("helpers", () => {
   it("parses Content-Range", () => {
@@ -109,7 +104,7 @@ describe("readTail", () => {
     ["a 206 with no numeric total", { ContentRange: "bytes 0-99/*", ContentLength: 100 }, /answered 206 with Content-Range "bytes 0-99\/\*", not the object's last bytes and its total size; nothing written/],
     ["a 206 with no Content-Range at all", { ContentLength: 100 }, /answered 206 with Content-Range null/],
     ["a range that does not end at the object's last byte", { ContentRange: "bytes 0-99/5000", ContentLength: 100 }, /"bytes 0-99\/5000", not the object's last bytes/],
-  ])("trusts sizes only where S3 states them: refuses %s (issue 8 #9)", async (_name, answer, message) => {
+  ])("trusts sizes only where S3 states them: refuses %s", async (_name, answer, message) => {
     const b = body("x".repeat(100));
     s3.on(GetObjectCommand).resolves({ ETag: '"e1"', $metadata: { httpStatusCode: 206 }, Body: b, ...answer });
     const error = await store().readTail(1024).catch((e: unknown) => e);
@@ -123,14 +118,14 @@ describe("readTail", () => {
   });
   it("reads the head of a large object, pinned to its ETag", async () => {
     s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentRange: "bytes 0-63/9000000", ContentLength: 64, Body: body("h".repeat(64)) });
-    expect((await store().readHead(64, '"e1"')).toString()).toBe("h".repeat(64));
+    expect(await store().readHead(64, '"e1"')).toEqual({ head: Buffer.from("h".repeat(64)), size: 9_000_000 });
     expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toEqual({ Bucket: BUCKET, Key: KEY, Range: "bytes=0-63", IfMatch: '"e1"' });
     s3.on(GetObjectCommand).rejects(s3Error("PreconditionFailed", 412));
     await expect(store().readHead(64, '"e1"')).rejects.toBeInstanceOf(ConflictError);
   });
 });
 
-describe("refused sessions (issue 8 #8)", () => {
+describe("refused sessions", () => {
   it.each([
     ["ExpiredToken", 400],
     ["InvalidToken", 400],
@@ -156,13 +151,54 @@ describe("refused sessions (issue 8 #8)", () => {
   });
 });
 
-describe("every call within the time left (issue 8 #7)", () => {
+describe("every call within the time left", () => {
   it("gives each SDK call an abort signal when the run has a deadline", async () => {
     s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
     await new S3ObjectStore(new S3Client({ region: "us-east-1" }), BUCKET, KEY, { deadline: { remainingMs: () => 20_000 } }).replace(Buffer.from("x"), '"e1"');
     expect((s3.commandCalls(PutObjectCommand)[0].args as unknown[])[1]).toEqual({ abortSignal: expect.any(AbortSignal) });
   });
 
+});
+
+describe("bytes checked against what S3 states for them", () => {
+  const LOG = "ISS Location Logs\n===================\n\n";
+  it("takes a whole-object read whose bytes have the MD5 its ETag states", async () => {
+    s3.on(GetObjectCommand).resolves({ ETag: md5(LOG), ContentRange: `bytes 0-${LOG.length - 1}/${LOG.length}`, ContentLength: LOG.length, ServerSideEncryption: "AES256", Body: body(LOG) });
+    expect(await store().readTail(1024)).toMatchObject({ exists: true, etag: md5(LOG), size: LOG.length });
+  });
+  it("refuses, as a conflict (read again), bytes of one version under the ETag of another", async () => {
+    const older = LOG.slice(0, -1);
+    s3.on(GetObjectCommand, { Range: "bytes=-1024" }).resolves({ ETag: md5(LOG), ContentRange: `bytes 0-${older.length - 1}/${older.length}`, ContentLength: older.length, Body: body(older) });
+    await expect(store().readTail(1024)).rejects.toThrow(/the \d+ bytes read are not the object with ETag "[0-9a-f]{32}" \(their MD5 differs\): read again/);
+    s3.on(GetObjectCommand, { IfMatch: md5(LOG) }).resolves({ ETag: md5(LOG), ContentLength: older.length, Body: body(older) });
+    await expect(store().readWhole(md5(LOG), older.length)).rejects.toBeInstanceOf(ConflictError);
+  });
+  it("refuses, as a conflict, bytes the SDK finds at odds with the object's checksum", async () => {
+    const mismatch = { transformToByteArray: async () => { throw new Error("Checksum mismatch: expected \"AAAAAA==\", but received \"BBBBBB==\" in response header \"x-amz-checksum-crc32\"."); } };
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1-2"', ContentLength: 3, Body: mismatch as never });
+    await expect(store().readWhole('"e1-2"', 3)).rejects.toBeInstanceOf(ConflictError);
+  });
+  it("reads an MD5 only from an ETag that states one: not a multipart upload's, not SSE-KMS's or SSE-C's", () => {
+    const hex = "0123456789abcdef0123456789abcdef";
+    expect(md5OfEtag(`"${hex}"`, {})).toBe(hex);
+    expect(md5OfEtag(`"${hex}"`, { ServerSideEncryption: "AES256" })).toBe(hex);
+    expect(md5OfEtag(`"${hex}-2"`, {})).toBeUndefined();
+    expect(md5OfEtag(`"${hex}"`, { ServerSideEncryption: "aws:kms" })).toBeUndefined();
+    expect(md5OfEtag(`"${hex}"`, { SSECustomerAlgorithm: "AES256" })).toBeUndefined();
+  });
+});
+
+describe("a failure that says nothing about the request", () => {
+  it.each([
+    ["503 SlowDown", s3Error("SlowDown", 503)],
+    ["500 InternalError", s3Error("InternalError", 500)],
+    ["a reset connection", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })],
+  ])("%s is a TransientStoreError: try again", async (_name, error) => {
+    s3.on(GetObjectCommand).rejects(error);
+    await expect(store().readTail(1024)).rejects.toBeInstanceOf(TransientStoreError);
+    s3.on(PutObjectCommand).rejects(error);
+    await expect(store().replace(Buffer.from("x"), '"e1"')).rejects.toBeInstanceOf(TransientStoreError);
+  });
 });
 
 describe("conditional writes", () => {
@@ -185,7 +221,7 @@ describe("conditional writes", () => {
     s3.on(PutObjectCommand).rejects(s3Error("ConditionalRequestConflict", 409));
     await expect(store().replace(Buffer.from("abc"), '"e1"')).rejects.toBeInstanceOf(ConflictError);
   });
-  it("turns a 404 on the conditional replace (log deleted since the read) into ConflictError (issue 8 #5)", async () => {
+  it("turns a 404 on the conditional replace (log deleted since the read) into ConflictError", async () => {
     s3.on(PutObjectCommand).rejects(s3Error("NoSuchKey", 404));
     const error = await store().replace(Buffer.from("abc"), '"e1"').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConflictError);
@@ -238,7 +274,7 @@ describe("appendMultipart", () => {
     });
     expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
-    expect(st.stats).toEqual({ bytesDownloaded: 0, bytesUploaded: ENTRY.length, requests: 4 });
+    expect(st.stats).toEqual({ bytesDownloaded: 0, bytesUploaded: ENTRY.length });
   });
 
   it("copies an object above 5 GiB in ranged parts", async () => {
@@ -283,6 +319,14 @@ describe("appendMultipart", () => {
     expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
   });
 
+  it("says nothing of an abort that finds the upload gone (completed, when the Complete's answer was lost)", async () => {
+    happy();
+    s3.on(CompleteMultipartUploadCommand).rejects(s3Error("InternalError", 500));
+    s3.on(AbortMultipartUploadCommand).rejects(s3Error("NoSuchUpload", 404));
+    await expect(store().appendMultipart(ENTRY, '"whole-1"', SIZE)).rejects.toBeInstanceOf(TransientStoreError);
+    expect(warnings).toEqual([]);
+  });
+
   it("aborts the upload on any other failure and rethrows it", async () => {
     happy();
     s3.on(UploadPartCommand).rejects(new Error("socket hang up"));
@@ -296,11 +340,11 @@ describe("appendMultipart", () => {
     s3.on(UploadPartCommand).rejects(new Error("socket hang up"));
     s3.on(AbortMultipartUploadCommand).rejects(new Error("abort failed"));
     await expect(store().appendMultipart(ENTRY, '"whole-1"', SIZE)).rejects.toThrow("socket hang up");
-    expect(console.warn).toHaveBeenCalledWith(expect.stringContaining('"uploadId":"up-1"'));
+    expect(warnings).toEqual([["AbortMultipartUpload failed; the bucket's lifecycle rule removes the upload", { uploadId: "up-1", error: "abort failed", after: expect.stringMatching(/socket hang up/) }]]);
   });
 });
 
-describe("every call within the time left, over a real socket (issue 8 #7)", () => {
+describe("every call within the time left, over a real socket", () => {
   let server: Server;
   let endpoint: string;
   let mode: "hang" | "stall" = "hang";

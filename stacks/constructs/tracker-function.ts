@@ -7,7 +7,7 @@ import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { resolve } from "node:path";
 import { buildFunctionBundle, LAMBDA_HANDLER, type FunctionBundle } from "../../function/build";
-import { FUNCTION_DEFAULTS, trackerEnvironment, type TrackerSettings } from "../../function/contract";
+import { FUNCTION_DEFAULTS } from "../../function/contract";
 import { SETTINGS } from "../settings";
 import type { FailureDestination } from "./failure-destination";
 
@@ -25,8 +25,8 @@ export interface TrackerFunctionProps {
   readonly provider: AwsProvider;
   readonly functionName: string;
   readonly role: IamRole;
-  /** What the function is told (its environment, function/contract.ts): role, bucket, key, ISS sources. */
-  readonly settings: TrackerSettings;
+  /** What the function is told: its environment, as function/contract.ts's trackerEnvironment builds it. */
+  readonly environment: Record<string, string>;
   /** Log retention in days. Default: the LOG_RETENTION_DAYS setting's default. */
   readonly logRetentionDays?: number;
   /** Timeout in seconds. Default: FUNCTION_DEFAULTS.timeoutSeconds (function/contract.ts). */
@@ -81,7 +81,7 @@ export class TrackerFunction extends Construct {
       sourceCodeHash: built.sha256,
       timeout: props.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds,
       memorySize: props.memoryMb ?? FUNCTION_DEFAULTS.memoryMb,
-      environment: { variables: trackerEnvironment(props.settings) },
+      environment: { variables: { ...props.environment } },
       // The group exists (with its retention) before the first invocation could create it.
       dependsOn: [this.logGroup],
     });
