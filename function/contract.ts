@@ -18,6 +18,21 @@ export const FUNCTION_DEFAULTS = {
   timeoutSeconds: 30,
 } as const;
 
+/**
+ * The `msg` of the function's log lines (one JSON object each, on stdout): the stack's metric
+ * filters select on these fields, and doctor and the tests read them.
+ */
+export const LOG_MESSAGES = {
+  /** A target's log gained the run's entry (its line carries `target`, the account id). */
+  appended: "entry appended",
+  /** The entry was in the target's log already: nothing written. */
+  duplicate: "entry already in the log; nothing written",
+  targetFailed: "target failed",
+  /** Every target's outcome, once per run. */
+  runFinished: "run finished",
+  runFailed: "run failed",
+} as const;
+
 /** STS caps a role-chained session (a Lambda assuming a role) at one hour; the access role allows no more. */
 export const ROLE_CHAINING_MAX_SECONDS = 3600;
 

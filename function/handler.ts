@@ -11,7 +11,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { loadConfig, type TrackerConfig } from "./config";
-import { FUNCTION_DEFAULTS, partitionOf } from "./contract";
+import { FUNCTION_DEFAULTS, LOG_MESSAGES, partitionOf } from "./contract";
 import { roleSessionName } from "./credentials";
 import { fetchFromSource } from "./iss-client";
 import { createLogger, errorFields } from "./logger";
@@ -44,7 +44,7 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
   try {
     config = loadConfig(process.env);
   } catch (error) {
-    log.error("run failed", errorFields(error));
+    log.error(LOG_MESSAGES.runFailed, errorFields(error));
     throw error;
   }
   sessions ??= new Sessions({

@@ -13,7 +13,7 @@
  */
 import { appendEntry, type AppendOptions, type AppendPath } from "./append";
 import type { TrackerConfig } from "./config";
-import type { TrackerTarget } from "./contract";
+import { LOG_MESSAGES, type TrackerTarget } from "./contract";
 import { freshnessProblem, orderProblem, type IssPosition } from "./core";
 import { IssUnavailableError, type IssFailure, type SourceAnswer } from "./iss-client";
 import { errorFields, type Logger } from "./logger";
@@ -177,7 +177,7 @@ export async function runTracker(config: TrackerConfig, adapters: TrackerAdapter
             bytesRead: store.stats.bytesDownloaded,
             bytesWritten: store.stats.bytesUploaded,
           };
-          log.info(result.path === "duplicate" ? "entry already in the log; nothing written" : "entry appended", outcome);
+          log.info(result.path === "duplicate" ? LOG_MESSAGES.duplicate : LOG_MESSAGES.appended, outcome);
           return { outcome };
         }
         // This log says the fix is far in the past: the sources after it, refusing the same.
@@ -199,7 +199,7 @@ export async function runTracker(config: TrackerConfig, adapters: TrackerAdapter
         bytesWritten: store?.stats.bytesUploaded,
         ...errorFields(error),
       };
-      log.error("target failed", outcome);
+      log.error(LOG_MESSAGES.targetFailed, outcome);
       return { outcome, error };
     }
   };
@@ -208,10 +208,10 @@ export async function runTracker(config: TrackerConfig, adapters: TrackerAdapter
   const summary: RunSummary = { requestId: invocation.requestId, issAttempts: fixes.attempts, durationMs: now() - started, targets: results.map((r) => r.outcome) };
   const failed = results.flatMap((r, i) => (r.error ? [{ target: config.targets[i].id, error: r.error }] : []));
   if (failed.length === 0) {
-    log.info("run finished", summary);
+    log.info(LOG_MESSAGES.runFinished, summary);
     return summary;
   }
   const error = failed.length === 1 ? failed[0].error : new TargetsFailedError(failed, config.targets.length);
-  log.error("run failed", { ...summary, ...errorFields(error) });
+  log.error(LOG_MESSAGES.runFailed, { ...summary, ...errorFields(error) });
   throw error;
 }

@@ -122,6 +122,7 @@ export class IssTrackerStack extends TerraformStack {
       topic: this.alertTopic.topic,
       function: this.tracker.function,
       logGroup: this.tracker.logGroup,
+      target: config.accountBId,
       failureQueue: this.failureDestination.queue,
       deadLetterQueue: this.schedule.deadLetterQueue,
       schedulePeriodSeconds: config.schedulePeriodSeconds,

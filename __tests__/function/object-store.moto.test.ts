@@ -17,9 +17,9 @@ import { s3Gate } from "../../scripts/emulator/s3-gate";
 import { assumeRole } from "../../scripts/shared/aws";
 import { appendEntry } from "../../function/append";
 import { formatEntry, LOG_HEADER } from "../../function/core";
-import { AssumeRoleProvider } from "../../function/credentials";
 import { handler } from "../../function/handler";
-import { ConflictError, S3ObjectStore, type ObjectStore, type S3Sender } from "../../function/object-store";
+import { S3ObjectStore, type ObjectStore, type S3Sender } from "../../function/object-store";
+import { ConflictError } from "../../function/store-errors";
 
 const ACCOUNT_B = "111111111111";
 const ROLE = `arn:aws:iam::${ACCOUNT_B}:role/iss-tracker-access`;
@@ -55,8 +55,8 @@ beforeAll(async () => {
     AWS_SESSION_TOKEN: "token",
     AWS_REGION: "us-east-1",
   });
-  const provider = new AssumeRoleProvider({ sts: new STSClient({}), roleArn: ROLE, externalId: "ext-123", cache: new Map() });
-  s3 = new S3Client({ region: REGION, credentials: async () => (await provider.get("moto-test")).credentials });
+  // Account B's S3 as the access role, as the function signs it.
+  s3 = new S3Client({ region: REGION, credentials: await assumeRole(new STSClient({}), ROLE, "moto-test", "ext-123") });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: REGION } }));
 }, 30_000);
 
@@ -175,10 +175,10 @@ describe("handler wiring against moto", () => {
       OBJECT_KEY: objectKey,
       ISS_SOURCES: `http://127.0.0.1:${(iss.address() as AddressInfo).port}/v1/satellites/25544`,
     });
-    const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
+    const log = jest.spyOn(process.stdout, "write").mockImplementation(() => true);
     try {
       const summary = await handler({}, { awsRequestId: "req-moto", functionName: "iss-tracker-function", getRemainingTimeInMillis: () => 30_000 });
-      expect(summary).toMatchObject({ path: "created", issTimestamp: TIMESTAMP, bucket: BUCKET, key: objectKey });
+      expect(summary.targets).toEqual([expect.objectContaining({ path: "created", issTimestamp: TIMESTAMP, bucket: BUCKET, key: objectKey })]);
       expect(await readAll(objectKey)).toBe(LOG_HEADER + formatEntry({ timestamp: TIMESTAMP, latitude: 45.5, longitude: -120.25 }));
     } finally {
       log.mockRestore();

@@ -172,13 +172,13 @@ export class AppendRace {
     let outcomes: RunOutcome[];
     try {
       outcomes = await Promise.all(Array.from({ length: opts.runs }, async () => {
-        const run = await invokeInFreshProcess<{ attempts?: number; path?: string; issTimestamp?: number }>({
+        const run = await invokeInFreshProcess<{ targets: Array<{ attempts?: number; path?: string; issTimestamp?: number }> }>({
           ...this.fn, functionName: "iss-tracker-function", timeoutMs: opts.timeoutMs, env, events: [scheduledEvent()], workDir: dir,
         });
         const result = run.results?.[0];
         if (!result) return { ok: false, ms: Date.now() - started, error: `the runner wrote no result: ${(run.stdout + run.stderr).slice(-2000)}` };
         return result.ok
-          ? { ok: true, ms: result.ms, attempts: result.summary?.attempts, path: result.summary?.path, issTimestamp: result.summary?.issTimestamp }
+          ? { ok: true, ms: result.ms, attempts: result.summary?.targets[0]?.attempts, path: result.summary?.targets[0]?.path, issTimestamp: result.summary?.targets[0]?.issTimestamp }
           : { ok: false, ms: result.ms, error: result.error, attempts: attemptsOf(result.error) };
       }));
     } finally {

@@ -17,7 +17,7 @@ import { GetFunctionEventInvokeConfigCommand } from "@aws-sdk/client-lambda";
 import { GetTopicAttributesCommand, ListSubscriptionsByTopicCommand, type Subscription } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import type { AppConfig } from "../../stacks/config";
-import { APPENDED_PATTERN, monitoringNames } from "../../stacks/constructs/alarms";
+import { appendedPattern, monitoringNames } from "../../stacks/constructs/alarms";
 import { CLOUDWATCH_SERVICE } from "../../stacks/constructs/alert-topic";
 import { formatDuration } from "../../stacks/schedule-period";
 import { errorText, isNotFound, parsePolicy } from "../shared/aws";
@@ -226,7 +226,7 @@ export async function monitoringChecks(ctx: MonitoringContext, record: RecordChe
     const filter = filters.find((f) => f.filterName === names.metricFilter);
     const transform = filter?.metricTransformations?.[0];
     if (!filter) filterProblem = `the metric filter ${names.metricFilter} on ${ctx.logGroupName} is missing: nothing counts the appended entries, so the alarm can only fire`;
-    else if (filter.filterPattern !== APPENDED_PATTERN) filterProblem = `the metric filter's pattern is ${JSON.stringify(filter.filterPattern)}, not ${JSON.stringify(APPENDED_PATTERN)}`;
+    else if (filter.filterPattern !== appendedPattern(config.accountBId)) filterProblem = `the metric filter's pattern is ${JSON.stringify(filter.filterPattern)}, not ${JSON.stringify(appendedPattern(config.accountBId))}`;
     else if (transform?.metricNamespace !== names.metricNamespace || transform?.metricName !== names.metricName) {
       filterProblem = `the metric filter publishes ${transform?.metricNamespace}/${transform?.metricName}, not ${names.metricNamespace}/${names.metricName}`;
     }

@@ -6,17 +6,19 @@ import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import type { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { Construct } from "constructs";
+import { LOG_MESSAGES } from "../../function/contract";
 import { formatDuration } from "../schedule-period";
 import { SETTINGS } from "../settings";
 
 /**
- * The metric filter's pattern: the phrase `entry appended`, which is the `msg` of the one JSON line
- * the function logs per successful append (function/tracker.ts) and of no other line it logs
- * ("entry already in the log; nothing written", "run failed"). A term pattern, not a JSON one
- * (`{ $.msg = ... }`): CloudWatch matches JSON patterns only against events that ARE JSON, and
- * Lambda's default text log format prefixes each line with its time, request id and level.
+ * The metric filter's pattern for one target: the function's line saying that target's log gained
+ * an entry. A JSON pattern on the line's fields: the function writes each line as one JSON object
+ * straight to stdout (function/logger.ts), so the event is that object, and an ISS answer echoed
+ * into another line's `message` cannot match, as a term pattern's words could.
  */
-export const APPENDED_PATTERN = '"entry appended"';
+export function appendedPattern(target: string): string {
+  return `{ ($.msg = ${JSON.stringify(LOG_MESSAGES.appended)}) && ($.target = ${JSON.stringify(target)}) }`;
+}
 /** CloudWatch period of the error and queue alarms: Lambda publishes per minute, SQS every 5 minutes. */
 export const STANDARD_PERIOD_SECONDS = 300;
 
@@ -42,6 +44,8 @@ export interface AlarmsProps {
   readonly topic: SnsTopic;
   readonly function: LambdaFunction;
   readonly logGroup: CloudwatchLogGroup;
+  /** The target whose appended entries log-stalled counts (its account id, as the function's lines name it). */
+  readonly target: string;
   /** The function's on-failure destination. */
   readonly failureQueue: SqsQueue;
   /** The schedule's dead-letter queue. */
@@ -80,7 +84,7 @@ export class Alarms extends Construct {
       provider,
       name: names.metricFilter,
       logGroupName: props.logGroup.name,
-      pattern: APPENDED_PATTERN,
+      pattern: appendedPattern(props.target),
       metricTransformation: { namespace: names.metricNamespace, name: names.metricName, value: "1", unit: "Count" },
     });
 

@@ -16,7 +16,7 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { deterministicZip } from "../../../function/build";
 import { bootstrapPermissionsPolicy, bootstrapTrustPolicy } from "../../../stacks/bootstrap-stack";
 import type { AppConfig } from "../../../stacks/config";
-import { APPENDED_PATTERN, monitoringNames } from "../../../stacks/constructs/alarms";
+import { appendedPattern, monitoringNames } from "../../../stacks/constructs/alarms";
 import { alertKeyPolicy, alertTopicPolicy } from "../../../stacks/constructs/alert-topic";
 import { failureQueuePolicy, sendFailedInvocationsPolicy } from "../../../stacks/constructs/failure-destination";
 import { tlsOnlyBucketPolicy } from "../../../stacks/constructs/report-bucket";
@@ -226,7 +226,7 @@ async function deployMonitoring(endpoint: string, config: AppConfig, deployer: C
   const logGroupName = `/aws/lambda/${names.functionName}`;
   await logs.send(new CreateLogGroupCommand({ logGroupName }));
   if (!broken.withoutMetricFilter) {
-    await logs.send(new PutMetricFilterCommand({ logGroupName, filterName: monitoring.metricFilter, filterPattern: APPENDED_PATTERN,
+    await logs.send(new PutMetricFilterCommand({ logGroupName, filterName: monitoring.metricFilter, filterPattern: appendedPattern(config.accountBId),
       metricTransformations: [{ metricNamespace: monitoring.metricNamespace, metricName: monitoring.metricName, metricValue: "1" }] }));
   }
   const cloudwatch = client(CloudWatchClient);

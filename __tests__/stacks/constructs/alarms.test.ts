@@ -1,5 +1,5 @@
 import { CloudwatchLogMetricFilter } from "@cdktf/provider-aws/lib/cloudwatch-log-metric-filter";
-import { APPENDED_PATTERN, monitoringNames } from "../../../stacks/constructs/alarms";
+import { appendedPattern, monitoringNames } from "../../../stacks/constructs/alarms";
 import { only, resources, synthTracker, type Json } from "../../../test-support/synth";
 
 const { synthesized, json } = synthTracker();
@@ -9,12 +9,12 @@ const alarm = (name: string, from: Json = json): Json => Object.values(resources
 const notifies = { alarm_actions: [topicArn], ok_actions: [topicArn], provider: "aws" };
 
 describe("alarms (account A)", () => {
-  it("counts appended entries with a metric filter on the function's log group, matching its 'entry appended' line", () => {
-    expect(APPENDED_PATTERN).toBe('"entry appended"');
+  it("counts the target's appended entries with a metric filter on the fields of the function's 'entry appended' line", () => {
+    expect(appendedPattern("222222222222")).toBe('{ ($.msg = "entry appended") && ($.target = "222222222222") }');
     expect(synthesized).toHaveResourceWithProperties(CloudwatchLogMetricFilter, {
       name: "iss-tracker-entries-appended",
       log_group_name: `\${aws_cloudwatch_log_group.${idOf("aws_cloudwatch_log_group", "/aws/lambda/iss-tracker-function")}.name}`,
-      pattern: '"entry appended"',
+      pattern: appendedPattern("222222222222"),
       metric_transformation: { namespace: "ISSTracker/iss-tracker", name: "EntriesAppended", value: "1", unit: "Count" },
       provider: "aws",
     });
