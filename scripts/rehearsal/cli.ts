@@ -128,10 +128,8 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
     const results = await rehearsal.phase(`run: ${flags.runs} invocation(s) of the deployed bundle, ${flags.parallel} at once, as the execution role, IAM enforced`,
       () => rehearsal.invoke(flags.runs, flags.parallel));
     results.forEach((r, i) => {
-      const s = r.summary;
-      log(r.ok && s
-        ? `  run ${i + 1}: ${s.path} +${s.bytesAppended} B, ISS at ${s.issTimestamp} from ${s.source}, ${s.attempts} attempt(s), ${r.ms} ms`
-        : `  run ${i + 1}: FAILED after ${r.ms} ms: ${r.error}`);
+      const outcomes = (r.summary?.targets ?? []).map((t) => `${t.target}: ${t.path} +${t.bytesAppended} B, ISS at ${t.issTimestamp} from ${t.source}, ${t.attempts} attempt(s)`);
+      log(r.ok ? `  run ${i + 1}: ${outcomes.join("; ")}, ${r.ms} ms` : `  run ${i + 1}: FAILED after ${r.ms} ms: ${r.error}`);
     });
     const text = (await rehearsal.readLog())?.toString("utf8") ?? "";
     const total = countEntries(text);

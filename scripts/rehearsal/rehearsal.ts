@@ -42,12 +42,14 @@ import { invokeInFreshProcess, scheduledEvent, unpackFunction, type InvocationRe
 import { startMoto, type MotoServer } from "../emulator/moto";
 import { iamGate, type IamGate, type RecordedCall } from "../emulator/iam-gate";
 import { lifecycleGate } from "../emulator/lifecycle-gate";
+import { logsGate } from "../emulator/logs-gate";
 import { s3Gate } from "../emulator/s3-gate";
 import { stsGate, type StsGate } from "../emulator/sts-gate";
 import { assumeRole, isNotFound, parsePolicy, readManagedPolicy, readRole, type Credentials } from "../shared/aws";
 import { sessionOf } from "../shared/iam";
 import { checkPrerequisites } from "../shared/prerequisites";
 import { applyTerraformEnv } from "../shared/terraform-env";
+import type { RunSummary } from "../../function/tracker";
 
 export const ROOT = resolve(__dirname, "..", "..");
 /** moto's default account: credentials not from AssumeRole act here. */
@@ -80,17 +82,7 @@ export interface DeployedFunction {
   readonly outputs: Record<string, string>;
 }
 
-/** What the handler returned (see function/tracker.ts). */
-export interface RunSummary {
-  readonly source?: string;
-  readonly issTimestamp?: number;
-  readonly path?: string;
-  readonly bytesAppended?: number;
-  readonly attempts?: number;
-  readonly durationMs?: number;
-  readonly bucket?: string;
-  readonly key?: string;
-}
+export type { RunSummary } from "../../function/tracker";
 
 export type InvocationResult = LambdaInvocationResult<RunSummary>;
 
@@ -181,7 +173,7 @@ export class Rehearsal {
       });
       // S3's conditional multipart writes, which moto ignores; its own reads of ETags act as B's admin.
       const conditions = s3Gate({ upstream: moto.endpoint, readAs: adminB, region: LOCAL_REGION });
-      gateway = await startGateway(moto.endpoint, [terraformGate.gate, trustGate.gate, lifecycleGate(), conditions.gate]);
+      gateway = await startGateway(moto.endpoint, [terraformGate.gate, trustGate.gate, lifecycleGate(), logsGate(), conditions.gate]);
       const rehearsal = new Rehearsal(moto, simulator, adminA, adminB, gateway, trustGate, terraformGate, options);
       const seconds = (Date.now() - started) / 1000;
       rehearsal.timings.push(["emulator", seconds]);
