@@ -318,7 +318,11 @@ describe("npm start on the emulator (deployed once)", () => {
     expect(before.find((r) => r.id === "failed-invocations")!.fix).toMatch(/^1 failed-invocation record\(s\) wait in the queue: read them \(aws sqs receive-message --queue-url /);
     // The emulator has no subscriber and never evaluates alarms: doctor says both.
     expect(before.filter((r) => r.status === "warn").map((r) => r.id)).toEqual(["alert-subscription"]);
-    expect(before.find((r) => r.id === "alarm-log-stalled")!.detail).toMatch(/the emulator never evaluates alarms/);
+    expect(before.find((r) => r.id === "alarm-log-stalled")).toMatchObject({ status: "skip", detail: expect.stringMatching(/the emulator never evaluates alarms/) });
+    // What doctor could not check is SKIP, never PASS: the read through the chain (the access role admits
+    // only the execution role; the bootstrap role may not touch the log), and a PASS carries no denial.
+    expect(before.find((r) => r.id === "object-read")).toMatchObject({ status: "skip", detail: expect.stringMatching(/only the execution role may, as designed/) });
+    expect(before.find((r) => r.id === "bootstrap-role")).toMatchObject({ status: "pass", detail: expect.not.stringMatching(/AccessDenied/) });
     await new SQSClient({ region: "us-east-1", endpoint: rehearsal.moto.endpoint, credentials: rehearsal.adminA }).send(new PurgeQueueCommand({ QueueUrl: fn.outputs.failure_queue_url }));
     expect((await doctor()).filter((r) => r.status === "fail")).toEqual([]);
   });
