@@ -212,7 +212,9 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
     logError(`\nnpm start failed: ${(error as Error).message}`);
     code = 1;
   } finally {
-    if (!stopping) await rehearsal.stop({ keepFiles: options.keepFiles });
+    // Once stopping, the stop in progress ends the process (after removing the folder).
+    if (stopping) await new Promise<never>(() => undefined);
+    await rehearsal.stop({ keepFiles: options.keepFiles });
     unwatch();
     if (options.handleSignals) for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }

@@ -307,7 +307,7 @@ export class Rehearsal {
 
   /** Ends any cdktf/Terraform still running, stops the simulator and the local AWS; removes this emulator's folder unless keepFiles. */
   async stop(options: { keepFiles?: boolean } = {}): Promise<void> {
-    this.runner.stopAll();
+    await this.runner.stopAll();
     await this.simulator?.stop();
     await this.local.stop();
     if (!options.keepFiles) rmSync(this.workDir, { recursive: true, force: true });

@@ -72,15 +72,26 @@ export class TerraformRunner {
     });
   }
 
-  /** Ends every command still running, with its whole process group (cdktf, Terraform, the provider). */
-  stopAll(signal: NodeJS.Signals = "SIGTERM"): void {
-    for (const child of this.running) {
-      try {
-        if (child.pid) process.kill(-child.pid, signal);
-      } catch {
-        // already gone
+  /**
+   * Ends every command still running, with its whole process group (cdktf, Terraform, the
+   * provider), and waits until they are gone (SIGKILL after `graceMs`).
+   */
+  async stopAll(graceMs = 5000): Promise<void> {
+    const children = [...this.running];
+    const signalAll = (signal: NodeJS.Signals) => {
+      for (const child of children) {
+        try {
+          if (child.pid) process.kill(-child.pid, signal);
+        } catch {
+          // already gone
+        }
       }
-    }
+    };
+    signalAll("SIGTERM");
+    const closed = Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once("close", r)))));
+    const timer = setTimeout(() => signalAll("SIGKILL"), graceMs);
+    await closed;
+    clearTimeout(timer);
   }
 
   /**
