@@ -58,7 +58,7 @@ beforeAll(async () => {
     bucket: fn.bucket, key: fn.key, regionB: fn.environment.BUCKET_REGION, accessRoleArn: fn.environment.ACCESS_ROLE_ARN, externalId: fn.environment.EXTERNAL_ID,
   }, { regionA: "us-east-1", endpoint: rehearsal.endpoint, credentialsA: await rehearsal.executionCredentials() },
   REHEARSAL_MAP, loadConfig({ env: { ACCOUNT_B_ID: rehearsal.accountB } }).schedulePeriodSeconds);
-}, 240_000);
+}, 420_000);
 
 
 const logText = async () => (await rehearsal.readLog())?.toString("utf8") ?? "";
