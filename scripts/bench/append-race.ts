@@ -9,7 +9,8 @@
  * the local AWS (../emulator/local-aws.ts) either through the gateway with the S3 conformance gate
  * (S3's conditional-write rules, ../emulator/s3-gate.ts), optionally with S3's faults switched on
  * for the batch (../emulator/s3-faults.ts), or straight to moto (the baseline that shows what the
- * gate prevents). The bucket is versioned, as the report bucket is. STS is plain moto (no IAM
+ * gate prevents). The bucket is versioned from the first batch with faults on (inconsistent reads
+ * answer with an earlier version). STS is plain moto (no IAM
  * enforcement): this is about the append, not about access. Its ISS source is a fresh
  * ./iss-simulator.ts per batch (every request a new, later second, so every run has its own entry).
  *
@@ -120,6 +121,7 @@ function attemptsOf(error: string | undefined): number | undefined {
 
 export class AppendRace {
   private batches = 0;
+  private versioned = false;
 
   private constructor(
     readonly local: LocalAws,
@@ -147,7 +149,6 @@ export class AppendRace {
       const race = new AppendRace(local, workDir, fn);
       const admin = race.admin();
       await admin.send(new CreateBucketCommand({ Bucket: BUCKET }));
-      await admin.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: "Enabled" } }));
       return race;
     } catch (error) {
       await local.stop();
@@ -175,6 +176,11 @@ export class AppendRace {
     const simulator = await startIssSimulator();
     const refusedBefore = this.s3Gate.stats().refused;
     const faultsBefore = this.faults.stats();
+    if (faulty && !this.versioned) {
+      // Inconsistent reads answer with an earlier version: from the first batch with faults on, the bucket keeps them.
+      await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: "Enabled" } }));
+      this.versioned = true;
+    }
     if (faulty) {
       this.faults.appliesTo((target) => target.bucket === BUCKET && target.key === key);
       this.faults.set(opts.faults);
