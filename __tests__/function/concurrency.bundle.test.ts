@@ -1,7 +1,7 @@
 /**
  * 20 concurrent runs of the shipped bundle (buildFunctionBundle's index.js, each run a fresh Node
  * process through the emulator's Lambda stand-in) on one log, against moto through
- * the emulator gateway with the S3 conformance gate, so the races are answered as S3 answers them
+ * the local AWS's gateway with the S3 conformance gate, so the races are answered as S3 answers them
  * (412 on a stale If-Match or copy-source-if-match). On a small log (read-modify-write) and on a
  * 5.5 MiB log (multipart append, MULTIPART_THRESHOLD_BYTES = 5 MiB): every run succeeds, every
  * entry lands exactly once, the bytes that were there stay as they were, no multipart upload is
@@ -53,10 +53,10 @@ describe.each([
   ["a 5.5 MiB log (CompleteMultipartUpload If-Match)", 5.5 * MiB, "multipart-append"],
 ] as const)("S3's 409 ConditionalRequestConflict (which moto never answers) on %s", (_, logBytes, path) => {
   it("is retried by the shipped bundle: the run succeeds and its entry lands once, nothing else changes", async () => {
-    const refusedBefore = race.s3Gate.stats().refused;
-    race.s3Gate.injectConflicts(2);
+    const injectedBefore = race.faults.stats().conflicts.injected;
+    race.faults.injectConflicts(2);
     const result = await race.run({ runs: 1, logBytes });
-    expect(race.s3Gate.stats().refused - refusedBefore).toBe(2); // both 409s were answered
+    expect(race.faults.stats().conflicts.injected - injectedBefore).toBe(2); // both 409s were answered
     expect(result.outcomes.map((o) => o.error)).toEqual([undefined]);
     expect(result.outcomes[0]).toMatchObject({ ok: true, path, attempts: 3 });
     expect(result).toMatchObject({ landed: 1, lost: 0, duplicated: 0, unexpected: 0, prefixIntact: true, leftoverUploads: 0 });

@@ -5,9 +5,12 @@
  * The bundle is the one `cdktf synth` ships (buildFunctionBundle, the zip's index.js). Each
  * concurrent run is its own fresh Node process (as each concurrent Lambda invocation is its own
  * execution environment), started like the Lambda runtime with the function's
- * environment and a 30 s deadline (../emulator/lambda-runtime.ts). The function's AWS calls go to moto either through the
- * gateway with the S3 conformance gate (S3's conditional-write rules, ./s3-gate.ts) or straight
- * to moto (the baseline that shows what the gate prevents). STS is plain moto (no IAM
+ * environment and a 30 s deadline (../emulator/lambda-runtime.ts). The function's AWS calls go to
+ * the local AWS (../emulator/local-aws.ts) either through the gateway with the S3 conformance gate
+ * (S3's conditional-write rules, ../emulator/s3-gate.ts), optionally with S3's faults switched on
+ * for the batch (../emulator/s3-faults.ts), or straight to moto (the baseline that shows what the
+ * gate prevents). The bucket is versioned from the first batch with faults on (inconsistent reads
+ * answer with an earlier version). STS is plain moto (no IAM
  * enforcement): this is about the append, not about access. Its ISS source is a fresh
  * ./iss-simulator.ts per batch (every request a new, later second, so every run has its own entry).
  *
@@ -15,21 +18,20 @@
  * successful run's entry landed (once, twice, never), anything else that appeared, and multipart
  * uploads left behind (ListMultipartUploads).
  */
-import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { STSClient } from "@aws-sdk/client-sts";
+import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildFunctionBundle, LAMBDA_HANDLER } from "../../function/build";
 import { formatEntry, formatUtc, LOG_HEADER } from "../../function/core";
-import { startGateway, type Gateway } from "../emulator/gateway";
 import { simulatedPosition, startIssSimulator } from "../emulator/iss-simulator";
 import { invokeInFreshProcess, scheduledEvent, unpackFunction } from "../emulator/lambda-runtime";
-import { startMoto, type MotoServer } from "../emulator/moto";
-import { s3Gate, type S3Gate } from "../emulator/s3-gate";
-import { assumeRole, type Credentials } from "../shared/aws";
-const ACCOUNT_B = "222222222222";
-const REGION = "us-east-1";
+import { LOCAL_ACCOUNT_B, LOCAL_REGION, startLocalAws, type LocalAws } from "../emulator/local-aws";
+import type { FaultSettings, FaultStats, S3Faults } from "../emulator/s3-faults";
+import type { S3Gate } from "../emulator/s3-gate";
+
+const ACCOUNT_B = LOCAL_ACCOUNT_B;
+const REGION = LOCAL_REGION;
 const BUCKET = "iss-tracker-append-race";
 const ACCESS_ROLE = `arn:aws:iam::${ACCOUNT_B}:role/iss-tracker-access`;
 /** The deployed function's timeout (stacks/constructs/tracker-function.ts). */
@@ -37,6 +39,16 @@ export const FUNCTION_TIMEOUT_MS = 30_000;
 export const MiB = 1024 * 1024;
 /** MULTIPART_THRESHOLD_BYTES for the runs: 5 MiB, S3's smallest part. */
 export const THRESHOLD_BYTES = 5 * MiB;
+/**
+ * The store faults a function must survive without losing an entry: a quarter of ranged reads
+ * inconsistent (bytes of the previous version under the current ETag), one GET in five answered
+ * 503 SlowDown, and the response lost (500 InternalError) after every third committed write.
+ */
+export const STORE_FAULTS: FaultSettings = {
+  inconsistentReads: { fraction: 0.25, seed: 16 },
+  slowDown: { every: 5 },
+  lostResponses: { every: 3, as: "500" },
+};
 
 export interface RaceOptions {
   /** Concurrent runs, each in its own Node process. */
@@ -47,6 +59,8 @@ export interface RaceOptions {
   readonly gate?: boolean;
   /** Each run's deadline (Lambda's timeout). Default FUNCTION_TIMEOUT_MS, the deployed function's. */
   readonly timeoutMs?: number;
+  /** S3 faults on this batch's object, through the gate only (default: none). */
+  readonly faults?: FaultSettings;
 }
 
 export interface RunOutcome {
@@ -79,6 +93,8 @@ export interface RaceResult {
   readonly wallMs: number;
   /** Conditional requests the S3 gate refused during the batch (0 without it). */
   readonly refusedByGate: number;
+  /** What the fault gate did during the batch (counts since its start). */
+  readonly faults: FaultStats;
 }
 
 /** A valid log of at least `bytes` bytes (header + plausible entries 5 minutes apart, the last a day ago). */
@@ -94,6 +110,9 @@ export function logOfSize(bytes: number): Buffer {
   return Buffer.from(LOG_HEADER + entries.reverse().join(""), "utf8");
 }
 
+const delta = (after: { eligible: number; injected: number }, before: { eligible: number; injected: number }) =>
+  ({ eligible: after.eligible - before.eligible, injected: after.injected - before.injected });
+
 /** "Gave up after 6 attempts", "after 3 append attempt(s)": the attempts a failed run reports. */
 function attemptsOf(error: string | undefined): number | undefined {
   const m = /after (\d+) (?:append )?attempt/.exec(error ?? "");
@@ -102,34 +121,37 @@ function attemptsOf(error: string | undefined): number | undefined {
 
 export class AppendRace {
   private batches = 0;
+  private versioned = false;
 
   private constructor(
-    readonly moto: MotoServer,
-    readonly gateway: Gateway,
-    readonly s3Gate: S3Gate,
-    readonly adminB: Credentials,
+    readonly local: LocalAws,
     private readonly workDir: string,
     private readonly fn: { entry: string; exportName: string },
   ) {}
 
-  /** moto, the gateway with the S3 gate, an administrator and the bucket in B, the bundle built. */
+  /** The S3 conformance gate in the gateway. */
+  get s3Gate(): S3Gate {
+    return this.local.s3Gate!;
+  }
+
+  /** The S3 fault gate in the gateway (every fault off unless a batch switches it on). */
+  get faults(): S3Faults {
+    return this.local.faults!;
+  }
+
+  /** The local AWS with the S3 fault and conformance gates, the versioned bucket in B, the bundle built. */
   static async start(): Promise<AppendRace> {
     const workDir = mkdtempSync(join(tmpdir(), "iss-append-race-"));
-    const moto = await startMoto();
-    let gateway: Gateway | undefined;
+    const local = await startLocalAws({ gates: ["faults", "s3"] });
     try {
-      const sts = new STSClient({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: "race", secretAccessKey: "race" } });
-      const adminB = await assumeRole(sts, `arn:aws:iam::${ACCOUNT_B}:role/OrganizationAccountAccessRole`, "append-race");
-      const gate = s3Gate({ upstream: moto.endpoint, readAs: adminB, region: REGION });
-      gateway = await startGateway(moto.endpoint, [gate.gate]);
       const bundle = buildFunctionBundle(join(workDir, "build"), { incremental: false });
       const fn = unpackFunction(readFileSync(bundle.zipPath), join(workDir, "bundle"), LAMBDA_HANDLER);
-      const race = new AppendRace(moto, gateway, gate, adminB, workDir, fn);
-      await race.admin().send(new CreateBucketCommand({ Bucket: BUCKET }));
+      const race = new AppendRace(local, workDir, fn);
+      const admin = race.admin();
+      await admin.send(new CreateBucketCommand({ Bucket: BUCKET }));
       return race;
     } catch (error) {
-      await gateway?.stop();
-      await moto.stop();
+      await local.stop();
       rmSync(workDir, { recursive: true, force: true });
       throw error;
     }
@@ -137,14 +159,15 @@ export class AppendRace {
 
   /** B's administrator, straight to moto. */
   admin(): S3Client {
-    return new S3Client({ region: REGION, endpoint: this.moto.endpoint, forcePathStyle: true, credentials: this.adminB });
+    return this.local.s3B();
   }
 
   /** Writes a log of `logBytes` to a new key, runs the batch, and checks what landed. */
   async run(options: RaceOptions): Promise<RaceResult> {
-    const opts: Required<RaceOptions> = { gate: true, timeoutMs: FUNCTION_TIMEOUT_MS, ...options };
+    const opts: Required<RaceOptions> = { gate: true, timeoutMs: FUNCTION_TIMEOUT_MS, faults: {}, ...options };
     const batch = ++this.batches;
-    const key = `race/${batch}-${opts.runs}x-${opts.logBytes}b-${opts.gate ? "gate" : "moto"}.txt`;
+    const faulty = Object.values(opts.faults).some((f) => f !== undefined);
+    const key = `race/${batch}-${opts.runs}x-${opts.logBytes}b-${opts.gate ? (faulty ? "faults" : "gate") : "moto"}.txt`;
     const dir = join(this.workDir, `batch-${batch}`);
     mkdirSync(dir);
     const original = logOfSize(opts.logBytes);
@@ -152,6 +175,16 @@ export class AppendRace {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: original }));
     const simulator = await startIssSimulator();
     const refusedBefore = this.s3Gate.stats().refused;
+    const faultsBefore = this.faults.stats();
+    if (faulty && !this.versioned) {
+      // Inconsistent reads answer with an earlier version: from the first batch with faults on, the bucket keeps them.
+      await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: "Enabled" } }));
+      this.versioned = true;
+    }
+    if (faulty) {
+      this.faults.appliesTo((target) => target.bucket === BUCKET && target.key === key);
+      this.faults.set(opts.faults);
+    }
     const env: Record<string, string> = {
       ACCESS_ROLE_ARN: ACCESS_ROLE,
       EXTERNAL_ID: "append-race",
@@ -165,7 +198,7 @@ export class AppendRace {
       AWS_SESSION_TOKEN: "execution-role-token",
       AWS_REGION: REGION,
       AWS_DEFAULT_REGION: REGION,
-      AWS_ENDPOINT_URL: opts.gate ? this.gateway.endpoint : this.moto.endpoint,
+      AWS_ENDPOINT_URL: opts.gate ? this.local.endpoint : this.local.motoEndpoint,
       AWS_LAMBDA_FUNCTION_NAME: "iss-tracker-function",
     };
     const started = Date.now();
@@ -182,8 +215,10 @@ export class AppendRace {
           : { ok: false, ms: result.ms, error: result.error, attempts: attemptsOf(result.error) };
       }));
     } finally {
+      this.faults.clear();
       await simulator.stop();
     }
+    const faultsAfter = this.faults.stats();
     const wallMs = Date.now() - started;
 
     const after = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
@@ -211,12 +246,17 @@ export class AppendRace {
       logBytesAfter: after.length,
       wallMs,
       refusedByGate: this.s3Gate.stats().refused - refusedBefore,
+      faults: {
+        conflicts: delta(faultsAfter.conflicts, faultsBefore.conflicts),
+        inconsistentReads: delta(faultsAfter.inconsistentReads, faultsBefore.inconsistentReads),
+        slowDown: delta(faultsAfter.slowDown, faultsBefore.slowDown),
+        lostResponses: delta(faultsAfter.lostResponses, faultsBefore.lostResponses),
+      },
     };
   }
 
   async stop(): Promise<void> {
-    await this.gateway.stop();
-    await this.moto.stop();
+    await this.local.stop();
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }

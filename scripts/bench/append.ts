@@ -1,6 +1,6 @@
 /**
  * Benchmark of concurrent appends (run: npx tsx scripts/bench/append.ts [--writers 1,5,10,20]
- * [--baseline-writers 20]).
+ * [--baseline-writers 20] [--faults] [--fault-writers 20]).
  *
  * N concurrent runs of the shipped bundle on one log, each run its own fresh Node process with the
  * deployed 30 s deadline (the method of __tests__/function/concurrency.bundle.test.ts, through
@@ -10,13 +10,17 @@
  * gateway with the S3 conformance gate (S3's rules), and side by side the baseline straight on
  * moto, which ignores the multipart conditions: there every run "succeeds" and entries are lost.
  *
+ * With --faults, rows "S3 gate + faults" too: the same runs with the store faults of STORE_FAULTS
+ * switched on in the gateway (inconsistent ranged reads, 503 SlowDown, responses lost after
+ * committed writes; ../emulator/s3-faults.ts), and how many of each the runs met.
+ *
  * Prints per row: runs that succeeded, entries landed / lost / duplicated, the original bytes
  * intact, multipart uploads left behind, conditional writes the gate refused, append attempts per
  * run (mean / max) and time per run (median / p95 / max, from the handler's start), and the ratio
  * of time per run through the gate to the baseline. Timings depend on the machine's load (printed).
  */
 import { loadavg, cpus } from "node:os";
-import { AppendRace, MiB, THRESHOLD_BYTES, type RaceResult } from "./append-race";
+import { AppendRace, MiB, STORE_FAULTS, THRESHOLD_BYTES, type RaceResult } from "./append-race";
 
 function listArg(name: string, fallback: number[]): number[] {
   const i = process.argv.indexOf(name);
@@ -30,6 +34,7 @@ function listArg(name: string, fallback: number[]): number[] {
 
 const WRITERS = listArg("--writers", [1, 5, 10, 20]);
 const BASELINE_WRITERS = listArg("--baseline-writers", [20]);
+const FAULT_WRITERS = process.argv.includes("--faults") ? listArg("--fault-writers", [20]) : [];
 const PATHS = [
   { name: "read-modify-write", label: "small log (2 KiB)", logBytes: 2 * 1024 },
   { name: "multipart-append", label: "5.5 MiB log", logBytes: 5.5 * MiB },
@@ -40,7 +45,14 @@ const quantile = (xs: number[], q: number) => (xs.length ? sorted(xs)[Math.min(x
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const s = (ms: number) => (Number.isNaN(ms) ? "-" : `${(ms / 1000).toFixed(1)}`);
 
-const HEADER = ["path", "writers", "via", "ok", "landed", "lost", "dup", "prefix", "uploads left", "412 by gate", "attempts mean/max", "s/run median/p95/max", "wall s"];
+const HEADER = ["path", "writers", "via", "ok", "landed", "lost", "dup", "prefix", "uploads left", "412 by gate", "faults met", "attempts mean/max", "s/run median/p95/max", "wall s"];
+
+/** "stale 3, 503 4, lost 2": the faults the batch met (- when none were on). */
+function faultsMet(result: RaceResult): string {
+  const f = result.faults;
+  if (!Object.values(result.options.faults).some((x) => x !== undefined)) return "-";
+  return `stale ${f.inconsistentReads.injected}, 503 ${f.slowDown.injected}, lost ${f.lostResponses.injected}`;
+}
 
 function row(path: string, result: RaceResult): string[] {
   const attempts = result.outcomes.map((o) => o.attempts).filter((a): a is number => a !== undefined);
@@ -48,7 +60,7 @@ function row(path: string, result: RaceResult): string[] {
   return [
     path,
     String(result.options.runs),
-    result.options.gate ? "S3 gate" : "moto only",
+    result.options.gate ? (faultsMet(result) === "-" ? "S3 gate" : "S3 gate + faults") : "moto only",
     `${result.succeeded}/${result.options.runs}`,
     String(result.landed),
     String(result.lost),
@@ -56,6 +68,7 @@ function row(path: string, result: RaceResult): string[] {
     result.prefixIntact ? "intact" : "CHANGED",
     String(result.leftoverUploads),
     result.options.gate ? String(result.refusedByGate) : "-",
+    faultsMet(result),
     `${mean(attempts).toFixed(1)}/${Math.max(...attempts)}`,
     `${s(quantile(ms, 0.5))}/${s(quantile(ms, 0.95))}/${s(Math.max(...ms))}`,
     s(result.wallMs),
@@ -84,6 +97,12 @@ async function main(): Promise<void> {
         process.stderr.write(`  ${path.label}: ${writers} writer(s) through the S3 gate done (${s(result.wallMs)} s)\n`);
         for (const o of result.outcomes.filter((x) => !x.ok)) failures.push(`${path.name} x${writers} via S3 gate: ${o.error}`);
       }
+      for (const writers of FAULT_WRITERS) {
+        const result = await race.run({ runs: writers, logBytes: path.logBytes, gate: true, faults: STORE_FAULTS });
+        rows.push(row(path.name, result));
+        process.stderr.write(`  ${path.label}: ${writers} writer(s) through the S3 gate with store faults done (${s(result.wallMs)} s)\n`);
+        for (const o of result.outcomes.filter((x) => !x.ok)) failures.push(`${path.name} x${writers} via S3 gate + faults: ${o.error}`);
+      }
       for (const writers of BASELINE_WRITERS) {
         const result = await race.run({ runs: writers, logBytes: path.logBytes, gate: false });
         rows.push(row(path.name, result));
@@ -104,6 +123,7 @@ async function main(): Promise<void> {
   console.log(table(rows));
   console.log("ok: runs that returned; landed/lost: successful runs whose entry is in the log / is not; dup: extra copies; prefix: the log's earlier bytes;");
   console.log("412 by gate: stale conditional writes the S3 gate refused (read-modify-write's 412s are moto's own PutObject If-Match answers);");
+  console.log("faults met: ranged reads answered with the previous version's bytes, GETs answered 503 SlowDown, committed writes whose response was lost (500);");
   console.log("attempts: append rounds per run (a failed run counts the attempts it reports); s/run: from the handler's start to its return.\n");
   for (const line of ratios) console.log(line);
   if (failures.length) {

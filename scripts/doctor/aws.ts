@@ -23,7 +23,9 @@ export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set([
   "GetRoleCommand", "ListRolePoliciesCommand", "GetRolePolicyCommand", "ListAttachedRolePoliciesCommand",
   "GetPolicyCommand", "GetPolicyVersionCommand",
   "GetFunctionConfigurationCommand",
-  "HeadBucketCommand", "GetBucketLocationCommand", "GetBucketPolicyCommand", "ListObjectsV2Command", "HeadObjectCommand",
+  "HeadBucketCommand", "GetBucketLocationCommand", "GetBucketPolicyCommand",
+  // The live read of the log through the chain (its first KiB).
+  "GetObjectCommand",
   // Day two: the on-failure destination, the queues, the alert topic and its key, the alarms.
   "GetFunctionEventInvokeConfigCommand", "GetQueueUrlCommand", "GetQueueAttributesCommand",
   "GetTopicAttributesCommand", "ListSubscriptionsByTopicCommand", "GetKeyPolicyCommand",

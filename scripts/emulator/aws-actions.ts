@@ -14,11 +14,14 @@
  * matching PutX action. moto's own IAM enforcement gets several of these wrong (ENVIRONMENT.md),
  * which is why the emulator's IAM gate (./iam-gate.ts) uses this table instead.
  *
+ * S3 requests are read by the one S3 request parser (./s3-request.ts), as the S3 gates read them.
+ *
  * A request whose shape is not in the table is `unknown`: the gate refuses it (fails closed) and
  * says which shape it was, so a new provider call shows up as a clear denial, never as a silent
  * allow.
  */
 import type { GatewayRequest } from "./gateway";
+import { header, parseS3Target, subresourcesOf } from "./s3-request";
 
 /** One AWS call, as IAM sees it. */
 export interface AwsCall {
@@ -114,10 +117,6 @@ const S3_OBJECT: Readonly<Record<string, MethodRow>> = {
   DELETE: ["DeleteObject", "s3:DeleteObject"],
 };
 
-/** Query parameters that are not sub-resources (pagination, SDK markers). */
-const S3_PLAIN_PARAMS = new Set(["x-id", "list-type", "prefix", "delimiter", "max-keys", "marker", "continuation-token", "start-after",
-  "encoding-type", "fetch-owner", "key-marker", "version-id-marker", "max-uploads", "upload-id-marker"]);
-
 /**
  * IAM operations map to the action of the same name (iam:<Operation>); this table says which
  * resource each is checked against. Operations not listed are unknown.
@@ -169,16 +168,15 @@ export function awsCallOf(req: Pick<GatewayRequest, "method" | "url" | "body" | 
 }
 
 function s3Call(req: Pick<GatewayRequest, "method" | "url" | "headers">, partition: string): AwsCall | undefined {
-  const url = new URL(req.url, "http://h");
-  const [bucket, ...keyParts] = url.pathname.replace(/^\//, "").split("/");
-  const key = keyParts.map(decodeURIComponent).join("/");
-  const subresources = [...url.searchParams.keys()].filter((k) => !S3_PLAIN_PARAMS.has(k) && k !== "versionId");
+  const target = parseS3Target(req.url, header(req, "host"));
+  if (!target) return undefined;
+  const { bucket, key, query } = target;
+  const subresources = subresourcesOf(target);
   const method = req.method as "GET" | "PUT" | "DELETE" | "HEAD" | "POST";
   // The headers that change what a call authorizes as (CreateBucket's ACL, ownership, lock).
   const params: Record<string, string> = Object.fromEntries(Object.entries(req.headers)
     .filter(([name]) => /^x-amz-(acl|grant-|object-ownership|bucket-object-lock-enabled)/.test(name))
     .map(([name, value]) => [name, String(value)]));
-  if (!bucket) return undefined;
   if (!key) {
     if (subresources.length > 1) return undefined;
     const row = S3_BUCKET[subresources[0] ?? ""]?.[method];
@@ -193,13 +191,13 @@ function s3Call(req: Pick<GatewayRequest, "method" | "url" | "headers">, partiti
       const acl = req.headers["x-amz-acl"];
       if ((acl !== undefined && acl !== "private") || Object.keys(req.headers).some((h) => h.startsWith("x-amz-grant-"))) actions.push("s3:PutBucketAcl");
     }
-    if (row[0] === "ListObjects" && url.searchParams.get("list-type") === "2") return { service: "s3", operation: "ListObjectsV2", actions, resource: `arn:${partition}:s3:::${bucket}`, params };
+    if (row[0] === "ListObjects" && query.get("list-type") === "2") return { service: "s3", operation: "ListObjectsV2", actions, resource: `arn:${partition}:s3:::${bucket}`, params };
     return { service: "s3", operation: row[0], actions, resource: `arn:${partition}:s3:::${bucket}`, params };
   }
   if (subresources.length > 0) return undefined;
   const row = S3_OBJECT[method];
   if (!row) return undefined;
-  const versioned = url.searchParams.has("versionId");
+  const versioned = query.has("versionId");
   const action = versioned && row[1] === "s3:GetObject" ? "s3:GetObjectVersion" : versioned && row[1] === "s3:DeleteObject" ? "s3:DeleteObjectVersion" : row[1];
   return { service: "s3", operation: row[0], actions: [action], resource: `arn:${partition}:s3:::${bucket}/${key}`, params };
 }

@@ -1,12 +1,20 @@
 /**
  * A loopback HTTP proxy in front of moto that lets small conformance gates add the rules of the
- * real services that moto lacks (trust policies on sts:AssumeRole, S3's conditional multipart
- * writes). Every request is forwarded to moto unchanged (same Host header and body, so SigV4
- * signatures still verify) unless a gate answers it itself.
+ * real services that moto lacks. Every request is forwarded to moto unchanged (same Host header
+ * and body, so SigV4 signatures still verify) unless a gate answers it itself.
  *
  * A gate is a middleware: it sees the buffered request and `next()` (the rest of the chain, then
- * moto), and returns a reply, its own or the one `next()` gave. Gates are in ./sts-gate.ts and
- * ./s3-gate.ts; the rehearsal puts one gateway with both in front of moto.
+ * moto), and returns a reply, its own or the one `next()` gave (or asks the gateway to destroy the
+ * client's socket instead: `abort`). The local AWS (./local-aws.ts) wires these, in this order:
+ *   ./iam-gate.ts        Terraform's calls in B under the bootstrap role's policy, with the real IAM
+ *                        action names (./aws-actions.ts), recorded per phase;
+ *   ./sts-gate.ts        the target role's trust policy on sts:AssumeRole (moto never evaluates it);
+ *   ./lifecycle-gate.ts  the NewerNoncurrentVersions that moto drops from a bucket's lifecycle rules;
+ *   ./logs-gate.ts       JSON filter patterns in CloudWatch Logs (moto returns every event for them);
+ *   ./s3-faults.ts       S3's faults under load (409 conflicts, 503 SlowDown, lost responses,
+ *                        inconsistent ranged reads), each off until switched on;
+ *   ./s3-gate.ts         S3's conditional writes (If-Match on CompleteMultipartUpload, the
+ *                        copy-source conditions), atomic per key.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server } from "node:http";
@@ -28,6 +36,8 @@ export interface GatewayReply {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly body: Buffer;
+  /** Destroy the client's socket instead of answering (a response lost on the way back). */
+  readonly abort?: boolean;
 }
 
 export type Gate = (req: GatewayRequest, next: () => Promise<GatewayReply>) => Promise<GatewayReply>;
@@ -94,6 +104,10 @@ export async function startGateway(upstream: string, gates: readonly Gate[]): Pr
       };
       const run = (i: number): Promise<GatewayReply> => (i < gates.length ? gates[i](incoming, () => run(i + 1)) : forward(incoming));
       const reply = await run(0);
+      if (reply.abort) {
+        res.destroy();
+        return;
+      }
       const headers = { ...reply.headers };
       // The body is sent whole: drop hop-by-hop framing from upstream and state the length.
       delete headers["transfer-encoding"];

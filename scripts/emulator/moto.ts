@@ -1,9 +1,13 @@
 /**
  * The moto AWS emulator as a child process on a free loopback port.
  *
- * Used by `npm start`, the benchmarks and the emulator tests. moto is a Python package: the
- * machine's python3 (or ISS_TRACKER_PYTHON) when it has the pinned version, otherwise the project's
- * .venv-emulator, installed on first use (../shared/python-tools.ts).
+ * Started through the local AWS (./local-aws.ts) by `npm start`, the benchmarks and the tests.
+ * moto is a Python package: the machine's python3 (or ISS_TRACKER_PYTHON) when it has the pinned
+ * version, otherwise the project's .venv-emulator, installed on first use (../shared/python-tools.ts).
+ *
+ * The server runs with a clean environment (motoEnvironment): what the interpreter needs to start,
+ * and nothing of the caller's AWS settings or credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...), so
+ * an emulator can never act with, log or leak a real account's keys.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
@@ -13,6 +17,8 @@ export interface MotoServer {
   /** e.g. http://127.0.0.1:43123 */
   readonly endpoint: string;
   readonly port: number;
+  /** The server process's id. */
+  readonly pid: number;
   /** Clears all emulated state (POST /moto-api/reset). */
   reset(): Promise<void>;
   /** Turns IAM enforcement on: identity policies are checked from now on (POST /moto-api/reset-auth). */
@@ -57,9 +63,25 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: 
   throw new Error(`moto server at ${endpoint} not ready after ${timeoutMs} ms: ${String(lastError)}`);
 }
 
+/** What the interpreter needs from the caller's environment to start: the search path, the locale, a home and temporary folder, pyenv's and Python's own settings. */
+const INHERITED = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|TEMP|TMP|SYSTEMROOT|PYENV(_[A-Z_]+)?|PYTHON[A-Z_]*)$/;
+
+/**
+ * The server's environment: the caller's variables INHERITED allows (never an AWS_* setting, a
+ * credential or MOTO_ACCOUNT_ID, which breaks cross-account STS), then `extra`.
+ */
+export function motoEnvironment(callerEnv: NodeJS.ProcessEnv = process.env, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(callerEnv)) if (INHERITED.test(name) && value !== undefined) env[name] = value;
+  Object.assign(env, extra);
+  delete env.MOTO_ACCOUNT_ID;
+  for (const name of Object.keys(env)) if (name.startsWith("AWS_")) delete env[name];
+  return env;
+}
+
 export interface StartMotoOptions {
   readonly port?: number;
-  /** Extra environment for the server (never MOTO_ACCOUNT_ID: it breaks cross-account STS). */
+  /** Extra environment for the server, e.g. MOTO_* settings (never MOTO_ACCOUNT_ID or AWS_*: dropped). */
   readonly env?: NodeJS.ProcessEnv;
   readonly readyTimeoutMs?: number;
   /** Stream the server's log to this process's stderr. */
@@ -70,8 +92,7 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   const python = motoPython();
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
-  delete env.MOTO_ACCOUNT_ID;
+  const env = motoEnvironment(process.env, options.env);
   const child = spawn(python, ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
     env,
     stdio: ["ignore", options.verbose ? "inherit" : "ignore", options.verbose ? "inherit" : "pipe"],
@@ -95,6 +116,7 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   return {
     endpoint,
     port,
+    pid: child.pid!,
     reset: () => post("/moto-api/reset"),
     enforceIam: () => post("/moto-api/reset-auth", "0"),
     // moto enforces after INITIAL_NO_AUTH_ACTION_COUNT requests: infinity means never.

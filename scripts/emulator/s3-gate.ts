@@ -41,27 +41,20 @@
  * gateway), signed with the credentials its options give for the bucket: an administrator of the
  * bucket's account, since moto's IAM enforcement may be on. moto never answers 409
  * ConditionalRequestConflict, and with writes serialized there is no race left to answer it for;
- * `injectConflicts` makes the gate answer the next conditional writes with it, so callers can be
- * tested against that answer over real sockets.
+ * that answer, and the other ways a real store misbehaves, come from the fault gate
+ * (./s3-faults.ts), which sits in front of this one.
  *
  * Everything else passes through untouched: other services, reads, bucket calls, UploadPart,
- * Create/AbortMultipartUpload, subresources (?acl, ?tagging, ...). Requests are understood in path
- * style (`/bucket/key`, what the SDK sends to an IP endpoint) and virtual-host style
- * (`bucket.host/key`), with moto's rules for telling them apart.
+ * Create/AbortMultipartUpload, subresources (?acl, ?tagging, ...). Requests are read by the one S3
+ * request parser (./s3-request.ts), in path and virtual-host style.
  */
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Credentials } from "../shared/aws";
 import { s3Error, type Gate, type GatewayReply, type GatewayRequest } from "./gateway";
+import { classify, deleteObjectsKeys, header, isS3, parseCopySource, parseS3Target, type S3Target, type S3WriteOperation } from "./s3-request";
 
 /** The writes and copies the gate understands; everything else is "other" and passes through. */
-export type S3GateOperation =
-  | "PutObject"
-  | "CopyObject"
-  | "CompleteMultipartUpload"
-  | "UploadPartCopy"
-  | "DeleteObject"
-  | "DeleteObjects"
-  | "other";
+export type S3GateOperation = S3WriteOperation;
 
 export interface S3GateDecision {
   readonly operation: S3GateOperation;
@@ -93,88 +86,8 @@ export interface S3Gate {
   readonly gate: Gate;
   /** Every conditional decision so far, newest last. */
   readonly decisions: S3GateDecision[];
-  /**
-   * Answers the next `count` conditional writes (CompleteMultipartUpload or PutObject with If-Match
-   * or If-None-Match) with S3's 409 ConditionalRequestConflict, without forwarding them.
-   */
-  injectConflicts(count: number): void;
-  /** Conditional requests refused (412/404/409) and forwarded, so far. */
+  /** Conditional requests refused (412/404) and forwarded, so far. */
   stats(): { refused: number; forwarded: number };
-}
-
-/** The object a request addresses, in path or virtual-host style (moto's rules). */
-export interface S3Target {
-  readonly bucket: string;
-  /** Decoded key; "" for a bucket-level request. */
-  readonly key: string;
-  readonly query: URLSearchParams;
-}
-
-const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
-
-/** Like moto's `subdomain_based_buckets`: a dotted host name that is not an IP or localhost. */
-function virtualHostBucket(hostHeader: string | undefined): string | undefined {
-  if (!hostHeader) return undefined;
-  const host = hostHeader.startsWith("[") ? hostHeader : hostHeader.replace(/:\d+$/, "");
-  if (host.startsWith("[") || IPV4.test(host) || !host.includes(".")) return undefined;
-  if (/^(localhost|localstack|host\.docker\.internal)/.test(host) || /\.svc\.cluster\.local$/.test(host)) return undefined;
-  const name = host.startsWith("www.") ? host.slice(4) : host;
-  if (name.includes("amazonaws.com")) {
-    const m = /^(.+?)\.s3[.-]/.exec(name);
-    return m ? m[1] : undefined;
-  }
-  return name.split(".")[0];
-}
-
-export function parseS3Target(url: string, hostHeader: string | undefined): S3Target | undefined {
-  const q = url.indexOf("?");
-  const path = q < 0 ? url : url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
-  const vhost = virtualHostBucket(hostHeader);
-  try {
-    if (vhost) return { bucket: vhost, key: decodeURIComponent(path.replace(/^\//, "")), query };
-    const m = /^\/([^/]+)(?:\/(.*))?$/.exec(path);
-    if (!m) return undefined;
-    return { bucket: decodeURIComponent(m[1]), key: decodeURIComponent(m[2] ?? ""), query };
-  } catch {
-    return undefined; // not valid percent-encoding: let moto answer it
-  }
-}
-
-/** `x-amz-copy-source: [/]bucket/key[?versionId=v]`, URL-encoded. */
-export function parseCopySource(value: string): { bucket: string; key: string; versionId?: string } | undefined {
-  const q = value.indexOf("?");
-  const path = (q < 0 ? value : value.slice(0, q)).replace(/^\//, "");
-  const versionId = q < 0 ? undefined : new URLSearchParams(value.slice(q + 1)).get("versionId") ?? undefined;
-  const slash = path.indexOf("/");
-  if (slash <= 0) return undefined;
-  try {
-    return { bucket: decodeURIComponent(path.slice(0, slash)), key: decodeURIComponent(path.slice(slash + 1)), versionId };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Sub-resources that do not change an object's bytes (or are not object calls at all). */
-const NON_WRITE_SUBRESOURCES = ["acl", "tagging", "retention", "legal-hold", "restore", "select", "torrent", "attributes", "uploads"];
-
-export function classify(req: Pick<GatewayRequest, "method" | "headers">, target: S3Target): S3GateOperation {
-  const { query } = target;
-  const has = (name: string) => query.has(name);
-  if (!target.key) return req.method === "POST" && has("delete") ? "DeleteObjects" : "other";
-  if (NON_WRITE_SUBRESOURCES.some(has)) return "other";
-  const copy = req.headers["x-amz-copy-source"] !== undefined;
-  switch (req.method) {
-    case "PUT":
-      if (has("uploadId") || has("partNumber")) return copy ? "UploadPartCopy" : "other";
-      return copy ? "CopyObject" : "PutObject";
-    case "POST":
-      return has("uploadId") ? "CompleteMultipartUpload" : "other";
-    case "DELETE":
-      return has("uploadId") ? "other" : "DeleteObject";
-    default:
-      return "other";
-  }
 }
 
 /** A per-key mutex: callers of the same key run one at a time, in arrival order. */
@@ -209,11 +122,6 @@ export class KeyedMutex {
   }
 }
 
-const header = (req: GatewayRequest, name: string): string | undefined => {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(",") : value;
-};
-
 const unquote = (etag: string) => etag.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
 
 /** An If-Match / If-None-Match list (`"a", "b"` or `*`) against an ETag (quotes ignored, as S3 and moto do). */
@@ -221,9 +129,6 @@ export function etagMatches(condition: string, etag: string | undefined): boolea
   if (etag === undefined) return false;
   return condition.split(",").some((c) => c.trim() === "*" || unquote(c) === unquote(etag));
 }
-
-const isS3 = (req: GatewayRequest) =>
-  req.service === "s3" || (req.service === undefined && /[?&]X-Amz-Credential=[^&]*(%2F|\/)s3(%2F|\/)aws4_request/i.test(req.url));
 
 const PRECONDITION_MESSAGE = "At least one of the pre-conditions you specified did not hold";
 
@@ -237,7 +142,6 @@ export function s3Gate(options: S3GateOptions): S3Gate {
   const mutex = new KeyedMutex();
   const decisions: S3GateDecision[] = [];
   const clients = new Map<string, S3Client>();
-  let conflictsToInject = 0;
   let refused = 0;
   let forwarded = 0;
 
@@ -339,11 +243,6 @@ export function s3Gate(options: S3GateOptions): S3Gate {
 
   const lockKey = (bucket: string, key: string) => `${bucket}\n${key}`;
 
-  /** Keys named in a DeleteObjects body (`<Object><Key>k</Key>...`). */
-  const deleteObjectsKeys = (body: Buffer): string[] =>
-    [...body.toString("utf8").matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) =>
-      m[1].replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&"));
-
   const gate: Gate = async (req, next) => {
     if (!isS3(req)) return next();
     const target = parseS3Target(req.url, header(req, "host"));
@@ -363,11 +262,6 @@ export function s3Gate(options: S3GateOptions): S3Gate {
     const release = await mutex.acquire(keys);
     try {
       const conditional = header(req, "if-match") !== undefined || header(req, "if-none-match") !== undefined;
-      if (conditional && conflictsToInject > 0 && (operation === "CompleteMultipartUpload" || operation === "PutObject")) {
-        conflictsToInject--;
-        return decide({ operation, bucket: target.bucket, key: target.key, condition: "(injected)", expected: header(req, "if-match") ?? header(req, "if-none-match") ?? "", actual: "(not read)", status: 409 },
-          s3Error(409, "ConditionalRequestConflict", "A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.", { Key: target.key }))!;
-      }
       if (source && conditionalSource) {
         const refusal = await checkSource(req, operation, target, source);
         if (refusal) return refusal;
@@ -388,9 +282,6 @@ export function s3Gate(options: S3GateOptions): S3Gate {
   return {
     gate,
     decisions,
-    injectConflicts: (count) => {
-      conflictsToInject += count;
-    },
     stats: () => ({ refused, forwarded }),
   };
 }

@@ -4,8 +4,8 @@
  * read-only, and says what is in it; optionally draws the track on a world map.
  *
  *   ACCOUNT_B_ID=222222222222 AWS_PROFILE=account-a npm run log -- --tail 5 --max-age 15m
- *   npm run log -- --profile-b account-b --map track.png          (real AWS: read as a principal of B)
- *   npm run log -- --endpoint http://127.0.0.1:PORT --map track.svg (the emulator of npm start -- --keep)
+ *   npm run log -- --profile-b account-b --map .local/track.png          (real AWS: read as a principal of B)
+ *   npm run log -- --endpoint http://127.0.0.1:PORT --map .local/track.svg (the emulator of npm start -- --keep)
  *
  * Configuration as for synth (ACCOUNT_B_ID, NAME_PREFIX, BUCKET_NAME, OBJECT_KEY, EXTERNAL_ID,
  * SCHEDULE, ...): it names the role, the external id, the object and the schedule's period.
@@ -18,7 +18,7 @@ import { ACCOUNT_OPTIONS, accountFlags, parseCommandLine, runCommand, usageError
 import { derivedArns } from "../../stacks/names";
 import type { Credentials } from "../shared/aws";
 import { writeTrackMap, type WrittenMap } from "./map";
-import { LogAccessError, readLog, type LogLocation, type LogReadOptions } from "./read";
+import { LogAccessError, readLog, type LogLocation } from "./read";
 import { formatSummary, isStale, parseDuration, summarize } from "./report";
 
 export const USAGE = `usage: npm run log -- [--tail N] [--max-age DURATION] [--map FILE.png|FILE.svg] [--endpoint URL] [--profile-a NAME] [--profile-b NAME] [--help]
@@ -127,17 +127,6 @@ export async function runLogCommand(options: LogCommandOptions): Promise<LogComm
   }
   const stale = flags.maxAgeSeconds !== undefined && isStale(summary, flags.maxAgeSeconds);
   return { code: stale ? 1 : 0, entries: summary.count, map };
-}
-
-/**
- * Reads the log through the chain and draws its ground track to `path` (what `npm start` does after
- * its runs, as the execution role: the function's own chain, behind the emulator's STS gate).
- */
-export async function mapOfLog(location: LogLocation, options: LogReadOptions, path: string, periodSeconds: number): Promise<{ entries: number; map: WrittenMap }> {
-  const read = await readLog(location, options);
-  const { entries } = parseLog(read.text ?? "");
-  const map = writeTrackMap(path, entries, { gapSeconds: 2 * periodSeconds, subtitle: `s3://${location.bucket}/${location.key}` });
-  return { entries: entries.length, map };
 }
 
 async function main(argv: readonly string[]): Promise<number> {

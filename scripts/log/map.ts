@@ -1,5 +1,5 @@
 /**
- * The ground track on a world map: `npm run log -- --map track.png|track.svg`.
+ * The ground track on a world map: `npm run log -- --map .local/track.png|.svg` (missing folders are created).
  *
  * Coastlines: Natural Earth's 1:110m land (world-atlas, TopoJSON, turned into GeoJSON by
  * topojson-client). Projection: d3-geo's equirectangular (plate carrée), so x is the longitude and
@@ -11,8 +11,8 @@
  */
 import { Resvg } from "@resvg/resvg-js";
 import { geoEquirectangular, geoGraticule10, geoPath } from "d3-geo";
-import { readFileSync, writeFileSync } from "node:fs";
-import { extname } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, extname, resolve } from "node:path";
 import { feature } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
 import { formatUtc, type IssPosition } from "../../function/core";
@@ -142,6 +142,7 @@ export function writeTrackMap(path: string, entries: readonly IssPosition[], opt
   if (format !== "png" && format !== "svg") throw new Error(`--map ${path}: the file must end in .png or .svg`);
   const map = trackMap(entries, options);
   const data = format === "png" ? renderPng(map.svg) : Buffer.from(map.svg);
+  mkdirSync(dirname(resolve(path)), { recursive: true });
   writeFileSync(path, data);
   return { path, format, width: map.width, height: map.height, bytes: data.length };
 }

@@ -2,18 +2,28 @@
  * npm start: the whole two-account deployment rehearsed on the local moto AWS emulator, with real
  * Terraform (through the real `cdktf deploy`) and the real, bundled function.
  *
- * Flags: see USAGE below (`npm start -- --help`). The end-to-end suite drives `rehearse`, the
- * same function this command runs.
+ * Flags: see USAGE below (`npm start -- --help`). The end-to-end suite drives the same phases
+ * through `Rehearsal` (./rehearsal.ts) directly.
+ *
+ * Stopping: SIGINT, SIGTERM or SIGHUP to the rehearsal stops everything it started (cdktf and
+ * Terraform, the ISS simulator, the gateway, moto.server) and removes its folder; and because a
+ * signal to npm or tsx does not always reach it, it also watches the processes of this `npm start`
+ * (./process-tree.ts) and does the same when any of them is gone.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../stacks/config";
-import { mapOfLog } from "../log/cli";
+import { LOCAL_REGION } from "../emulator/local-aws";
+import { mapOfLog } from "../log/map-of-log";
 import { parseCommandLine, runCommand, usageError } from "../shared/cli";
-import { countEntries, LOCAL_REGION, Rehearsal, ROOT, type InvocationResult } from "./rehearsal";
+import { describeProcess, descendantsOf, launchChain, processTable, watchProcesses, type ProcessInfo } from "./process-tree";
+import { countEntries, Rehearsal, ROOT } from "./rehearsal";
 
 /** Where npm start draws the rehearsal's ground track (kept after the emulator stops; .local is git-ignored). */
 export const REHEARSAL_MAP = join(ROOT, ".local", "rehearsal-track.png");
+/** Where the hint for `npm run log -- --map` of a kept rehearsal writes (generated files live in .local/). */
+export const KEPT_MAP = join(ROOT, ".local", "track.png");
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 export interface RehearsalFlags {
   readonly runs: number;
@@ -31,7 +41,8 @@ then cdktf destroy.
 
   --runs N      invocations of the deployed function, 1-1000 (default 3)
   --parallel P  how many run at once, 1-1000 (default 1)
-  --keep        leave the emulator and the deployment up until Ctrl-C and print how to reach them
+  --keep        leave the emulator and the deployment up and print how to reach them and how to
+                stop them (Ctrl-C, or kill -TERM any of its processes)
   --live        fetch the real ISS position (needs internet) instead of the local simulated orbit
   --verbose     stream the cdktf/terraform output
   --help        this text
@@ -77,15 +88,23 @@ export interface RehearseOptions {
   readonly log?: (line: string) => void;
   /** Errors (default: the terminal's stderr). */
   readonly error?: (line: string) => void;
-  /**
-   * Called after the runs, before teardown, with the live deployment (the end-to-end suite runs
-   * its scenarios here, on the same deployment the command made).
-   */
-  readonly afterRuns?: (rehearsal: Rehearsal, results: readonly InvocationResult[]) => Promise<void>;
   /** Keep the emulator's folder (state, synth output, invocations) after stopping. */
   readonly keepFiles?: boolean;
-  /** Stop everything on SIGINT/SIGTERM (the command line does; a test runner owns its signals). */
+  /**
+   * Stop everything on SIGINT/SIGTERM/SIGHUP and when a process of this `npm start` is gone (the
+   * command line does; a host that owns its signals and processes does not).
+   */
   readonly handleSignals?: boolean;
+}
+
+/** How to stop a kept rehearsal, naming its processes. */
+export function stopInstructions(rehearsalPid: number, together: readonly ProcessInfo[]): string {
+  const npm = together.find((p) => /(^|[/\s])npm(\s|$)|npm-cli\.js/.test(p.command));
+  return [
+    `To stop it: Ctrl-C here, or  kill -TERM ${rehearsalPid}  (the rehearsal${npm ? `; or kill -TERM ${npm.pid}, npm start` : ""}).`,
+    `SIGINT, SIGTERM or SIGHUP to any of its processes stops all of them and removes the emulator's folder:`,
+    `  the rehearsal (pid ${rehearsalPid})${together.length ? `, ${together.map(describeProcess).join(", ")}` : ""}`,
+  ].join("\n");
 }
 
 /** npm start, after flag parsing: returns the exit code. */
@@ -103,17 +122,23 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
     return 1;
   }
 
-  // Ctrl-C / SIGTERM: stop the emulator and the simulator, remove the emulator's folder.
+  // A signal, or a process of this npm start gone: stop everything, remove the emulator's folder.
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const stopAll = (why: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
-    logError(`\n${signal}: stopping the emulator (${rehearsal.endpoint}) and removing ${rehearsal.workDir}`);
-    void rehearsal.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    logError(`\n${why}: stopping the emulator (${rehearsal.endpoint}) and everything this npm start started, and removing ${rehearsal.workDir}`);
+    void rehearsal.stop().finally(() => process.exit(exitCode));
   };
+  const onSignal = (signal: NodeJS.Signals) => stopAll(signal, signal === "SIGINT" ? 130 : signal === "SIGHUP" ? 129 : 143);
+  let unwatch = () => undefined as void;
+  let together: ProcessInfo[] = [];
   if (options.handleSignals) {
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+    // npm, its shell and tsx above; moto.server and tsx's esbuild service below.
+    const table = processTable();
+    together = [...launchChain(process.pid, table), ...descendantsOf(process.pid, table)];
+    unwatch = watchProcesses(together, (gone) => stopAll(`${describeProcess(gone)} is gone`, 1));
   }
 
   let code = 1;
@@ -150,15 +175,13 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
       REHEARSAL_MAP, loadConfig({ env: { ACCOUNT_B_ID: rehearsal.accountB } }).schedulePeriodSeconds));
     log(`  map of the log's ${drawn.entries} positions: ${drawn.map.path} (${drawn.map.width}x${drawn.map.height})`);
 
-    await options.afterRuns?.(rehearsal, results);
-
     if (flags.keep) {
       const profile = (name: string, c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
         [`[${name}]`, `aws_access_key_id = ${c.accessKeyId}`, `aws_secret_access_key = ${c.secretAccessKey}`, ...(c.sessionToken ? [`aws_session_token = ${c.sessionToken}`] : [])];
       writeFileSync(join(rehearsal.workDir, "credentials"), [...profile("emulator-a", rehearsal.adminA), ...profile("emulator-b", rehearsal.adminB), ""].join("\n"), { mode: 0o600 });
       log([
         "",
-        `Kept: the emulator and the deployment are up at ${rehearsal.endpoint} until Ctrl-C. Point the AWS CLI at it:`,
+        `Kept: the emulator and the deployment are up at ${rehearsal.endpoint}. Point the AWS CLI at it:`,
         `  export AWS_ENDPOINT_URL=${rehearsal.endpoint} AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true`,
         `  export AWS_ACCESS_KEY_ID=${rehearsal.adminA.accessKeyId} AWS_SECRET_ACCESS_KEY=${rehearsal.adminA.secretAccessKey}   # admin user in A (${rehearsal.accountA})`,
         `  aws sts get-caller-identity`,
@@ -166,10 +189,12 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
         `  aws sts assume-role --role-arn arn:aws:iam::${rehearsal.accountB}:role/terraform --role-session-name me   # into B, as Terraform does`,
         `  (with B's credentials) aws s3 cp s3://${fn.bucket}/${fn.key} -`,
         `Read the log and check the deployment (profiles of A's and B's administrators in ${join(rehearsal.workDir, "credentials")}; on AWS, too, only the execution role may assume the access role, so a person reads with B's credentials):`,
-        `  AWS_SHARED_CREDENTIALS_FILE=${join(rehearsal.workDir, "credentials")} npm run log -- --endpoint ${rehearsal.endpoint} --profile-b emulator-b --map track.png`,
+        `  AWS_SHARED_CREDENTIALS_FILE=${join(rehearsal.workDir, "credentials")} npm run log -- --endpoint ${rehearsal.endpoint} --profile-b emulator-b --map ${KEPT_MAP}`,
         `  AWS_SHARED_CREDENTIALS_FILE=${join(rehearsal.workDir, "credentials")} npm run doctor -- --endpoint ${rehearsal.endpoint} --profile-a emulator-a`,
         `Synth output and state: ${rehearsal.workDir} (cdktf commands there need ISS_TRACKER_LOCAL_ENDPOINT=${rehearsal.endpoint} ACCOUNT_B_ID=${rehearsal.accountB}).`,
         `IAM enforcement is off between runs (moto's Lambda API does not work with it on).`,
+        "",
+        stopInstructions(process.pid, together),
       ].join("\n"));
     } else {
       await rehearsal.teardown();
@@ -179,17 +204,17 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
       `${code === 0 ? "OK" : `MISMATCH: expected ${flags.runs}`}.`);
     log(`Total ${seconds.toFixed(1)} s: ${rehearsal.timings.map(([name, s]) => `${name.split(/[:(]/)[0].trim()} ${s.toFixed(1)} s`).join(", ")}`);
     if (flags.keep && code === 0) {
-      await new Promise<never>(() => undefined); // until Ctrl-C (onSignal stops everything)
+      await new Promise<never>(() => undefined); // until a signal or a process of it is gone (stopAll stops everything)
     }
   } catch (error) {
     logError(`\nnpm start failed: ${(error as Error).message}`);
     code = 1;
   } finally {
-    if (!stopping) await rehearsal.stop({ keepFiles: options.keepFiles });
-    if (options.handleSignals) {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-    }
+    // Once stopping, the stop in progress ends the process (after removing the folder).
+    if (stopping) await new Promise<never>(() => undefined);
+    await rehearsal.stop({ keepFiles: options.keepFiles });
+    unwatch();
+    if (options.handleSignals) for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
   return code;
 }

@@ -3,10 +3,9 @@
  * `cdktf deploy`/`cdktf destroy`, and the real bundled function run as Lambda would run it.
  * The one implementation behind `npm start` (./cli.ts) and the end-to-end suite.
  *
- *   start      moto on a free loopback port, the ISS simulator (unless live) and the emulator
- *              gateway with its conformance gates (../emulator: trust policies on AssumeRole, S3's
- *              conditional multipart writes); an admin user in A (moto's default
- *              account 123456789012) that Terraform runs as; an admin role in B.
+ *   start      the local AWS (../emulator/local-aws.ts: moto, the gateway with its conformance
+ *              gates, an admin user in A that Terraform runs as and an admin role in B) and the
+ *              ISS simulator (unless live).
  *   bootstrap  `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B, trusting
  *              A's admin user (DEPLOYER_PRINCIPAL_ARN).
  *   deploy     `cdktf deploy iss-tracker` with A's credentials (the account_b provider assumes
@@ -19,46 +18,31 @@
  *              `cdktf destroy` of both stacks.
  *
  * Everything on disk lives in .local/<endpoint>/ (synth output, state, outputs, invocations);
- * nothing touches the user's cdktf.out or real state.
+ * nothing touches the user's cdktf.out or real state. cdktf and Terraform run through
+ * ./terraform-runner.ts, the function through ./deployed-function.ts, the bucket's administration
+ * through ../emulator/s3-admin.ts.
  */
-import {
-  CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetRoleCommand, IAMClient,
-  PutRolePolicyCommand, PutUserPolicyCommand,
-} from "@aws-sdk/client-iam";
-import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import { AsyncLocalStorage } from "node:async_hooks";
-import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { localStateDir } from "../../stacks/backend";
 import { SETTINGS } from "../../stacks/config";
-import { startGateway, type Gateway } from "../emulator/gateway";
 import { startIssSimulator, type IssSimulator } from "../emulator/iss-simulator";
-import { invokeInFreshProcess, scheduledEvent, unpackFunction, type InvocationResult as LambdaInvocationResult } from "../emulator/lambda-runtime";
-import { startMoto, type MotoServer } from "../emulator/moto";
-import { iamGate, type IamGate, type RecordedCall } from "../emulator/iam-gate";
-import { lifecycleGate } from "../emulator/lifecycle-gate";
-import { logsGate } from "../emulator/logs-gate";
-import { s3Gate } from "../emulator/s3-gate";
-import { stsGate, type StsGate } from "../emulator/sts-gate";
-import { assumeRole, isNotFound, parsePolicy, readManagedPolicy, readRole, type Credentials } from "../shared/aws";
+import { ADMIN_USER, ADMIN_USER_ARN, LOCAL_REGION, startLocalAws, type LocalAws } from "../emulator/local-aws";
+import type { IamGate, RecordedCall } from "../emulator/iam-gate";
+import type { MotoServer } from "../emulator/moto";
+import { emptyBucket, readObject } from "../emulator/s3-admin";
+import type { StsGate } from "../emulator/sts-gate";
+import { assumeRole, type Credentials } from "../shared/aws";
 import { sessionOf } from "../shared/iam";
 import { checkPrerequisites } from "../shared/prerequisites";
 import { applyTerraformEnv } from "../shared/terraform-env";
-import type { RunSummary } from "../../function/tracker";
+import { deployedPackage, invokeDeployed, readDeployedFunction, type DeployedFunction, type InvocationResult } from "./deployed-function";
+import { TerraformRunner, type CdktfOptions, type CdktfVerb } from "./terraform-runner";
 
 export const ROOT = resolve(__dirname, "..", "..");
-/** moto's default account: credentials not from AssumeRole act here. */
-export const LOCAL_ACCOUNT_A = "123456789012";
-export const LOCAL_ACCOUNT_B = "222222222222";
-export const LOCAL_REGION = "us-east-1";
-const ADMIN_USER = "local-admin";
-const ADMIN_ROLE_B = "OrganizationAccountAccessRole";
-const ADMIN_POLICY = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
 
 export interface RehearsalOptions {
   /** Fetch the real ISS position instead of the local simulator. */
@@ -69,23 +53,6 @@ export interface RehearsalOptions {
   readonly verbose?: boolean;
 }
 
-/** The deployed function as the Lambda service holds it. */
-export interface DeployedFunction {
-  readonly name: string;
-  readonly roleArn: string;
-  readonly environment: Record<string, string>;
-  readonly codeSha256: string;
-  readonly handler: string;
-  readonly timeoutSeconds: number;
-  readonly bucket: string;
-  readonly key: string;
-  readonly outputs: Record<string, string>;
-}
-
-export type { RunSummary } from "../../function/tracker";
-
-export type InvocationResult = LambdaInvocationResult<RunSummary>;
-
 /** Entries in the log's text (one `Time:` line each). */
 export function countEntries(text: string): number {
   return (text.match(/^Time: /gm) ?? []).length;
@@ -94,98 +61,59 @@ export function countEntries(text: string): number {
 export class Rehearsal {
   /** [phase, seconds] in order. */
   readonly timings: Array<[string, number]> = [];
-  readonly accountA = LOCAL_ACCOUNT_A;
-  readonly accountB = LOCAL_ACCOUNT_B;
+  readonly accountA: string;
+  readonly accountB: string;
+  /** cdktf and Terraform in this emulator's folder. */
+  readonly runner: TerraformRunner;
   private deployed?: DeployedFunction;
   private readonly currentPhase = new AsyncLocalStorage<string>();
-  /** The settings (JSON) each output folder was last synthesized with; absent before its first synth. */
-  private readonly synthesizedWith = new Map<string, string>();
   private batches = 0;
 
   private constructor(
-    readonly moto: MotoServer,
+    /** moto, the gateway with every gate, the administrators. */
+    readonly local: LocalAws,
     readonly simulator: IssSimulator | undefined,
-    readonly adminA: Credentials,
-    readonly adminB: Credentials,
-    /** In front of moto for the function's calls, with the conformance gates. */
-    readonly gateway: Gateway,
-    readonly stsGate: StsGate,
-    /** Enforces the bootstrap role's policy on Terraform's calls in B, and records them. */
-    readonly iamGate: IamGate,
     private readonly options: RehearsalOptions,
-  ) {}
+  ) {
+    this.accountA = local.accountA;
+    this.accountB = local.accountB;
+    this.runner = new TerraformRunner({ root: ROOT, workDir: this.workDir, envFor: (c) => this.cdktfEnv(c), verbose: options.verbose });
+  }
 
-  /** Starts moto (clear message when it is not installed), the ISS simulator and the gateway; creates the admins. */
+  /** Starts the local AWS (clear message when moto is not installed) and the ISS simulator. */
   static async start(options: RehearsalOptions = {}): Promise<Rehearsal> {
     const log = options.log ?? (() => undefined);
     const started = Date.now();
     checkPrerequisites();
-    const [moto, simulator] = await Promise.all([startMoto(), options.live ? undefined : startIssSimulator()]);
-    let gateway: Gateway | undefined;
-    try {
-      const iamA = new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
-      await iamA.send(new CreateUserCommand({ UserName: ADMIN_USER }));
-      await iamA.send(new PutUserPolicyCommand({ UserName: ADMIN_USER, PolicyName: "administrator", PolicyDocument: ADMIN_POLICY }));
-      const key = (await iamA.send(new CreateAccessKeyCommand({ UserName: ADMIN_USER }))).AccessKey;
-      if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error("moto returned no access key");
-      const adminA = { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
-      const sts = new STSClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: adminA });
-      // B's administrator: a real role in B (as AWS Organizations creates one), assumed from A.
-      const roleArnB = `arn:aws:iam::${LOCAL_ACCOUNT_B}:role/${ADMIN_ROLE_B}`;
-      const iamB = new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: await assumeRole(sts, roleArnB, "local-setup") });
-      await iamB.send(new CreateRoleCommand({
-        RoleName: ADMIN_ROLE_B,
-        AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${LOCAL_ACCOUNT_A}:root` }, Action: "sts:AssumeRole" }] }),
-      }));
-      await iamB.send(new PutRolePolicyCommand({ RoleName: ADMIN_ROLE_B, PolicyName: "administrator", PolicyDocument: ADMIN_POLICY }));
-      const adminB = await assumeRole(sts, roleArnB, "local-admin-b");
-      const iamOf = (account: string) =>
-        new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: account === LOCAL_ACCOUNT_B ? adminB : adminA });
-      const trustGate = stsGate({
-        trustPolicyOf: async (roleArn) => {
-          const name = roleArn.split(":")[5]?.replace(/^role\/(.*\/)?/, "") ?? "";
-          const role = await iamOf(roleArn.split(":")[4]).send(new GetRoleCommand({ RoleName: name }));
-          return parsePolicy(role.Role?.AssumeRolePolicyDocument);
-        },
-      });
-      // Terraform's account_b provider assumes the bootstrap role as A's admin user, through the gate.
-      trustGate.registerCaller(adminA.accessKeyId, `arn:aws:iam::${LOCAL_ACCOUNT_A}:user/${ADMIN_USER}`);
-      // Terraform's calls in B, as the bootstrap role, under that role's policy with the real IAM
-      // action names (the gate learns the session from the AssumeRole answer).
-      const adminIamB = iamOf(LOCAL_ACCOUNT_B);
-      const terraformGate = iamGate({
-        roleArns: [`arn:aws:iam::${LOCAL_ACCOUNT_B}:role/${SETTINGS.bootstrapRoleName.default}`],
-        readRole: async (roleArn) => {
-          const { role, policies } = await readRole(adminIamB, roleArn.replace(/^.*:role\/(.*\/)?/, ""));
-          const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn;
-          if (!boundaryArn) return { policies };
-          return { policies, boundary: { name: boundaryArn, policy: await readManagedPolicy(adminIamB, boundaryArn) } };
-        },
-        boundaryOf: async (roleArn) => {
-          try {
-            const role = await adminIamB.send(new GetRoleCommand({ RoleName: roleArn.replace(/^.*:role\/(.*\/)?/, "") }));
-            return role.Role?.PermissionsBoundary?.PermissionsBoundaryArn;
-          } catch (error) {
-            if (isNotFound(error)) return undefined;
-            throw error;
-          }
-        },
-      });
-      // S3's conditional multipart writes, which moto ignores; its own reads of ETags act as B's admin.
-      const conditions = s3Gate({ upstream: moto.endpoint, readAs: adminB, region: LOCAL_REGION });
-      gateway = await startGateway(moto.endpoint, [terraformGate.gate, trustGate.gate, lifecycleGate(), logsGate(), conditions.gate]);
-      const rehearsal = new Rehearsal(moto, simulator, adminA, adminB, gateway, trustGate, terraformGate, options);
-      const seconds = (Date.now() - started) / 1000;
-      rehearsal.timings.push(["emulator", seconds]);
-      log(`▸ emulator: moto at ${moto.endpoint} behind the conformance gateway ${gateway.endpoint} (account A ${LOCAL_ACCOUNT_A}, account B ${LOCAL_ACCOUNT_B}); ` +
-        `ISS source ${simulator ? `simulated orbit at ${simulator.url}` : "the live API"} — ${seconds.toFixed(1)} s`);
-      return rehearsal;
-    } catch (error) {
-      await gateway?.stop();
-      await simulator?.stop();
-      await moto.stop();
-      throw error;
-    }
+    const [local, simulator] = await Promise.all([startLocalAws(), options.live ? undefined : startIssSimulator()]);
+    const rehearsal = new Rehearsal(local, simulator, options);
+    const seconds = (Date.now() - started) / 1000;
+    rehearsal.timings.push(["emulator", seconds]);
+    log(`▸ emulator: moto at ${local.motoEndpoint} behind the conformance gateway ${local.endpoint} (account A ${local.accountA}, account B ${local.accountB}); ` +
+      `ISS source ${simulator ? `simulated orbit at ${simulator.url}` : "the live API"} — ${seconds.toFixed(1)} s`);
+    return rehearsal;
+  }
+
+  get moto(): MotoServer {
+    return this.local.moto;
+  }
+
+  get adminA(): Credentials {
+    return this.local.adminA;
+  }
+
+  get adminB(): Credentials {
+    return this.local.adminB;
+  }
+
+  /** Decides trust policies on AssumeRole; callers are registered with it. */
+  get stsGate(): StsGate {
+    return this.local.stsGate!;
+  }
+
+  /** Enforces the bootstrap role's policy on Terraform's calls in B, and records them. */
+  get iamGate(): IamGate {
+    return this.local.iamGate!;
   }
 
   private log(line: string): void {
@@ -223,11 +151,11 @@ export class Rehearsal {
    * function): the gateway in front of moto, so the conformance gates apply to all of them.
    */
   get endpoint(): string {
-    return this.gateway.endpoint;
+    return this.local.endpoint;
   }
 
   get outDir(): string {
-    return join(this.workDir, "cdktf.out");
+    return this.runner.outDir;
   }
 
   /** Where the deliberate-destroy variant (ALLOW_BUCKET_DESTROY=true) is synthesized, beside the deployed synth. */
@@ -246,7 +174,7 @@ export class Rehearsal {
       FORCE_COLOR: "0",
       ACCOUNT_B_ID: this.accountB,
       ISS_TRACKER_LOCAL_ENDPOINT: this.endpoint,
-      DEPLOYER_PRINCIPAL_ARN: `arn:aws:iam::${this.accountA}:user/${ADMIN_USER}`,
+      DEPLOYER_PRINCIPAL_ARN: ADMIN_USER_ARN,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_REGION: LOCAL_REGION,
@@ -260,64 +188,14 @@ export class Rehearsal {
     return env;
   }
 
-  private exec(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<string> {
-    return new Promise((resolveRun, reject) => {
-      const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      const collect = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (this.options.verbose) process.stderr.write(chunk);
-      };
-      child.stdout.on("data", collect);
-      child.stderr.on("data", collect);
-      child.on("error", reject);
-      child.on("close", (code, signal) => {
-        if (code === 0) resolveRun(output);
-        // The message keeps the tail; `output` keeps all of it (cdktf interleaves Terraform's stderr and stdout).
-        else reject(Object.assign(new Error(`${command.replace(ROOT + "/", "")} ${args.join(" ")} failed (${signal ?? `exit ${code}`}):\n${output.slice(-6000)}`), { output }));
-      });
-    });
+  /** `cdktf <verb> <stack>` in this emulator's folder (see TerraformRunner.cdktf: synth cache, variants). */
+  cdktf(verb: CdktfVerb, stack: string, credentials: Credentials, options: CdktfOptions = {}): Promise<string> {
+    return this.runner.cdktf(verb, stack, credentials, options);
   }
 
-  /**
-   * `cdktf deploy|destroy|diff <stack>` (or `cdktf synth`). Synthesizes both stacks into this emulator's folder
-   * (--output) on the first call and whenever `settings` (configuration variables such as
-   * NONCURRENT_VERSION_DAYS or ALLOW_BUCKET_DESTROY) differ from the last synth's; otherwise
-   * reuses that synth (--skip-synth). `outDir` keeps a variant in another folder, tracked the same
-   * way (the state is the same file: local mode keeps it in the work folder). Rejects with the
-   * command's output when it fails.
-   */
-  async cdktf(verb: "deploy" | "destroy" | "diff" | "synth", stack: string, credentials: Credentials,
-    options: { readonly args?: readonly string[]; readonly env?: NodeJS.ProcessEnv; readonly settings?: Readonly<Record<string, string>>; readonly outDir?: string } = {}): Promise<string> {
-    mkdirSync(this.workDir, { recursive: true });
-    const outDir = options.outDir ?? this.outDir;
-    const settings = JSON.stringify(options.settings ?? {});
-    const env = { ...this.cdktfEnv(credentials), ...options.settings, ...options.env };
-    // With an offline provider mirror, `terraform providers lock` (other platforms' checksums)
-    // would need the registry.
-    const offline = applyTerraformEnv({ ...env }).mirror && (verb === "deploy" || verb === "destroy") ? ["--skip-provider-lock"] : [];
-    const skipSynth = this.synthesizedWith.get(outDir) === settings && verb !== "synth" ? ["--skip-synth"] : [];
-    this.synthesizedWith.delete(outDir);
-    const args = verb === "synth" ? [verb] : [verb, stack, ...(verb === "diff" ? [] : ["--auto-approve"]), ...offline, ...skipSynth];
-    const output = await this.exec(join(ROOT, "node_modules", ".bin", "cdktf"), [...args, "--no-color", "--output", outDir, ...(options.args ?? [])], env)
-      .finally(() => {
-        this.synthesizedWith.set(outDir, settings);
-      });
-    return output;
-  }
-
-  /**
-   * Terraform itself in a synthesized stack's folder (initialized first unless `init` is false: two
-   * inits of one folder must not run at once; `outDir` as given to cdktf(), default this
-   * emulator's; no args: init only), with the environment cdktf gives it: for a command's full,
-   * unfiltered output (cdktf's relay of Terraform's output can drop its last lines when Terraform
-   * fails). Rejects like cdktf() on failure.
-   */
-  async terraform(stack: string, credentials: Credentials, args: readonly string[], options: { readonly outDir?: string; readonly init?: boolean } = {}): Promise<string> {
-    const dir = join(options.outDir ?? this.outDir, "stacks", stack);
-    const env = this.cdktfEnv(credentials);
-    if (options.init ?? true) await this.exec("terraform", ["init", "-input=false", "-no-color"], env, dir);
-    return args.length ? this.exec("terraform", [...args, "-no-color"], env, dir) : "";
+  /** Terraform itself in a synthesized stack's folder (see TerraformRunner.terraform). */
+  terraform(stack: string, credentials: Credentials, args: readonly string[], options: { readonly outDir?: string; readonly init?: boolean } = {}): Promise<string> {
+    return this.runner.terraform(stack, credentials, args, options);
   }
 
   /** `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B. */
@@ -338,23 +216,7 @@ export class Rehearsal {
       () => this.cdktf("deploy", "iss-tracker", this.adminA, { args: ["--outputs-file", outputsFile], settings }));
     this.log(`  ${describeCalls(this.iamGate.calls.slice(before))}`);
     const outputs: Record<string, string> = JSON.parse(readFileSync(outputsFile, "utf8"))["iss-tracker"];
-    const lambda = new LambdaClient({ region: LOCAL_REGION, endpoint: this.moto.endpoint, credentials: this.adminA });
-    const config = (await lambda.send(new GetFunctionCommand({ FunctionName: outputs.function_name }))).Configuration;
-    const environment = config?.Environment?.Variables ?? {};
-    if (!config?.Role || !config.CodeSha256 || !config.Handler || !environment.OBJECT_KEY || !environment.BUCKET_NAME) {
-      throw new Error(`the deployed function ${outputs.function_name} has no role, code, handler or OBJECT_KEY/BUCKET_NAME`);
-    }
-    this.deployed = {
-      name: outputs.function_name,
-      roleArn: config.Role,
-      environment,
-      codeSha256: config.CodeSha256,
-      handler: config.Handler,
-      timeoutSeconds: config.Timeout ?? 3,
-      bucket: environment.BUCKET_NAME,
-      key: environment.OBJECT_KEY,
-      outputs,
-    };
+    this.deployed = await readDeployedFunction(this.moto.endpoint, LOCAL_REGION, this.adminA, outputs);
     return this.deployed;
   }
 
@@ -365,15 +227,7 @@ export class Rehearsal {
 
   /** The deployed package, checked byte for byte against Lambda's CodeSha256. */
   deployedPackage(): Buffer {
-    const stackDir = join(this.outDir, "stacks", "iss-tracker");
-    const synthesized = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
-    const fn = Object.values<{ filename: string }>(synthesized.resource.aws_lambda_function)[0];
-    const zip = readFileSync(join(stackDir, fn.filename));
-    const sha = createHash("sha256").update(zip).digest("base64");
-    if (sha !== this.function.codeSha256) {
-      throw new Error(`the package on disk (${sha}) is not the deployed code (CodeSha256 ${this.function.codeSha256})`);
-    }
-    return zip;
+    return deployedPackage(join(this.outDir, "stacks", "iss-tracker"), this.function);
   }
 
   /** The execution role's credentials, as the Lambda service gets them (and registered with the STS gate). */
@@ -391,63 +245,33 @@ export class Rehearsal {
    * an earlier batch) whose environment is exactly the deployed one plus `overrides`.
    */
   async invoke(count: number, parallel = 1, overrides: Record<string, string> = {}): Promise<InvocationResult[]> {
-    const fn = this.function;
     const dir = join(this.workDir, "invocations", String(++this.batches));
-    const { entry, exportName } = unpackFunction(this.deployedPackage(), dir, fn.handler);
+    const zip = this.deployedPackage();
     const credentials = await this.executionCredentials();
-    const env: Record<string, string> = {
-      ...fn.environment,
-      ...overrides,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_SESSION_TOKEN: credentials.sessionToken ?? "",
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      // moto, through the gateway that adds the rules moto lacks (trust policies, S3 conditions).
-      AWS_ENDPOINT_URL: this.endpoint,
-      AWS_LAMBDA_FUNCTION_NAME: fn.name,
-    };
-    const events = Array.from({ length: count }, () => scheduledEvent({ account: this.accountA, region: LOCAL_REGION, rule: fn.outputs.rule_name }));
     await this.moto.enforceIam();
     try {
-      const run = await invokeInFreshProcess<RunSummary>({
-        entry, exportName, functionName: fn.name, timeoutMs: fn.timeoutSeconds * 1000, env, events, parallel, workDir: dir,
+      return await invokeDeployed({
+        fn: this.function, zip, dir, credentials, endpoint: this.endpoint, region: LOCAL_REGION, account: this.accountA,
+        count, parallel, overrides, verbose: this.options.verbose,
       });
-      if (this.options.verbose) process.stderr.write(run.stdout + run.stderr);
-      if (!run.results) throw new Error(`the function's process ended without results (${run.signal ?? `exit ${run.exitCode}`}):\n${(run.stdout + run.stderr).slice(-4000)}`);
-      return run.results;
     } finally {
       await this.moto.relaxIam();
     }
   }
 
   /** B's administrator S3 client (straight to moto). */
-  s3B(): S3Client {
-    return new S3Client({ region: LOCAL_REGION, endpoint: this.moto.endpoint, forcePathStyle: true, credentials: this.adminB });
+  s3B() {
+    return this.local.s3B();
   }
 
   /** The log object's bytes, or undefined when it does not exist (yet). */
-  async readLog(): Promise<Buffer | undefined> {
-    try {
-      const res = await this.s3B().send(new GetObjectCommand({ Bucket: this.function.bucket, Key: this.function.key }));
-      return Buffer.from(await res.Body!.transformToByteArray());
-    } catch (error) {
-      if ((error as { name?: string }).name === "NoSuchKey") return undefined;
-      throw error;
-    }
+  readLog(): Promise<Buffer | undefined> {
+    return readObject(this.s3B(), this.function.bucket, this.function.key);
   }
 
   /** Deletes every version and delete marker in the report bucket (as B's administrator). */
-  async emptyBucket(): Promise<number> {
-    const s3 = this.s3B();
-    let deleted = 0;
-    for (;;) {
-      const page = await s3.send(new ListObjectVersionsCommand({ Bucket: this.function.bucket }));
-      const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
-      if (objects.length === 0) return deleted;
-      await s3.send(new DeleteObjectsCommand({ Bucket: this.function.bucket, Delete: { Objects: objects, Quiet: true } }));
-      deleted += objects.length;
-    }
+  emptyBucket(): Promise<number> {
+    return emptyBucket(this.s3B(), this.function.bucket);
   }
 
   /** Empties the bucket explicitly, then `cdktf destroy` of the main stack and of the bootstrap stack. */
@@ -481,21 +305,33 @@ export class Rehearsal {
       () => this.cdktf("destroy", "bootstrap", this.adminB, { env: { TF_CLI_ARGS_destroy: "-refresh=false" } }));
   }
 
-  /** Stops the gateway, the simulator and the emulator; removes this emulator's folder unless keepFiles. */
+  /** Ends any cdktf/Terraform still running, stops the simulator and the local AWS; removes this emulator's folder unless keepFiles. */
   async stop(options: { keepFiles?: boolean } = {}): Promise<void> {
-    await this.gateway.stop();
+    await this.runner.stopAll();
     await this.simulator?.stop();
-    await this.moto.stop();
+    await this.local.stop();
     if (!options.keepFiles) rmSync(this.workDir, { recursive: true, force: true });
   }
 }
 
-/** One line on Terraform's calls in B, as the IAM gate saw them. */
+/**
+ * Denials of Terraform's calls in B that are expected on the emulator, and why. Local mode sets
+ * the provider's skip_credentials_validation (moto's STS cannot validate real credentials), and
+ * then the provider looks its account up with iam:GetUser first, which a role session may not
+ * call (AccessDenied, as on AWS), and then with sts:GetCallerIdentity. Against AWS it calls
+ * sts:GetCallerIdentity only.
+ */
+export const EXPECTED_DENIALS: Readonly<Record<string, string>> = {
+  "iam:GetUser": "expected: local mode's skip_credentials_validation makes the provider look its account up with iam:GetUser, which a role may not call, before sts:GetCallerIdentity",
+};
+
+/** One line on Terraform's calls in B, as the IAM gate saw them (each expected denial says why). */
 export function describeCalls(calls: readonly RecordedCall[]): string {
   const denied = calls.filter((c) => !c.allowed);
   const actions = new Set(calls.filter((c) => c.allowed).flatMap((c) => c.actions));
+  const names = [...new Set(denied.map((c) => c.actions.join("+") || c.operation))];
   return `Terraform in B (bootstrap role, IAM gate): ${calls.length} call(s), ${actions.size} distinct action(s) allowed` +
-    (denied.length ? `, ${denied.length} denied: ${[...new Set(denied.map((c) => c.actions.join("+") || c.operation))].join(", ")}` : "");
+    (denied.length ? `, ${denied.length} denied: ${names.map((n) => (EXPECTED_DENIALS[n] ? `${n} (${EXPECTED_DENIALS[n]})` : n)).join(", ")}` : "");
 }
 
 /** The URLs of every SQS queue the stack outputs (outputs named `dlq_url` or ending in `queue_url`). */

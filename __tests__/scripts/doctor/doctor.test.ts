@@ -13,6 +13,7 @@ import { loadConfig } from "../../../stacks/config";
 import { clientsFor, READ_ONLY_OPERATIONS, sentOperations } from "../../../scripts/doctor/aws";
 import { CHECK_IDS, formatReport, runDoctor, type CheckId, type CheckResult } from "../../../scripts/doctor/checks";
 import { subscriptionState } from "../../../scripts/doctor/monitoring";
+import { startLocalAws } from "../../../scripts/emulator/local-aws";
 import { startMoto, type MotoServer } from "../../../scripts/emulator/moto";
 import { ACCOUNT_A, deploy, type Breakage, type Deployment } from "./deployed-state";
 
@@ -33,7 +34,8 @@ afterAll(async () => {
 /** Resets the emulator, deploys (broken as asked) and runs doctor as the deployer. */
 async function diagnose(broken: Breakage = {}, options: { withProfileB?: boolean } = {}): Promise<{ results: CheckResult[]; deployment: Deployment }> {
   await moto.reset();
-  const deployment = await deploy(moto.endpoint, config, broken);
+  // As npm start deploys (no TLS-only bucket policy, which moto applies to every caller) unless a case needs the policy.
+  const deployment = await deploy(moto.endpoint, config, { localMode: broken.extraBucketStatement === undefined, ...broken });
   const results = await runDoctor({
     config, endpoint: moto.endpoint, credentialsA: deployment.deployer,
     ...(options.withProfileB ? { credentialsB: deployment.adminB } : {}),
@@ -61,7 +63,7 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
   it("reads an existing log through the access role", async () => {
     const { results } = await diagnose({ withLog: "ISS Location Logs\n=================\n" });
     expect(failing(results)).toEqual([]);
-    expect(get(results, "object-read").detail).toMatch(/the access role .*: ListObjectsV2 prefix iss_position.txt: the log exists \(36 bytes\)/);
+    expect(get(results, "object-read").detail).toMatch(/the access role .*: GetObject iss_position.txt: the log exists \(36 bytes, it begins with the log's header\)/);
   });
 
   it("diagnoses an execution role without sts:AssumeRole on the access role (seed 000/001/003: not authorized to perform sts:AssumeRole)", async () => {
@@ -134,13 +136,52 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
     expect(failing(results)).toEqual(["bootstrap-role", "identity-b", "access-role"]);
     expect(get(results, "bootstrap-role").fix)
       .toMatch(new RegExp(`^deploy the bootstrap stack with B's credentials: DEPLOYER_PRINCIPAL_ARN=arn:aws:iam::${ACCOUNT_A}:user/deployer AWS_PROFILE=<profile of B> npx cdktf deploy bootstrap`));
-    expect(results.filter((r) => r.status === "skip").map((r) => r.id)).toEqual(["bucket", "access-permissions", "bucket-policy", "object-read"]);
+    expect(results.filter((r) => r.status === "skip").map((r) => [r.id, r.detail])).toEqual([
+      ["access-trust-principal", "not checked: the access role could not be read"],
+      ["access-trust-external-id", "not checked: the access role could not be read"],
+      ["bucket", "not checked: no credentials for account B"],
+      ["access-permissions", "not checked: the access role could not be read"],
+      ["bucket-policy", "not checked: the access role could not be read"],
+      ["object-read", "not checked: the bucket could not be read"],
+    ]);
   });
 
   it("diagnoses a bootstrap role that trusts another principal, when B's own credentials can read its trust", async () => {
     const { results } = await diagnose({ bootstrapTrusts: `arn:aws:iam::${ACCOUNT_A}:user/someone-else` }, { withProfileB: true });
     expect(failing(results)).toEqual(["bootstrap-role"]);
     expect(get(results, "bootstrap-role").detail).toMatch(/its trust policy does not name arn:aws:iam::123456789012:user\/deployer \(trusts arn:aws:iam::123456789012:user\/someone-else\)/);
+  });
+
+  it("skips the live read on the emulator when the bucket policy has a Deny (moto applies it to every caller), saying so", async () => {
+    const { results } = await diagnose({ localMode: false });
+    const read = get(results, "object-read");
+    expect(read.status).toBe("skip");
+    expect(read.detail).toBe("not checked: the emulator applies the bucket policy's Deny statements (DenyInsecureTransport) to every object call whatever their conditions, " +
+      "so a GET there cannot tell (npm start's local mode deploys no bucket policy)");
+  });
+
+  it("skips the live read when the chain refuses doctor (only the execution role may assume the access role), after reading with B's credentials", async () => {
+    // The STS gate evaluates trust policies as AWS does; doctor's caller is the deployer.
+    const local = await startLocalAws({ gates: ["sts"] });
+    try {
+      const deployment = await deploy(local.motoEndpoint, config, { localMode: true, withLog: "ISS Location Logs\n=================\n" });
+      local.stsGate!.registerCaller(deployment.deployer.accessKeyId, deployment.deployerArn);
+      const results = await runDoctor({ config, endpoint: local.endpoint, credentialsA: deployment.deployer, credentialsB: deployment.adminB });
+      expect(failing(results)).toEqual([]);
+      const read = get(results, "object-read");
+      expect(read.status).toBe("skip");
+      expect(read.detail).toMatch(/^not checked: arn:aws:iam::123456789012:user\/deployer may not assume the access role \(AccessDenied .*with this external id.*\); only the execution role may, as designed; read with B's credentials instead: GetObject iss_position.txt: the log exists \(36 bytes, it begins with the log's header\)$/);
+      // Through the bootstrap role only: it may not touch the log by design, so doctor does not try.
+      const viaBootstrap = await runDoctor({ config, endpoint: local.endpoint, credentialsA: deployment.deployer });
+      expect(get(viaBootstrap, "object-read")).toMatchObject({ status: "skip" });
+      expect(get(viaBootstrap, "object-read").detail).toMatch(/; and B is reached here through the bootstrap role, which by design may not read the log \(--profile-b <profile of B> reads it with B's own credentials\)$/);
+      // The bootstrap role's own session may not read the role: no AccessDenied in a PASS, the live AssumeRole (trust evaluated by the gate) is the check.
+      const bootstrap = get(viaBootstrap, "bootstrap-role");
+      expect(bootstrap.status).toBe("pass");
+      expect(bootstrap.detail).not.toMatch(/AccessDenied/);
+    } finally {
+      await local.stop();
+    }
   });
 
   it("stops at a missing function and marks what it could not check as skipped", async () => {
@@ -162,14 +203,15 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
       expect(READ_ONLY_OPERATIONS.has(op)).toBe(true);
       expect(sentOperations).toContain(op);
     }
-    expect(READ_ONLY_OPERATIONS.size).toBe(22);
+    expect(sentOperations).toContain("GetObjectCommand");
+    expect(READ_ONLY_OPERATIONS.size).toBe(21);
     const { s3 } = clientsFor({ region: "us-east-1", endpoint: moto.endpoint, credentials: { accessKeyId: "x", secretAccessKey: "y" } });
     await expect(s3.send(new PutObjectCommand({ Bucket: config.bucketName, Key: "x", Body: "x" }))).rejects.toThrow("doctor is read-only: refusing PutObjectCommand");
   });
 
   it("runs as `npm run doctor -- --endpoint`: exits 1 and prints the failing check with its fix", async () => {
     await moto.reset();
-    const deployment = await deploy(moto.endpoint, config, { withoutAssumePolicy: true });
+    const deployment = await deploy(moto.endpoint, config, { withoutAssumePolicy: true, localMode: true });
     const run = spawnSync(process.execPath, ["--import", "tsx", DOCTOR, "--endpoint", moto.endpoint], {
       encoding: "utf8",
       env: { ...process.env, ACCOUNT_B_ID: B, AWS_ACCESS_KEY_ID: deployment.deployer.accessKeyId, AWS_SECRET_ACCESS_KEY: deployment.deployer.secretAccessKey, AWS_PROFILE: "" },
@@ -182,7 +224,7 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
 
   it("takes accounts A and B from named profiles (--profile-a, --profile-b) and exits 0 on a healthy deployment", async () => {
     await moto.reset();
-    const deployment = await deploy(moto.endpoint, config);
+    const deployment = await deploy(moto.endpoint, config, { localMode: true });
     const dir = mkdtempSync(join(tmpdir(), "iss-doctor-profiles-"));
     try {
       const credentials = join(dir, "credentials");
@@ -206,7 +248,7 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
 
   it("exits 0 with warnings and says so: an alarm without data, a topic nobody confirmed", async () => {
     await moto.reset();
-    const deployment = await deploy(moto.endpoint, config, { withoutSubscription: true, alarmStates: { "iss-tracker-function-errors": "INSUFFICIENT_DATA" } });
+    const deployment = await deploy(moto.endpoint, config, { withoutSubscription: true, alarmStates: { "iss-tracker-function-errors": "INSUFFICIENT_DATA" }, localMode: true });
     const run = spawnSync(process.execPath, ["--import", "tsx", DOCTOR, "--endpoint", moto.endpoint], {
       encoding: "utf8",
       env: { ...process.env, ACCOUNT_B_ID: B, AWS_ACCESS_KEY_ID: deployment.deployer.accessKeyId, AWS_SECRET_ACCESS_KEY: deployment.deployer.secretAccessKey, AWS_PROFILE: "" },
@@ -258,9 +300,17 @@ describe("npm run doctor, day two: is anyone told, and is anything waiting?", ()
     expect(get(results, "alarm-failed-invocations").fix).toBe("the emulator never evaluates alarms; on AWS this state lasts only the first minutes after a deploy");
   });
 
-  it("marks an alarm the emulator never evaluated instead of calling its initial state a verdict", async () => {
+  it("skips an alarm the emulator never evaluated instead of passing its initial state as a verdict", async () => {
     const { results } = await diagnose({ alarmStates: { "iss-tracker-undeliverable-events": "(unset)" } });
-    expect(get(results, "alarm-undeliverable-events").detail).toMatch(/: Unchecked: Initial alarm creation \[the emulator never evaluates alarms: this is its initial state, not a verdict\]$/);
+    const alarm = get(results, "alarm-undeliverable-events");
+    expect(alarm.status).toBe("skip");
+    expect(alarm.detail).toMatch(/^not checked: iss-tracker-undeliverable-events: OK .*: Unchecked: Initial alarm creation \[the emulator never evaluates alarms: this is its initial state, not a verdict; it is there and notifies the topic\]$/);
+    expect(formatReport(results).split("\n").pop()).toBe("doctor: 22 passed, 0 failed, 1 skipped (SKIP: not checked, for the reason shown; never a pass)");
+  });
+
+  it("still fails an alarm in its initial state when what it needs is missing (no metric filter counts the entries)", async () => {
+    const { results } = await diagnose({ alarmStates: { "iss-tracker-log-stalled": "(unset)" }, withoutMetricFilter: true });
+    expect(failing(results)).toEqual(["alarm-log-stalled"]);
   });
 
   it("fails on records waiting in the on-failure queue and events in the dead-letter queue, with how to read and clear them", async () => {

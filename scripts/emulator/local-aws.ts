@@ -1,0 +1,195 @@
+/**
+ * The local AWS as one unit: moto on a free loopback port, the gateway in front of it with its
+ * gates (./gateway.ts names them and their order), and the administrators of the two accounts:
+ *
+ *   account A (moto's default account 123456789012): the IAM user `local-admin` with an
+ *     administrator policy and an access key (what Terraform and a person in A run as);
+ *   account B (222222222222): the role `OrganizationAccountAccessRole` with an administrator
+ *     policy, trusting A (as AWS Organizations creates one), assumed from A's admin.
+ *
+ * `npm start` (../rehearsal/rehearsal.ts), the tests and the benchmarks all start it with
+ * `startLocalAws()`, choosing the gates they need. The gates' own reads (ETags, earlier versions,
+ * trust and role policies) go straight to moto as these administrators, since moto's IAM
+ * enforcement may be on. `reset()` clears moto's state and creates the administrators again.
+ */
+import {
+  CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
+import { S3Client } from "@aws-sdk/client-s3";
+import { STSClient } from "@aws-sdk/client-sts";
+import { SETTINGS } from "../../stacks/config";
+import { assumeRole, isNotFound, parsePolicy, readManagedPolicy, readRole, type Credentials } from "../shared/aws";
+import { startGateway, type Gate, type Gateway } from "./gateway";
+import { iamGate, type IamGate } from "./iam-gate";
+import { lifecycleGate } from "./lifecycle-gate";
+import { logsGate } from "./logs-gate";
+import { startMoto, type MotoServer, type StartMotoOptions } from "./moto";
+import { s3Faults, type S3Faults } from "./s3-faults";
+import { s3Gate, type S3Gate } from "./s3-gate";
+import { stsGate, type StsGate } from "./sts-gate";
+
+/** moto's default account: credentials not from AssumeRole act here. */
+export const LOCAL_ACCOUNT_A = "123456789012";
+export const LOCAL_ACCOUNT_B = "222222222222";
+export const LOCAL_REGION = "us-east-1";
+export const ADMIN_USER = "local-admin";
+export const ADMIN_USER_ARN = `arn:aws:iam::${LOCAL_ACCOUNT_A}:user/${ADMIN_USER}`;
+export const ADMIN_ROLE_B = "OrganizationAccountAccessRole";
+const ADMIN_POLICY = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
+
+/** The gates, in the order the gateway runs them (see ./gateway.ts). */
+export const GATE_ORDER = ["iam", "sts", "lifecycle", "logs", "faults", "s3"] as const;
+export type GateName = (typeof GATE_ORDER)[number];
+
+export interface LocalAwsOptions {
+  /** Which gates to put in front of moto (always in GATE_ORDER). Default: all of them. */
+  readonly gates?: readonly GateName[];
+  /** More gates, after the chosen ones (right before moto), e.g. a test's routing or blocking gate. */
+  readonly innerGates?: readonly Gate[];
+  /** The roles whose sessions the IAM gate enforces. Default: B's bootstrap role (BOOTSTRAP_ROLE_NAME's default). */
+  readonly enforcedRoles?: readonly string[];
+  /** How moto is started (its port, its log). */
+  readonly moto?: Pick<StartMotoOptions, "port" | "verbose" | "readyTimeoutMs">;
+}
+
+export interface LocalAws {
+  readonly moto: MotoServer;
+  readonly gateway: Gateway;
+  /** The gateway's URL: what every client of a deployment is given (Terraform, the function). */
+  readonly endpoint: string;
+  /** moto itself, for administration that must not pass the gates. */
+  readonly motoEndpoint: string;
+  readonly accountA: string;
+  readonly accountB: string;
+  readonly region: string;
+  /** A's administrator user (changes on reset()). */
+  readonly adminA: Credentials;
+  /** B's administrator role session (changes on reset()). */
+  readonly adminB: Credentials;
+  /** The gates that were asked for (undefined otherwise). */
+  readonly iamGate?: IamGate;
+  readonly stsGate?: StsGate;
+  readonly s3Gate?: S3Gate;
+  readonly faults?: S3Faults;
+  /** An S3 client straight to moto as B's administrator. */
+  s3B(): S3Client;
+  /** Clears moto's state and creates the administrators again (the gates keep their records). */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Administrators {
+  readonly adminA: Credentials;
+  readonly adminB: Credentials;
+}
+
+/** A's admin user and B's admin role, created on a fresh moto. */
+async function createAdministrators(endpoint: string): Promise<Administrators> {
+  const iamA = new IAMClient({ region: LOCAL_REGION, endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  await iamA.send(new CreateUserCommand({ UserName: ADMIN_USER }));
+  await iamA.send(new PutUserPolicyCommand({ UserName: ADMIN_USER, PolicyName: "administrator", PolicyDocument: ADMIN_POLICY }));
+  const key = (await iamA.send(new CreateAccessKeyCommand({ UserName: ADMIN_USER }))).AccessKey;
+  if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error("moto returned no access key");
+  const adminA = { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+  const sts = new STSClient({ region: LOCAL_REGION, endpoint, credentials: adminA });
+  // B's administrator: a real role in B, assumed from A (moto hands out a session for any role
+  // ARN, which is how the role gets created in B in the first place).
+  const roleArnB = `arn:aws:iam::${LOCAL_ACCOUNT_B}:role/${ADMIN_ROLE_B}`;
+  const iamB = new IAMClient({ region: LOCAL_REGION, endpoint, credentials: await assumeRole(sts, roleArnB, "local-setup") });
+  await iamB.send(new CreateRoleCommand({
+    RoleName: ADMIN_ROLE_B,
+    AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${LOCAL_ACCOUNT_A}:root` }, Action: "sts:AssumeRole" }] }),
+  }));
+  await iamB.send(new PutRolePolicyCommand({ RoleName: ADMIN_ROLE_B, PolicyName: "administrator", PolicyDocument: ADMIN_POLICY }));
+  return { adminA, adminB: await assumeRole(sts, roleArnB, "local-admin-b") };
+}
+
+const roleNameOf = (roleArn: string) => roleArn.replace(/^.*:role\/(.*\/)?/, "");
+
+/** Starts moto, creates the administrators and puts the gateway with the chosen gates in front. */
+export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
+  const wanted = new Set(options.gates ?? GATE_ORDER);
+  const moto = await startMoto(options.moto);
+  let gateway: Gateway | undefined;
+  try {
+    let admins = await createAdministrators(moto.endpoint);
+    const iamOf = (account: string) =>
+      new IAMClient({ region: LOCAL_REGION, endpoint: moto.endpoint, credentials: account === LOCAL_ACCOUNT_B ? admins.adminB : admins.adminA });
+
+    const trust = wanted.has("sts") ? stsGate({
+      trustPolicyOf: async (roleArn) => {
+        const role = await iamOf(roleArn.split(":")[4]).send(new GetRoleCommand({ RoleName: roleNameOf(roleArn) }));
+        return parsePolicy(role.Role?.AssumeRolePolicyDocument);
+      },
+    }) : undefined;
+    // Terraform's account_b provider assumes the bootstrap role as A's admin user, through the gate.
+    trust?.registerCaller(admins.adminA.accessKeyId, ADMIN_USER_ARN);
+
+    // Terraform's calls in B, as the bootstrap role, under that role's policy with the real IAM
+    // action names (the gate learns the session from the AssumeRole answer).
+    const terraform = wanted.has("iam") ? iamGate({
+      roleArns: options.enforcedRoles ?? [`arn:aws:iam::${LOCAL_ACCOUNT_B}:role/${SETTINGS.bootstrapRoleName.default}`],
+      readRole: async (roleArn) => {
+        const iam = iamOf(roleArn.split(":")[4]);
+        const { role, policies } = await readRole(iam, roleNameOf(roleArn));
+        const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn;
+        if (!boundaryArn) return { policies };
+        return { policies, boundary: { name: boundaryArn, policy: await readManagedPolicy(iam, boundaryArn) } };
+      },
+      boundaryOf: async (roleArn) => {
+        try {
+          const role = await iamOf(roleArn.split(":")[4]).send(new GetRoleCommand({ RoleName: roleNameOf(roleArn) }));
+          return role.Role?.PermissionsBoundary?.PermissionsBoundaryArn;
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      },
+    }) : undefined;
+
+    // The S3 gates read ETags and earlier versions as B's administrator (the buckets are B's).
+    const readAs = () => admins.adminB;
+    const conditions = wanted.has("s3") ? s3Gate({ upstream: moto.endpoint, readAs, region: LOCAL_REGION }) : undefined;
+    const faults = wanted.has("faults") ? s3Faults({ upstream: moto.endpoint, readAs, region: LOCAL_REGION }) : undefined;
+
+    const byName: Record<GateName, Gate | undefined> = {
+      iam: terraform?.gate, sts: trust?.gate, lifecycle: wanted.has("lifecycle") ? lifecycleGate() : undefined, logs: wanted.has("logs") ? logsGate() : undefined, faults: faults?.gate, s3: conditions?.gate,
+    };
+    const gates = [...GATE_ORDER.map((name) => byName[name]).filter((g): g is Gate => g !== undefined), ...(options.innerGates ?? [])];
+    gateway = await startGateway(moto.endpoint, gates);
+    const started = gateway;
+    return {
+      moto,
+      gateway,
+      endpoint: gateway.endpoint,
+      motoEndpoint: moto.endpoint,
+      accountA: LOCAL_ACCOUNT_A,
+      accountB: LOCAL_ACCOUNT_B,
+      region: LOCAL_REGION,
+      get adminA() {
+        return admins.adminA;
+      },
+      get adminB() {
+        return admins.adminB;
+      },
+      iamGate: terraform,
+      stsGate: trust,
+      s3Gate: conditions,
+      faults,
+      s3B: () => new S3Client({ region: LOCAL_REGION, endpoint: moto.endpoint, forcePathStyle: true, credentials: admins.adminB }),
+      reset: async () => {
+        await moto.reset();
+        admins = await createAdministrators(moto.endpoint);
+        trust?.registerCaller(admins.adminA.accessKeyId, ADMIN_USER_ARN);
+      },
+      stop: async () => {
+        await started.stop();
+        await moto.stop();
+      },
+    };
+  } catch (error) {
+    await gateway?.stop();
+    await moto.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * S3 administration on the emulator, as a bucket's administrator straight to moto (not through
+ * the gateway, so no gate or injected fault touches it): read an object's bytes, empty a bucket of
+ * every version and delete marker. The rehearsal reads and empties the report bucket with it, the
+ * tests and benchmarks read what the function wrote.
+ */
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, type S3Client } from "@aws-sdk/client-s3";
+
+/** The object's bytes, or undefined when it does not exist (yet). */
+export async function readObject(s3: S3Client, bucket: string, key: string): Promise<Buffer | undefined> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await res.Body!.transformToByteArray());
+  } catch (error) {
+    if ((error as { name?: string }).name === "NoSuchKey") return undefined;
+    throw error;
+  }
+}
+
+/** Deletes every version and delete marker in the bucket; returns how many. */
+export async function emptyBucket(s3: S3Client, bucket: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+    if (objects.length === 0) return deleted;
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+    deleted += objects.length;
+  }
+}
