@@ -21,7 +21,7 @@
 import { formatUtc, HEAD_BYTES, isLogHead, LOG_HEADER, formatEntry, planAppend, type IssPosition } from "./core";
 import type { ObjectStore } from "./object-store";
 import { ABORT_MARGIN_MS, DeadlineError, LOG_MARGIN_MS, NO_DEADLINE, OutOfTimeError, realSleep, retryWithinDeadline, type Deadline, type Sleep } from "./retry";
-import { ConflictError, ReadDeniedError, StoreAccessDeniedError, TransientStoreError } from "./store-errors";
+import { ConflictError, InconsistentReadError, ReadDeniedError, StoreAccessDeniedError, TransientStoreError } from "./store-errors";
 
 export type AppendPath = "created" | "read-modify-write" | "multipart-append" | "duplicate";
 
@@ -124,7 +124,7 @@ export async function appendEntry(store: ObjectStore, position: IssPosition, opt
       const read = await store.readHead(HEAD_BYTES, current.etag);
       // Both reads are of the version with this ETag: their sizes agree, or one of them was of another version.
       if (read.size !== current.size) {
-        throw new ConflictError(`GetObject on ${store.location}: the tail and the head of ETag ${current.etag} state ${current.size} and ${read.size} bytes: read again`);
+        throw new InconsistentReadError(`GetObject on ${store.location}: the tail and the head of ETag ${current.etag} state ${current.size} and ${read.size} bytes: read again`);
       }
       head = read.head;
     }
@@ -153,6 +153,7 @@ export async function appendEntry(store: ObjectStore, position: IssPosition, opt
       minAttemptMs: options.minAttemptMs ?? APPEND_DEFAULTS.minAttemptMs,
       backoff: { ...APPEND_DEFAULTS.backoff, ...options.backoff, random: options.random ?? Math.random },
       sleep: options.sleep ?? realSleep,
+      retryAtOnce: (error) => error instanceof InconsistentReadError,
     })).value;
   } catch (error) {
     if (!(error instanceof OutOfTimeError)) throw error;

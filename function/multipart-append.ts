@@ -56,15 +56,26 @@ export async function appendMultipart(calls: S3Calls, target: MultipartTarget, a
     },
   );
   try {
-    const parts: CompletedPart[] = [];
     const copySource = `${Bucket}/${Key.split("/").map(encodeURIComponent).join("/")}`;
     const ranges = copyRanges(size);
+    // The appendix goes up first and the copies right before the complete: the copy's own
+    // condition (CopySourceIfMatch) and the complete's (If-Match) are then as close together as
+    // they can be, and a race lost at the copy costs no copy.
+    const PartNumber = ranges.length + 1;
+    const uploaded = await calls.send<UploadPartCommandOutput, UploadPartCommandOutput>(
+      "UploadPart",
+      new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: appendix, ContentLength: appendix.length, ChecksumAlgorithm: "CRC32" }),
+      (out) => out,
+    );
+    target.uploaded(appendix.length);
+    if (!uploaded.ETag) throw new StoreProtocolError(`UploadPart on ${calls.location} returned no ETag`);
+    const parts: CompletedPart[] = [];
     for (const [start, end] of ranges) {
-      const PartNumber = parts.length + 1;
+      const copyPart = parts.length + 1;
       const copied = await calls.send<UploadPartCopyCommandOutput, UploadPartCopyCommandOutput>(
         "UploadPartCopy",
         new UploadPartCopyCommand({
-          Bucket, Key, UploadId: uploadId, PartNumber, CopySource: copySource, CopySourceIfMatch: etag,
+          Bucket, Key, UploadId: uploadId, PartNumber: copyPart, CopySource: copySource, CopySourceIfMatch: etag,
           // One part copies the whole version of that ETag, whatever `size` says.
           ...(ranges.length > 1 ? { CopySourceRange: `bytes=${start}-${end}` } : {}),
         }),
@@ -73,16 +84,8 @@ export async function appendMultipart(calls: S3Calls, target: MultipartTarget, a
       );
       const partEtag = copied.CopyPartResult?.ETag;
       if (!partEtag) throw new StoreProtocolError(`UploadPartCopy on ${calls.location} returned no ETag`);
-      parts.push({ PartNumber, ETag: partEtag, ChecksumCRC32: copied.CopyPartResult?.ChecksumCRC32 });
+      parts.push({ PartNumber: copyPart, ETag: partEtag, ChecksumCRC32: copied.CopyPartResult?.ChecksumCRC32 });
     }
-    const PartNumber = parts.length + 1;
-    const uploaded = await calls.send<UploadPartCommandOutput, UploadPartCommandOutput>(
-      "UploadPart",
-      new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: appendix, ContentLength: appendix.length, ChecksumAlgorithm: "CRC32" }),
-      (out) => out,
-    );
-    target.uploaded(appendix.length);
-    if (!uploaded.ETag) throw new StoreProtocolError(`UploadPart on ${calls.location} returned no ETag`);
     parts.push({ PartNumber, ETag: uploaded.ETag, ChecksumCRC32: uploaded.ChecksumCRC32 });
     return await calls.send<CompleteMultipartUploadCommandOutput, string>(
       "CompleteMultipartUpload",

@@ -23,7 +23,7 @@ import { appendMultipart } from "./multipart-append";
 import { ABORT_MARGIN_MS, LOG_MARGIN_MS, NO_DEADLINE, type Deadline } from "./retry";
 import { nameOf, statusOf } from "./aws-errors";
 import { isMissing, S3Calls, type S3Sender } from "./s3-call";
-import { ConflictError, StoreProtocolError } from "./store-errors";
+import { ConflictError, InconsistentReadError, StoreProtocolError } from "./store-errors";
 
 export type { S3Sender } from "./s3-call";
 
@@ -141,7 +141,7 @@ export class S3ObjectStore implements ObjectStore {
       bytes = Buffer.from(await stream.transformToByteArray());
     } catch (error) {
       if (/checksum mismatch/i.test((error as Error)?.message ?? "")) {
-        throw new ConflictError(`${what} of ${this.location}: the bytes read do not match the object's checksum (${(error as Error).message})`, error);
+        throw new InconsistentReadError(`${what} of ${this.location}: the bytes read do not match the object's checksum (${(error as Error).message})`, error);
       }
       throw error;
     } finally {
@@ -158,7 +158,7 @@ export class S3ObjectStore implements ObjectStore {
   private checkedWhole(bytes: Buffer, etag: string, response: GetObjectCommandOutput, what: string): Buffer {
     const md5 = md5OfEtag(etag, response);
     if (md5 !== undefined && createHash("md5").update(bytes).digest("hex") !== md5) {
-      throw new ConflictError(`${what} of ${this.location}: the ${bytes.length} bytes read are not the object with ETag ${etag} (their MD5 differs): read again`);
+      throw new InconsistentReadError(`${what} of ${this.location}: the ${bytes.length} bytes read are not the object with ETag ${etag} (their MD5 differs): read again`);
     }
     return bytes;
   }
@@ -269,6 +269,11 @@ export class S3ObjectStore implements ObjectStore {
         if (response.ETag && response.ETag !== etag) {
           this.discard(response);
           throw new ConflictError(`GetObject on ${this.location}: ETag changed`);
+        }
+        // The tail read stated `size` for this ETag; the object with it says otherwise: one of the two was another version.
+        if (typeof response.ContentLength === "number" && response.ContentLength !== size) {
+          this.discard(response);
+          throw new InconsistentReadError(`GetObject on ${this.location}: the object with ETag ${etag} has ${response.ContentLength} bytes, its tail read said ${size}: read again`);
         }
         return this.checkedWhole(await this.body(response, size, "GetObject", signal), etag, response, "GetObject");
       },

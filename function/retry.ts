@@ -102,7 +102,12 @@ export interface RetryPolicy {
   readonly minAttemptMs: number;
   readonly backoff: BackoffOptions;
   readonly sleep: Sleep;
+  /** Failures to retry without a delay (a moment's inconsistency, not contention); at most MAX_AT_ONCE in a row. */
+  readonly retryAtOnce?: (error: unknown) => boolean;
 }
+
+/** Retries in a row without a delay, before the jittered delays resume. */
+export const MAX_AT_ONCE = 3;
 
 /** A retry loop stopped: no time for another attempt. `last` is the last retryable failure, if any attempt ran. */
 export class OutOfTimeError extends Error {
@@ -120,8 +125,12 @@ export class OutOfTimeError extends Error {
 export async function retryWithinDeadline<T>(attempt: (n: number) => Promise<T>, retryable: (error: unknown) => boolean, policy: RetryPolicy): Promise<{ value: T; attempts: number }> {
   let last: unknown;
   let delayMs = 0;
+  let atOnce = 0;
   for (let n = 1; ; n++) {
-    if (n > 1) {
+    if (n > 1 && policy.retryAtOnce?.(last) && atOnce < MAX_AT_ONCE) {
+      atOnce++;
+    } else if (n > 1) {
+      atOnce = 0;
       delayMs = decorrelatedJitterMs(delayMs, policy.backoff);
       if (policy.deadline.remainingMs() - delayMs < policy.minAttemptMs) return outOfTime(policy, last, n - 1);
       await policy.sleep(delayMs);

@@ -12,6 +12,13 @@ export class ConflictError extends Error {
 }
 
 /**
+ * Two answers about one version disagree (bytes that are not the ETag's, sizes that differ): a read
+ * met a store that was not consistent for a moment. Not a race with another writer: read again at
+ * once, without backing off.
+ */
+export class InconsistentReadError extends ConflictError {}
+
+/**
  * S3 did not answer usefully this time (500, 503 SlowDown, a throttle, a reset connection, a
  * response lost after the request was sent): try again, as after a lost race. A write whose answer
  * was lost may have landed: the next read tells (the entry is then found as a duplicate).

@@ -1,4 +1,4 @@
-import { backoffMs, deadlineFrom, DeadlineError, decorrelatedJitterMs, NO_DEADLINE, within } from "../../function/retry";
+import { backoffMs, DeadlineError, deadlineFrom, decorrelatedJitterMs, MAX_AT_ONCE, NO_DEADLINE, OutOfTimeError, type RetryPolicy, retryWithinDeadline, within } from "../../function/retry";
 
 describe("backoff", () => {
   it("full jitter: uniform in [0, min(cap, base * 2^(retry-1))]", () => {
@@ -76,5 +76,43 @@ describe("within: every call gets the time left minus a margin", () => {
 
   it("gives no signal when there is no deadline", async () => {
     await expect(within(NO_DEADLINE, 100, "x", async (s) => s)).resolves.toBeUndefined();
+  });
+});
+
+describe("retryWithinDeadline", () => {
+  const policy = (sleeps: number[], remaining = { ms: 60_000 }, extra: Partial<RetryPolicy> = {}): RetryPolicy => ({
+    deadline: { remainingMs: () => remaining.ms }, minAttemptMs: 1000, backoff: { baseMs: 50, capMs: 2000, random: () => 0.5 },
+    sleep: async (ms) => void (sleeps.push(ms), (remaining.ms -= ms)), ...extra,
+  });
+  const failing = (errors: unknown[], value = "done") => async () => {
+    const next = errors.shift();
+    if (next !== undefined) throw next;
+    return value;
+  };
+
+  it("retries what `retryable` accepts, with decorrelated jitter, and says how many attempts it took", async () => {
+    const sleeps: number[] = [];
+    await expect(retryWithinDeadline(failing([new Error("a"), new Error("b")]), () => true, policy(sleeps))).resolves.toEqual({ value: "done", attempts: 3 });
+    expect(sleeps).toEqual([100, 175]);
+  });
+
+  it("passes on at once what `retryable` does not accept", async () => {
+    const error = new Error("fatal");
+    await expect(retryWithinDeadline(failing([error]), () => false, policy([]))).rejects.toBe(error);
+  });
+
+  it("retries a moment's inconsistency at once, at most MAX_AT_ONCE times in a row, then backs off", async () => {
+    const sleeps: number[] = [];
+    const errors = Array.from({ length: MAX_AT_ONCE + 1 }, () => new Error("inconsistent"));
+    const result = await retryWithinDeadline(failing(errors), () => true, policy(sleeps, undefined, { retryAtOnce: () => true }));
+    expect(result.attempts).toBe(MAX_AT_ONCE + 2);
+    expect(sleeps).toEqual([100]);
+  });
+
+  it("stops when another attempt would not fit, with the last failure", async () => {
+    const last = new Error("last");
+    const error = await retryWithinDeadline(failing([new Error("first"), last, new Error("never")]), () => true, policy([], { ms: 1200 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutOfTimeError);
+    expect(error).toMatchObject({ last, attempts: 2, message: "925 ms left, 1000 ms needed for an attempt" });
   });
 });
