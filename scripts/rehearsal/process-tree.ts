@@ -21,7 +21,8 @@ export function processTable(): ProcessInfo[] {
   if (ps.status !== 0) return [];
   return ps.stdout.split("\n").flatMap((line) => {
     const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
-    return m ? [{ pid: Number(m[1]), ppid: Number(m[2]), command: m[3] }] : [];
+    // Not `ps` itself: it lists itself as this process's child, and is gone a moment later.
+    return m && Number(m[1]) !== ps.pid ? [{ pid: Number(m[1]), ppid: Number(m[2]), command: m[3] }] : [];
   });
 }
 

@@ -69,6 +69,12 @@ describe.each([
     const pids = started.tree.map((p) => p.pid);
     try {
       expect(started.tree.some((p) => /moto\.server/.test(p.command))).toBe(true);
+      // Kept means kept: the rehearsal's own processes do not stop by themselves (its watch checks
+      // every 500 ms); the deploy's short-lived children (a synth, a terraform) come and go.
+      const lasting = started.tree.filter((p) => [/^npm start$/, /tsx\/dist\/(loader|preflight)/, /\.bin\/tsx scripts\/rehearsal/, /moto\.server/].some((r) => r.test(p.command)));
+      expect(lasting).toHaveLength(4);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(lasting.filter((p) => !isAlive(p.pid)).map((p) => p.command)).toEqual([]);
       process.kill(find(started.tree, target), signal);
       expect(await allGone(pids)).toEqual([]);
       expect(existsSync(started.workDir)).toBe(false);
@@ -80,5 +86,13 @@ describe.each([
       }
       for (const pid of pids.filter(isAlive)) process.kill(pid, "SIGKILL");
     }
+  });
+});
+
+describe("the process table", () => {
+  it("does not list the ps that read it (a kept rehearsal watching it would stop itself when that ps ends)", () => {
+    const table = processTable();
+    expect(descendantsOf(process.pid, table).filter((p) => /^ps\b/.test(p.command))).toEqual([]);
+    expect(table.some((p) => p.pid === process.pid)).toBe(true);
   });
 });
