@@ -18,15 +18,8 @@ export const TRACKER_STACK_NAME = "iss-tracker";
 export { resourceNames } from "./names";
 
 /**
- * The whole system in one stack, two accounts:
- *
- *   A (default provider)                       B (account_b provider, via the bootstrap role)
- *   EventBridge rule ──invoke──> function
- *    └ undeliverable: DLQ          │ runs as             └ all retries failed: on-failure queue
- *                            execution role ──sts:AssumeRole + ExternalId──> access role
- *                                                                               │ Get/Put one key
- *                                                                          report bucket
- *   alarms (errors, either queue holding messages, log not growing) ──> SNS topic (own KMS key) ──> email
+ * The whole system in one stack, two accounts: account A's scheduled function reaches one object in
+ * account B's bucket through the trust chain (diagram: README.md, Architecture).
  */
 export class IssTrackerStack extends TerraformStack {
   readonly providers: AccountProviders;
