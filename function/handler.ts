@@ -60,7 +60,7 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
       session: (target, sessionName, d) => active.get(target, sessionName, d, LOG_MARGIN_MS + ABORT_MARGIN_MS),
       dropSession: (target, session) => void active.drop(target, session.credentials),
       store: (target, session, d) => new S3ObjectStore(session.s3, target.bucket, target.key, {
-        deadline: d, partition: partitionOf(target.bucketRegion), warn: (msg, fields) => log.warn(msg, { target: target.id, ...fields }),
+        deadline: d, partition: partitionOf(target.bucketRegion), expectedOwner: target.id, warn: (msg, fields) => log.warn(msg, { target: target.id, ...fields }),
       }),
       log,
     },

@@ -38,6 +38,8 @@ export interface MultipartTarget {
   readonly bucket: string;
   readonly key: string;
   readonly contentType: string;
+  /** The account that must own the bucket (ExpectedBucketOwner, and ExpectedSourceBucketOwner on the copy). */
+  readonly expectedOwner?: string;
   /** Counts the appendix's bytes once S3 took them. */
   readonly uploaded: (bytes: number) => void;
   /** Says that an upload is left behind. */
@@ -47,9 +49,10 @@ export interface MultipartTarget {
 /** Appends `appendix` to the object of ETag `etag` and `size` bytes; returns the new ETag. */
 export async function appendMultipart(calls: S3Calls, target: MultipartTarget, appendix: Buffer, etag: string, size: number): Promise<string> {
   const { bucket: Bucket, key: Key } = target;
+  const owner = target.expectedOwner === undefined ? {} : { ExpectedBucketOwner: target.expectedOwner };
   const uploadId = await calls.send<CreateMultipartUploadCommandOutput, string>(
     "CreateMultipartUpload",
-    new CreateMultipartUploadCommand({ Bucket, Key, ContentType: target.contentType, ChecksumAlgorithm: "CRC32" }),
+    new CreateMultipartUploadCommand({ Bucket, Key, ...owner, ContentType: target.contentType, ChecksumAlgorithm: "CRC32" }),
     (created) => {
       if (!created.UploadId) throw new StoreProtocolError(`CreateMultipartUpload on ${calls.location} returned no UploadId`);
       return created.UploadId;
@@ -64,7 +67,7 @@ export async function appendMultipart(calls: S3Calls, target: MultipartTarget, a
     const PartNumber = ranges.length + 1;
     const uploaded = await calls.send<UploadPartCommandOutput, UploadPartCommandOutput>(
       "UploadPart",
-      new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: appendix, ContentLength: appendix.length, ChecksumAlgorithm: "CRC32" }),
+      new UploadPartCommand({ Bucket, Key, ...owner, UploadId: uploadId, PartNumber, Body: appendix, ContentLength: appendix.length, ChecksumAlgorithm: "CRC32" }),
       (out) => out,
     );
     target.uploaded(appendix.length);
@@ -75,7 +78,8 @@ export async function appendMultipart(calls: S3Calls, target: MultipartTarget, a
       const copied = await calls.send<UploadPartCopyCommandOutput, UploadPartCopyCommandOutput>(
         "UploadPartCopy",
         new UploadPartCopyCommand({
-          Bucket, Key, UploadId: uploadId, PartNumber: copyPart, CopySource: copySource, CopySourceIfMatch: etag,
+          Bucket, Key, ...owner, UploadId: uploadId, PartNumber: copyPart, CopySource: copySource, CopySourceIfMatch: etag,
+          ...(target.expectedOwner === undefined ? {} : { ExpectedSourceBucketOwner: target.expectedOwner }),
           // One part copies the whole version of that ETag, whatever `size` says.
           ...(ranges.length > 1 ? { CopySourceRange: `bytes=${start}-${end}` } : {}),
         }),
@@ -89,7 +93,7 @@ export async function appendMultipart(calls: S3Calls, target: MultipartTarget, a
     parts.push({ PartNumber, ETag: uploaded.ETag, ChecksumCRC32: uploaded.ChecksumCRC32 });
     return await calls.send<CompleteMultipartUploadCommandOutput, string>(
       "CompleteMultipartUpload",
-      new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts }, IfMatch: etag }),
+      new CompleteMultipartUploadCommand({ Bucket, Key, ...owner, UploadId: uploadId, MultipartUpload: { Parts: parts }, IfMatch: etag }),
       (completed) => {
         if (!completed.ETag) throw new StoreProtocolError(`CompleteMultipartUpload on ${calls.location} returned no ETag`);
         return completed.ETag;
@@ -107,7 +111,7 @@ export async function appendMultipart(calls: S3Calls, target: MultipartTarget, a
 async function abort(calls: S3Calls, target: MultipartTarget, uploadId: string, reason: unknown): Promise<void> {
   try {
     const marginMs = Math.max(LOG_MARGIN_MS, calls.remainingMs() - ABORT_MARGIN_MS);
-    await calls.send("AbortMultipartUpload", new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }), () => undefined, { marginMs });
+    await calls.send("AbortMultipartUpload", new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ...(target.expectedOwner === undefined ? {} : { ExpectedBucketOwner: target.expectedOwner }), UploadId: uploadId }), () => undefined, { marginMs });
   } catch (abortError) {
     // Gone already: completed (a Complete whose answer was lost) or aborted. Nothing is left behind.
     if (nameOf(abortError) === "NoSuchUpload") return;

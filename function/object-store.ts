@@ -95,6 +95,11 @@ export interface S3ObjectStoreOptions {
   readonly marginMs?: number;
   /** ARN partition of the bucket (aws, aws-cn, aws-us-gov). Default "aws". */
   readonly partition?: string;
+  /**
+   * The account that must own the bucket (S3's ExpectedBucketOwner on every call): a bucket of the
+   * same name in another account is refused with 403, never written. Default: not checked.
+   */
+  readonly expectedOwner?: string;
   /** Where a multipart upload left behind is reported. Default: nowhere. */
   readonly warn?: (msg: string, fields: Readonly<Record<string, unknown>>) => void;
 }
@@ -103,6 +108,8 @@ export class S3ObjectStore implements ObjectStore {
   readonly stats = { bytesDownloaded: 0, bytesUploaded: 0 };
   private readonly calls: S3Calls;
   private readonly warn: NonNullable<S3ObjectStoreOptions["warn"]>;
+  /** The bucket-owner condition every request carries. */
+  private readonly owner: { readonly ExpectedBucketOwner?: string };
 
   constructor(
     s3: S3Sender,
@@ -113,6 +120,7 @@ export class S3ObjectStore implements ObjectStore {
     this.calls = new S3Calls(s3, options.deadline ?? NO_DEADLINE, options.marginMs ?? LOG_MARGIN_MS + ABORT_MARGIN_MS,
       `s3://${bucket}/${key}`, `arn:${options.partition ?? "aws"}:s3:::${bucket}/${key}`);
     this.warn = options.warn ?? (() => undefined);
+    this.owner = options.expectedOwner === undefined ? {} : { ExpectedBucketOwner: options.expectedOwner };
   }
 
   get location(): string {
@@ -178,7 +186,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       return await this.calls.send<GetObjectCommandOutput, TailRead>(
         "GetObject (tail)",
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=-${maxBytes}` }),
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key, ...this.owner, Range: `bytes=-${maxBytes}` }),
         async (response, signal) => {
           const etag = this.etagOf(response.ETag, "GetObject");
           const status = response.$metadata?.httpStatusCode;
@@ -223,7 +231,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       return await this.calls.send<GetObjectCommandOutput, TailRead>(
         "GetObject",
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.key }),
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key, ...this.owner }),
         async (whole, signal) => {
           const length = whole.ContentLength;
           if (typeof length !== "number" || length > maxBytes) {
@@ -244,7 +252,7 @@ export class S3ObjectStore implements ObjectStore {
   async readHead(maxBytes: number, etag: string): Promise<{ head: Buffer; size: number }> {
     return this.calls.send<GetObjectCommandOutput, { head: Buffer; size: number }>(
       "GetObject (head)",
-      new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=0-${maxBytes - 1}`, IfMatch: etag }),
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.key, ...this.owner, Range: `bytes=0-${maxBytes - 1}`, IfMatch: etag }),
       async (response, signal) => {
         const range = parseContentRange(response.ContentRange);
         if (!range || range.start !== 0) {
@@ -264,7 +272,7 @@ export class S3ObjectStore implements ObjectStore {
   async readWhole(etag: string, size: number): Promise<Buffer> {
     return this.calls.send<GetObjectCommandOutput, Buffer>(
       "GetObject",
-      new GetObjectCommand({ Bucket: this.bucket, Key: this.key, IfMatch: etag }),
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.key, ...this.owner, IfMatch: etag }),
       async (response, signal) => {
         if (response.ETag && response.ETag !== etag) {
           this.discard(response);
@@ -284,7 +292,7 @@ export class S3ObjectStore implements ObjectStore {
   async create(body: Buffer): Promise<string> {
     return this.calls.send<PutObjectCommandOutput, string>(
       "PutObject (create)",
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length, ContentType: CONTENT_TYPE, IfNoneMatch: "*" }),
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.key, ...this.owner, Body: body, ContentLength: body.length, ContentType: CONTENT_TYPE, IfNoneMatch: "*" }),
       (out) => {
         this.stats.bytesUploaded += body.length;
         return this.etagOf(out.ETag, "PutObject");
@@ -295,7 +303,7 @@ export class S3ObjectStore implements ObjectStore {
   async replace(body: Buffer, etag: string): Promise<string> {
     return this.calls.send<PutObjectCommandOutput, string>(
       "PutObject (replace)",
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length, ContentType: CONTENT_TYPE, IfMatch: etag }),
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.key, ...this.owner, Body: body, ContentLength: body.length, ContentType: CONTENT_TYPE, IfMatch: etag }),
       (out) => {
         this.stats.bytesUploaded += body.length;
         return this.etagOf(out.ETag, "PutObject");
@@ -307,7 +315,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async appendMultipart(appendix: Buffer, etag: string, size: number): Promise<string> {
     return appendMultipart(this.calls, {
-      bucket: this.bucket, key: this.key, contentType: CONTENT_TYPE, warn: this.warn,
+      bucket: this.bucket, key: this.key, contentType: CONTENT_TYPE, warn: this.warn, expectedOwner: this.owner.ExpectedBucketOwner,
       uploaded: (bytes) => void (this.stats.bytesUploaded += bytes),
     }, appendix, etag, size);
   }

@@ -93,7 +93,7 @@ export class S3Calls {
         sessionRefused
           ? `${detail}. S3 no longer accepts the assumed-role session (expired or revoked); the cached session is dropped and the next run assumes the role again.`
           : `${detail}. Likely causes: the access role lacks s3:GetObject/s3:PutObject/s3:AbortMultipartUpload on ${this.arn}, ` +
-              `or a bucket policy or KMS key policy denies it. The cached session is dropped.`,
+              `a bucket policy or KMS key policy denies it, or the bucket belongs to another account than the target's (ExpectedBucketOwner). The cached session is dropped.`,
         error,
       );
     }

@@ -188,6 +188,28 @@ describe("bytes checked against what S3 states for them", () => {
   });
 });
 
+describe("the bucket's owner, pinned", () => {
+  it("every call of a store with an expected owner carries S3's bucket-owner condition (the copy its source's too)", async () => {
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentRange: "bytes 0-63/9000000", ContentLength: 64, Body: body("h".repeat(64)) });
+    s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: "up-1" });
+    s3.on(UploadPartCommand).resolves({ ETag: '"p2"' });
+    s3.on(UploadPartCopyCommand).resolves({ CopyPartResult: { ETag: '"p1"' } });
+    s3.on(CompleteMultipartUploadCommand).rejects(s3Error("InvalidRequest", 400));
+    s3.on(AbortMultipartUploadCommand).resolves({});
+    const owned = new S3ObjectStore(new S3Client({ region: "us-east-1" }), BUCKET, KEY, { expectedOwner: "222222222222" });
+    await owned.readTail(1024).catch(() => undefined); // the answer is a head's: what counts is what was asked
+    await owned.readHead(64, '"e1"');
+    await owned.create(Buffer.from("x"));
+    await owned.replace(Buffer.from("x"), '"e1"');
+    await owned.appendMultipart(Buffer.from("entry"), '"e1"', 6 * 1024 * 1024).catch(() => undefined);
+    const inputs = s3.calls().map((c) => c.args[0].input as Record<string, unknown>);
+    expect(inputs.length).toBe(9);
+    for (const input of inputs) expect(input.ExpectedBucketOwner).toBe("222222222222");
+    expect(s3.commandCalls(UploadPartCopyCommand)[0].args[0].input.ExpectedSourceBucketOwner).toBe("222222222222");
+  });
+});
+
 describe("a failure that says nothing about the request", () => {
   it.each([
     ["503 SlowDown", s3Error("SlowDown", 503)],

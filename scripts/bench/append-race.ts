@@ -142,7 +142,7 @@ export class AppendRace {
   /** The local AWS with the S3 fault and conformance gates, the versioned bucket in B, the bundle built. */
   static async start(): Promise<AppendRace> {
     const workDir = mkdtempSync(join(tmpdir(), "iss-append-race-"));
-    const local = await startLocalAws({ gates: ["faults", "s3"] });
+    const local = await startLocalAws({ gates: ["faults", "owner", "s3"] });
     try {
       const bundle = buildFunctionBundle(join(workDir, "build"), { incremental: false });
       const fn = unpackFunction(readFileSync(bundle.zipPath), join(workDir, "bundle"), LAMBDA_HANDLER);

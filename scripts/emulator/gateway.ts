@@ -13,6 +13,7 @@
  *   ./logs-gate.ts       JSON filter patterns in CloudWatch Logs (moto returns every event for them);
  *   ./s3-faults.ts       S3's faults under load (409 conflicts, 503 SlowDown, lost responses,
  *                        inconsistent ranged reads), each off until switched on;
+ *   ./bucket-owner-gate.ts  S3's bucket-owner condition (x-amz-expected-bucket-owner), which moto ignores;
  *   ./s3-gate.ts         S3's conditional writes (If-Match on CompleteMultipartUpload, the
  *                        copy-source conditions), atomic per key.
  */

@@ -15,12 +15,13 @@
 import {
   CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand,
 } from "@aws-sdk/client-iam";
-import { S3Client } from "@aws-sdk/client-s3";
+import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { SETTINGS } from "../../stacks/config";
 import { assumeRole, isNotFound, parsePolicy, readManagedPolicy, readRole, type Credentials } from "../shared/aws";
 import { startGateway, type Gate, type Gateway } from "./gateway";
 import { iamGate, type IamGate } from "./iam-gate";
+import { bucketOwnerGate, type BucketOwnerGate } from "./bucket-owner-gate";
 import { lifecycleGate } from "./lifecycle-gate";
 import { logsGate } from "./logs-gate";
 import { startMoto, type MotoServer, type StartMotoOptions } from "./moto";
@@ -38,7 +39,7 @@ export const ADMIN_ROLE_B = "OrganizationAccountAccessRole";
 const ADMIN_POLICY = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
 
 /** The gates, in the order the gateway runs them (see ./gateway.ts). */
-export const GATE_ORDER = ["iam", "sts", "lifecycle", "logs", "faults", "s3"] as const;
+export const GATE_ORDER = ["iam", "sts", "lifecycle", "logs", "faults", "owner", "s3"] as const;
 export type GateName = (typeof GATE_ORDER)[number];
 
 export interface LocalAwsOptions {
@@ -71,6 +72,7 @@ export interface LocalAws {
   readonly stsGate?: StsGate;
   readonly s3Gate?: S3Gate;
   readonly faults?: S3Faults;
+  readonly ownerGate?: BucketOwnerGate;
   /** An S3 client straight to moto as B's administrator. */
   s3B(): S3Client;
   /** Clears moto's state and creates the administrators again (the gates keep their records). */
@@ -151,9 +153,28 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     const readAs = () => admins.adminB;
     const conditions = wanted.has("s3") ? s3Gate({ upstream: moto.endpoint, readAs, region: LOCAL_REGION }) : undefined;
     const faults = wanted.has("faults") ? s3Faults({ upstream: moto.endpoint, readAs, region: LOCAL_REGION }) : undefined;
+    // Which account owns a bucket: each administrator lists its own account's buckets (remembered
+    // for a few seconds: a request burst asks once; a bucket deleted and made again elsewhere is seen soon).
+    const owners = new Map<string, { account?: string; at: number }>();
+    const owner = wanted.has("owner") ? bucketOwnerGate({
+      ownerOf: async (bucket) => {
+        const known = owners.get(bucket);
+        if (known && Date.now() - known.at < 5000) return known.account;
+        let found: string | undefined;
+        for (const [account, credentials] of [[LOCAL_ACCOUNT_B, admins.adminB], [LOCAL_ACCOUNT_A, admins.adminA]] as const) {
+          const s3 = new S3Client({ region: LOCAL_REGION, endpoint: moto.endpoint, forcePathStyle: true, credentials });
+          if (((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).some((b) => b.Name === bucket)) {
+            found = account;
+            break;
+          }
+        }
+        owners.set(bucket, { account: found, at: Date.now() });
+        return found;
+      },
+    }) : undefined;
 
     const byName: Record<GateName, Gate | undefined> = {
-      iam: terraform?.gate, sts: trust?.gate, lifecycle: wanted.has("lifecycle") ? lifecycleGate() : undefined, logs: wanted.has("logs") ? logsGate() : undefined, faults: faults?.gate, s3: conditions?.gate,
+      iam: terraform?.gate, sts: trust?.gate, lifecycle: wanted.has("lifecycle") ? lifecycleGate() : undefined, logs: wanted.has("logs") ? logsGate() : undefined, faults: faults?.gate, owner: owner?.gate, s3: conditions?.gate,
     };
     const gates = [...GATE_ORDER.map((name) => byName[name]).filter((g): g is Gate => g !== undefined), ...(options.innerGates ?? [])];
     gateway = await startGateway(moto.endpoint, gates);
@@ -176,6 +197,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       stsGate: trust,
       s3Gate: conditions,
       faults,
+      ownerGate: owner,
       s3B: () => new S3Client({ region: LOCAL_REGION, endpoint: moto.endpoint, forcePathStyle: true, credentials: admins.adminB }),
       reset: async () => {
         await moto.reset();
