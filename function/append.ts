@@ -18,7 +18,7 @@
  * object the role may not read) is resolved by a conditional create: created means the log was
  * missing; 412 means it exists and may not be read, an AccessDenied naming the missing grant.
  */
-import { formatUtc, HEAD_BYTES, isLogHead, LOG_HEADER, formatEntry, planAppend, type IssPosition } from "./core";
+import { formatEntry, formatUtc, HEAD_BYTES, isLogHead, LOG_HEADER, planAppend, rewriteProblem, watermarkOf, type IssPosition, type LogWatermark } from "./core";
 import type { ObjectStore } from "./object-store";
 import { ABORT_MARGIN_MS, DeadlineError, LOG_MARGIN_MS, NO_DEADLINE, OutOfTimeError, realSleep, retryWithinDeadline, type Deadline, type Sleep } from "./retry";
 import { ConflictError, InconsistentReadError, ReadDeniedError, StoreAccessDeniedError, TransientStoreError } from "./store-errors";
@@ -34,6 +34,8 @@ export type AppendResult =
       readonly attempts: number;
       /** Size of the object after the run. */
       readonly objectBytes: number;
+      /** What the log is after the run, for the next run's check (AppendOptions.seen). */
+      readonly watermark: LogWatermark;
     }
   | {
       /** The fix is far behind the log's newest entry: nothing written; another source's fix may do. */
@@ -58,6 +60,8 @@ export interface AppendOptions {
   readonly deadline?: Deadline;
   /** A new attempt starts only with at least this much time left. Default APPEND_DEFAULTS.minAttemptMs. */
   readonly minAttemptMs?: number;
+  /** What an earlier run saw of this log: a log that is not it plus appends is refused (LogRewrittenError). */
+  readonly seen?: LogWatermark;
 }
 
 /** The run ran out of time while other writers kept winning the race; nothing was written. */
@@ -68,6 +72,11 @@ export class AppendConflictError extends Error {
 /** The run ran out of time while S3 kept failing (5xx, SlowDown); nothing was written. */
 export class StoreUnavailableError extends Error {
   override readonly name = "StoreUnavailableError";
+}
+
+/** The log is not what an earlier run saw plus appends (shorter, another beginning, other bytes): nothing was written. */
+export class LogRewrittenError extends Error {
+  override readonly name = "LogRewrittenError";
 }
 
 /** Something other than this log is at the key; nothing was written. */
@@ -88,6 +97,9 @@ export async function appendEntry(store: ObjectStore, position: IssPosition, opt
   const tailBytes = options.tailBytes ?? APPEND_DEFAULTS.tailBytes;
   /** A create after a denied read got 412: the object exists. */
   let existsButDenied = false;
+  /** The last attempt found the log rewritten (one more read tells a moment's inconsistency from a rewrite). */
+  let rewrittenOnce = false;
+  const mark = (size: number, head: Buffer, tail: Buffer) => watermarkOf(size, head, tail, tailBytes);
 
   const attempt = async (attempts: number): Promise<AppendResult> => {
     let current;
@@ -114,7 +126,7 @@ export async function appendEntry(store: ObjectStore, position: IssPosition, opt
         if (!(existsButDenied && error instanceof StoreAccessDeniedError)) throw error;
         throw new StoreAccessDeniedError(`${error.message} (the read was denied too: GetObject answered 403)`, error);
       }
-      return { path: "created", bytesAppended: body.length, attempts, objectBytes: body.length };
+      return { path: "created", bytesAppended: body.length, attempts, objectBytes: body.length, watermark: mark(body.length, body, body) };
     }
     existsButDenied = false;
     const multipart = current.size >= options.multipartThresholdBytes;
@@ -134,17 +146,30 @@ export async function appendEntry(store: ObjectStore, position: IssPosition, opt
           `not the "ISS Location Logs" header); refusing to append to it, nothing was written. Move that object away or set OBJECT_KEY to another key.`,
       );
     }
+    const rewritten = options.seen && rewriteProblem(options.seen, current.size, head, current.tail);
+    if (rewritten) {
+      if (!rewrittenOnce) {
+        rewrittenOnce = true;
+        throw new InconsistentReadError(`${store.location}: ${rewritten}: read again`);
+      }
+      throw new LogRewrittenError(
+        `${store.location} was rewritten or cut: ${rewritten}. An append-only log never does that; refusing to append, nothing was written. ` +
+          "Compare its versions (aws s3api list-object-versions, with account B's credentials) and run npm run doctor; restore the genuine version before the tracker writes again.",
+      );
+    }
+    rewrittenOnce = false;
     const plan = planAppend(current.tail.toString("utf8"), current.size, position);
-    if (plan.kind === "duplicate") return { path: "duplicate", bytesAppended: 0, attempts, objectBytes: current.size };
+    if (plan.kind === "duplicate") return { path: "duplicate", bytesAppended: 0, attempts, objectBytes: current.size, watermark: mark(current.size, head, current.tail) };
     if (plan.kind === "stale") return { path: "stale", reason: `${plan.reason}; nothing written to ${store.location}`, newest: plan.newest, attempts, objectBytes: current.size };
     const appendix = Buffer.from(plan.text, "utf8");
     if (multipart) {
       await store.appendMultipart(appendix, current.etag, current.size);
-      return { path: "multipart-append", bytesAppended: appendix.length, attempts, objectBytes: current.size + appendix.length };
+      const size = current.size + appendix.length;
+      return { path: "multipart-append", bytesAppended: appendix.length, attempts, objectBytes: size, watermark: mark(size, head, Buffer.concat([current.tail, appendix])) };
     }
-    const before = whole ?? current.tail;
-    await store.replace(Buffer.concat([before, appendix]), current.etag);
-    return { path: "read-modify-write", bytesAppended: appendix.length, attempts, objectBytes: before.length + appendix.length };
+    const after = Buffer.concat([whole ?? current.tail, appendix]);
+    await store.replace(after, current.etag);
+    return { path: "read-modify-write", bytesAppended: appendix.length, attempts, objectBytes: after.length, watermark: mark(after.length, after, after) };
   };
 
   try {

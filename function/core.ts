@@ -199,6 +199,38 @@ export function orderProblem(position: IssPosition, newest: number | undefined):
   );
 }
 
+/** What a run last saw of a log: its size, its first bytes and its last bytes (ending at `size`). */
+export interface LogWatermark {
+  readonly size: number;
+  /** Up to HEAD_BYTES from the start. */
+  readonly head: Buffer;
+  /** Up to a tail read's worth, ending at `size`. */
+  readonly tail: Buffer;
+}
+
+/** The watermark of a log of `size` bytes that starts with `head` and ends with `tail`. */
+export function watermarkOf(size: number, head: Buffer, tail: Buffer, tailBytes: number): LogWatermark {
+  return { size, head: Buffer.from(head.subarray(0, HEAD_BYTES)), tail: Buffer.from(tail.subarray(Math.max(0, tail.length - tailBytes))) };
+}
+
+/**
+ * Why a log read now (`size` bytes, starting with `head`, ending with `tail`) is not the log that
+ * was `seen`, plus appends: shorter than it was, another beginning, or other bytes where the two
+ * reads overlap. An append-only log never does that; a rewrite (or an erasure) does.
+ */
+export function rewriteProblem(seen: LogWatermark, size: number, head: Buffer, tail: Buffer): string | undefined {
+  if (size < seen.size) return `it has ${size} bytes, fewer than the ${seen.size} it had when this function last read it`;
+  const n = Math.min(seen.head.length, head.length);
+  if (!head.subarray(0, n).equals(seen.head.subarray(0, n))) return "its first bytes are not the ones this function last read";
+  const seenStart = seen.size - seen.tail.length;
+  const nowStart = size - tail.length;
+  const from = Math.max(seenStart, nowStart);
+  if (from < seen.size && !seen.tail.subarray(from - seenStart).equals(tail.subarray(from - nowStart, seen.size - nowStart))) {
+    return `its bytes ${from}-${seen.size - 1} are not the ones this function last read there`;
+  }
+  return undefined;
+}
+
 /** What to do with a fix, given the log's tail: it is there already, it is too far behind, or this text goes on the end. */
 export type AppendPlan =
   | { readonly kind: "duplicate" }

@@ -14,6 +14,7 @@ import { loadConfig, type TrackerConfig } from "./config";
 import { FUNCTION_DEFAULTS, LOG_MESSAGES, partitionOf } from "./contract";
 import { roleSessionName } from "./credentials";
 import { fetchFromSource } from "./iss-client";
+import type { LogWatermark } from "./core";
 import { createLogger, errorFields } from "./logger";
 import { S3ObjectStore } from "./object-store";
 import { ABORT_MARGIN_MS, deadlineFrom, LOG_MARGIN_MS } from "./retry";
@@ -36,6 +37,8 @@ export type { RunSummary } from "./tracker";
 const SDK_HTTP = { connectionTimeout: 3000 } as const;
 
 let sessions: Sessions | undefined;
+/** What this container's runs last saw of each target's log: a warm run refuses a log that was cut or rewritten since. */
+const watermarks = new Map<string, LogWatermark>();
 
 export async function handler(_event?: unknown, context?: LambdaContextLike): Promise<RunSummary> {
   const functionName = context?.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
@@ -63,6 +66,7 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
         deadline: d, partition: partitionOf(target.bucketRegion), expectedOwner: target.id, warn: (msg, fields) => log.warn(msg, { target: target.id, ...fields }),
       }),
       log,
+      watermarks,
     },
     { requestId: context?.awsRequestId, sessionName: roleSessionName(functionName, context?.awsRequestId), deadline },
   );

@@ -14,7 +14,7 @@
 import { appendEntry, type AppendOptions, type AppendPath } from "./append";
 import type { TrackerConfig } from "./config";
 import { LOG_MESSAGES, type TrackerTarget } from "./contract";
-import { freshnessProblem, orderProblem, type IssPosition } from "./core";
+import { freshnessProblem, orderProblem, type IssPosition, type LogWatermark } from "./core";
 import { IssUnavailableError, type IssFailure, type SourceAnswer } from "./iss-client";
 import { errorFields, type Logger } from "./logger";
 import type { ObjectStore } from "./object-store";
@@ -72,7 +72,9 @@ export interface TrackerAdapters {
   /** The target's log, signing with this session. */
   store(target: TrackerTarget, session: Session, deadline: Deadline): ObjectStore;
   readonly log: Logger;
-  readonly appendOptions?: Omit<AppendOptions, "multipartThresholdBytes" | "deadline">;
+  readonly appendOptions?: Omit<AppendOptions, "multipartThresholdBytes" | "deadline" | "seen">;
+  /** What earlier runs saw of each target's log (by target id): kept across warm invocations. */
+  readonly watermarks?: Map<string, LogWatermark>;
   readonly now?: () => number;
 }
 
@@ -162,8 +164,11 @@ export async function runTracker(config: TrackerConfig, adapters: TrackerAdapter
       store = adapters.store(target, session, deadline);
       const failures: IssFailure[] = [...shared];
       for (;;) {
-        const result = await appendEntry(store, fix.position, { ...adapters.appendOptions, multipartThresholdBytes: config.multipartThresholdBytes, deadline });
+        const result = await appendEntry(store, fix.position, {
+          ...adapters.appendOptions, multipartThresholdBytes: config.multipartThresholdBytes, deadline, seen: adapters.watermarks?.get(target.id),
+        });
         if (result.path !== "stale") {
+          adapters.watermarks?.set(target.id, result.watermark);
           const outcome: TargetOutcome = {
             ...base,
             outcome: result.path === "duplicate" ? "duplicate" : "appended",

@@ -10,7 +10,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
-import { AppendConflictError, appendEntry, ForeignObjectError, StoreUnavailableError, type AppendOptions } from "../../function/append";
+import { AppendConflictError, appendEntry, ForeignObjectError, LogRewrittenError, StoreUnavailableError, type AppendOptions } from "../../function/append";
 import { formatEntry, HEAD_BYTES, LOG_HEADER } from "../../function/core";
 import { S3ObjectStore } from "../../function/object-store";
 import { StoreAccessDeniedError } from "../../function/store-errors";
@@ -71,7 +71,10 @@ describe("appendEntry below the threshold (read-modify-write)", () => {
     s3.on(GetObjectCommand).resolves(tailOf(OLD, '"e1"'));
     s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
     const result = await appendEntry(newStore(), POSITION, options());
-    expect(result).toEqual({ path: "read-modify-write", bytesAppended: ENTRY.length, attempts: 1, objectBytes: OLD.length + ENTRY.length });
+    expect(result).toEqual({
+      path: "read-modify-write", bytesAppended: ENTRY.length, attempts: 1, objectBytes: OLD.length + ENTRY.length,
+      watermark: { size: OLD.length + ENTRY.length, head: Buffer.from(OLD + ENTRY).subarray(0, HEAD_BYTES), tail: Buffer.from(OLD + ENTRY) },
+    });
     expect(putBodies()).toEqual([OLD + ENTRY]);
     expect(s3.commandCalls(PutObjectCommand)[0].args[0].input.IfMatch).toBe('"e1"');
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1); // the tail was the whole object
@@ -184,7 +187,7 @@ describe("appendEntry below the threshold (read-modify-write)", () => {
   it("writes nothing when the same ISS second is already the last entry (re-delivered event)", async () => {
     s3.on(GetObjectCommand).resolves(tailOf(OLD + ENTRY, '"e1"'));
     const result = await appendEntry(newStore(), POSITION, options());
-    expect(result).toEqual({ path: "duplicate", bytesAppended: 0, attempts: 1, objectBytes: (OLD + ENTRY).length });
+    expect(result).toMatchObject({ path: "duplicate", bytesAppended: 0, attempts: 1, objectBytes: (OLD + ENTRY).length, watermark: { size: (OLD + ENTRY).length } });
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
@@ -225,6 +228,45 @@ describe("appendEntry when S3 fails without saying anything about the request", 
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as Error).message).toMatch(/^Out of time while S3 kept failing \(\d+ ms left, 3000 ms needed for an attempt; last: GetObject \(tail\) on s3:\/\/bucket\/iss_position\.txt: SlowDown: SlowDown\); the entry for 2025-12-06 17:19:45 was not written$/);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+});
+
+describe("appendEntry against what an earlier run saw of the log", () => {
+  const seenAfter = async (content: string) => {
+    s3.on(GetObjectCommand).resolves(tailOf(content, '"e1"'));
+    s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    const first = await appendEntry(newStore(), POSITION, options());
+    s3.reset();
+    return first.path === "stale" ? undefined : first.watermark;
+  };
+
+  it("appends to the log it saw, grown by other writers' entries", async () => {
+    const seen = await seenAfter(OLD);
+    s3.on(GetObjectCommand).resolves(tailOf(OLD + ENTRY + OTHER, '"e3"'));
+    s3.on(PutObjectCommand).resolves({ ETag: '"e4"' });
+    await expect(appendEntry(newStore(), { ...POSITION, timestamp: POSITION.timestamp + 300 }, options({ seen }))).resolves.toMatchObject({ path: "read-modify-write" });
+  });
+
+  it.each([
+    ["shorter than it was (cut)", OLD, /it has \d+ bytes, fewer than the \d+ it had when this function last read it/],
+    ["with another first entry (rewritten)", OLD.replace("Time: 2025-", "Time: 2024-") + ENTRY + OTHER, /its first bytes are not the ones this function last read/],
+    ["as long, other bytes where it ended (rewritten)", (OLD + ENTRY).replace("Longitude: 122.1887", "Longitude: 000.0000") + OTHER, /its bytes \d+-\d+ are not the ones this function last read there/],
+  ])("refuses a log %s after one more read, naming what differs, writing nothing", async (_name, now, problem) => {
+    const seen = await seenAfter(OLD);
+    s3.on(GetObjectCommand).resolves(tailOf(now, '"e9"'));
+    const error = await appendEntry(newStore(), { ...POSITION, timestamp: POSITION.timestamp + 300 }, options({ seen })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LogRewrittenError);
+    expect((error as Error).message).toMatch(problem);
+    expect((error as Error).message).toMatch(/refusing to append, nothing was written/);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(2);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it("takes a moment's inconsistency (one stale read) for what it is: reads again and appends", async () => {
+    const seen = await seenAfter(OLD);
+    s3.on(GetObjectCommand).resolvesOnce(tailOf(OLD, '"e1"')).resolves(tailOf(OLD + ENTRY, '"e2"'));
+    s3.on(PutObjectCommand).resolves({ ETag: '"e3"' });
+    await expect(appendEntry(newStore(), { ...POSITION, timestamp: POSITION.timestamp + 300 }, options({ seen }))).resolves.toMatchObject({ path: "read-modify-write", attempts: 2 });
   });
 });
 
@@ -306,7 +348,8 @@ describe("appendEntry at or above the threshold (multipart append)", () => {
     multipartOk();
     const store = newStore();
     const result = await appendEntry(store, POSITION, options());
-    expect(result).toEqual({ path: "multipart-append", bytesAppended: ENTRY.length, attempts: 1, objectBytes: SIZE + ENTRY.length });
+    expect(result).toMatchObject({ path: "multipart-append", bytesAppended: ENTRY.length, attempts: 1, objectBytes: SIZE + ENTRY.length });
+    expect(result.path !== "stale" && result.watermark).toEqual({ size: SIZE + ENTRY.length, head: Buffer.from(LOG_HEADER + OTHER).subarray(0, HEAD_BYTES), tail: Buffer.from(OTHER + ENTRY) });
     expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([
       { Bucket: "bucket", Key: "iss_position.txt", Range: "bytes=-1024" },
       { Bucket: "bucket", Key: "iss_position.txt", Range: "bytes=0-63", IfMatch: '"e1"' },

@@ -17,6 +17,8 @@ import {
   parseIssResponse,
   parseUtc,
   planAppend,
+  rewriteProblem,
+  watermarkOf,
   textToAppend,
 } from "../../function/core";
 
@@ -216,5 +218,26 @@ describe("planAppend: what one fix does to one log", () => {
   it("refuses a fix more than MAX_BEHIND_LOG_S behind the log's newest entry, naming both", () => {
     const ahead = log + formatEntry(fix(at + MAX_BEHIND_LOG_S + 1));
     expect(planAppend(ahead, ahead.length, fix(at))).toEqual({ kind: "stale", newest: at + MAX_BEHIND_LOG_S + 1, reason: orderProblem(fix(at), at + MAX_BEHIND_LOG_S + 1) });
+  });
+});
+
+describe("rewriteProblem: a log against what a run last saw of it", () => {
+  const log = Buffer.from(LOG_HEADER + formatEntry({ timestamp: 1_790_000_000, latitude: 1, longitude: 2 }));
+  const seen = watermarkOf(log.length, log, log, 1024);
+  const grown = Buffer.concat([log, Buffer.from(formatEntry({ timestamp: 1_790_000_300, latitude: 3, longitude: 4 }))]);
+  it("takes the same log, or the log with entries after it", () => {
+    expect(rewriteProblem(seen, log.length, log, log)).toBeUndefined();
+    expect(rewriteProblem(seen, grown.length, grown, grown)).toBeUndefined();
+    // Only the last 16 bytes of a long log in hand: it still overlaps what was seen.
+    expect(rewriteProblem(seen, grown.length, grown, grown.subarray(grown.length - 16))).toBeUndefined();
+  });
+  it("names a log that got shorter", () => {
+    expect(rewriteProblem(seen, 10, log.subarray(0, 10), log.subarray(0, 10))).toMatch(/^it has 10 bytes, fewer than the \d+/);
+  });
+  it("names a log whose first bytes or whose bytes where it ended changed", () => {
+    const other = Buffer.from(log.toString().replace("Time: 2026", "Time: 2027"));
+    expect(rewriteProblem(seen, other.length, other, other)).toBe("its first bytes are not the ones this function last read");
+    const tampered = Buffer.from(grown.toString().replace("Longitude: 2.0000", "Longitude: 9.0000"));
+    expect(rewriteProblem(seen, tampered.length, tampered, tampered)).toMatch(/^its bytes \d+-\d+ are not the ones this function last read there$/);
   });
 });

@@ -447,6 +447,38 @@ runCase("renewed-session", async () => {
   return { outcome, trail };
 });
 
+// ---------------------------------------------------------------------------------------------
+// A log cut between two warm runs: the second run refuses it, writing nothing.
+
+runCase("cut-between-runs", async () => {
+  const key = "rewritten/cut.txt";
+  let reads = 0;
+  let cut = "";
+  emu.on(key, async (req, next) => {
+    // The second run's first read: someone cuts the log back to its header first.
+    if (req.method === "GET" && ++reads === 2) {
+      cut = LOG_HEADER;
+      await emu.put(key, cut);
+    }
+    return next();
+  });
+  const outcome = await runFunction(fn, { env: emu.env(key, [iss.url]), events: 2 });
+  return { outcome, cut, after: (await emu.get(key))!.toString() };
+});
+
+describe("a log cut or rewritten between two warm runs", () => {
+  it("the warm run refuses it, naming what changed, and writes nothing; the first run's entry stays as written", async () => {
+    const { outcome, cut, after } = await result<{ outcome: Outcome; cut: string; after: string }>("cut-between-runs");
+    expectNoCrash(outcome, 2);
+    expect(outcome.results!.map((r) => r.ok)).toEqual([true, false]);
+    expect(failures(outcome)).toEqual([expect.objectContaining({
+      error: "LogRewrittenError",
+      message: expect.stringMatching(/was rewritten or cut: it has 39 bytes, fewer than the \d+ it had when this function last read it/),
+    })]);
+    expect(after).toBe(cut);
+  });
+});
+
 describe("credentials", () => {
   it.each([
     ["AccessDenied", "access-denied-session", /AccessDenied: PutObject \(create\) on .*The cached session is dropped.*the read was denied too/],

@@ -170,6 +170,23 @@ describe("runTracker: one target", () => {
   });
 });
 
+describe("runTracker: what a run saw of each log", () => {
+  it("keeps each target's watermark after its append, for the next warm run's check, and refuses a cut log then", async () => {
+    const watermarks = new Map();
+    openNotify().reply(200, onBody());
+    s3.on(GetObjectCommand).resolves(tail(LOG_HEADER));
+    s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    await runTracker(configFor([B]), { ...adapters(), watermarks }, { requestId: "r1", sessionName: "s", deadline: NO_DEADLINE });
+    expect(watermarks.get(B.id)).toMatchObject({ size: (LOG_HEADER + ENTRY).length });
+    openNotify().reply(200, onBody(AT + 5));
+    s3.reset();
+    s3.on(GetObjectCommand).resolves(tail(LOG_HEADER)); // cut back to its header
+    await expect(runTracker(configFor([B]), { ...adapters(), watermarks }, { requestId: "r2", sessionName: "s", deadline: NO_DEADLINE })).rejects.toThrow(/was rewritten or cut/);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(watermarks.get(B.id)).toMatchObject({ size: (LOG_HEADER + ENTRY).length });
+  });
+});
+
 describe("runTracker: several targets, each on its own", () => {
   it("fetches one fix and appends it to every target's log", async () => {
     openNotify().reply(200, onBody());
