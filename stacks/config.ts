@@ -7,7 +7,7 @@
  * Every problem is collected and reported at once, each naming the setting (both spellings) and
  * the fix, so a bad value fails `cdktf synth` before anything is planned.
  */
-import { partitionOf } from "../function/contract";
+import { defaultBucketName, deriveExternalId, partitionOf } from "../function/contract";
 import { formatDuration, schedulePeriodSeconds } from "./schedule-period";
 import { ALARM_WINDOW_MAX_SECONDS, Invalid, SETTINGS, type Setting, type SettingName, type SettingValue } from "./settings";
 
@@ -30,9 +30,25 @@ type StateSetting = (typeof STATE_SETTINGS)[number];
 type Optional = { [N in SettingName]: (typeof SETTINGS)[N] extends { default: unknown } | { derive: unknown } | { required: unknown } ? never : N }[SettingName];
 
 type SettingValues = { readonly [N in Exclude<SettingName, StateSetting | Optional>]: SettingValue<N> } &
-  { readonly [N in Exclude<Optional, StateSetting>]?: SettingValue<N> };
+  { readonly [N in Exclude<Optional, StateSetting | "targets">]?: SettingValue<N> };
+
+/** One account B the function appends to, every field filled in. */
+export interface TargetConfig {
+  readonly accountId: string;
+  readonly region: string;
+  readonly bucketName: string;
+  readonly objectKey: string;
+  readonly bootstrapRoleName: string;
+  readonly externalId: string;
+}
 
 export interface AppConfig extends SettingValues {
+  /**
+   * Every account B, in the order given: TARGETS, or the one account of ACCOUNT_B_ID (with
+   * REGION_B, BUCKET_NAME, OBJECT_KEY, BOOTSTRAP_ROLE_NAME, EXTERNAL_ID). accountBId, regionB,
+   * bucketName, objectKey, bootstrapRoleName and externalId are the first target's.
+   */
+  readonly targets: readonly TargetConfig[];
   /** Longest interval between two scheduled runs, in seconds (see schedule-period.ts). */
   readonly schedulePeriodSeconds: number;
   /** The AWS partition of both accounts (aws, aws-cn, aws-us-gov, ...), derived from the regions. */
@@ -74,7 +90,8 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     if (fromEnv !== undefined && fromEnv.trim() !== "") return fromEnv.trim();
     const fromContext = context[spec.context];
     if (fromContext === undefined || fromContext === null || fromContext === "") return undefined;
-    return String(fromContext).trim();
+    // A list or an object in cdktf.json (TARGETS) is read as the JSON it is.
+    return (typeof fromContext === "object" ? JSON.stringify(fromContext) : String(fromContext)).trim();
   };
 
   // First pass: each setting on its own, in the table's order; a derived default sees the settings before it.
@@ -91,7 +108,7 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
         problem(name, text, error.why, error.fix);
         invalid.add(name);
       }
-    } else if (spec.required) {
+    } else if (spec.required && (spec.required.unless === undefined || given(spec.required.unless as SettingName) === undefined)) {
       problem(name, undefined, "is required", spec.required.fix);
       invalid.add(name);
     }
@@ -103,9 +120,10 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
   const v = values as { [N in SettingName]: SettingValue<N> };
 
   // Second pass: what two settings must agree on.
-  const partition = partitionOf(v.regionB);
-  if (ok("regionA") && ok("regionB") && partitionOf(v.regionA) !== partition) {
-    problem("regionA", v.regionA, `is in partition ${partitionOf(v.regionA)} but REGION_B ${v.regionB} is in ${partition}, and AssumeRole does not cross partitions`,
+  // Every ARN follows account A's partition; a single account B must be in it too (TARGETS are checked below).
+  const partition = partitionOf(v.regionA);
+  if (v.targets === undefined && ok("regionA") && ok("regionB") && partitionOf(v.regionB) !== partition) {
+    problem("regionA", v.regionA, `is in partition ${partition} but REGION_B ${v.regionB} is in ${partitionOf(v.regionB)}, and AssumeRole does not cross partitions`,
       "put both accounts' resources in regions of one partition (e.g. both us-gov-* or both commercial)");
   }
   if (ok("accountAId") && v.accountAId === v.accountBId) {
@@ -133,10 +151,55 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     problem("stateBucket", stateBucket, "cannot be used in local emulator mode", "unset STATE_BUCKET when running npm start");
   }
 
+  // The targets: TARGETS' entries with the single-account settings as their defaults, or the one account of ACCOUNT_B_ID.
+  let targets: TargetConfig[] = [];
+  if (v.targets === undefined) {
+    if (ok("accountBId")) targets = [{ accountId: v.accountBId, region: v.regionB, bucketName: v.bucketName, objectKey: v.objectKey, bootstrapRoleName: v.bootstrapRoleName, externalId: v.externalId }];
+  } else {
+    for (const name of ["accountBId", "bucketName"] as const) {
+      if (given(name) !== undefined) {
+        problem(name, given(name), "is set beside TARGETS, which names the accounts and their buckets", name === "accountBId"
+          ? "list every account B in TARGETS and unset ACCOUNT_B_ID" : "give each target its bucket in TARGETS (\"bucket\"), or leave it out for the default names");
+      }
+    }
+    targets = v.targets.map((entry) => {
+      const region = entry.region ?? v.regionB;
+      const bucketName = entry.bucket ?? defaultBucketName(v.namePrefix, entry.account, region);
+      const objectKey = entry.key ?? v.objectKey;
+      return {
+        accountId: entry.account,
+        region,
+        bucketName,
+        objectKey,
+        bootstrapRoleName: entry.bootstrapRoleName ?? v.bootstrapRoleName,
+        externalId: given("externalId") !== undefined ? v.externalId : deriveExternalId(entry.account, v.namePrefix, bucketName, objectKey),
+      };
+    });
+    const partitionA = partitionOf(v.regionA);
+    for (const t of targets) {
+      if (partitionOf(t.region) !== partitionA) {
+        problem("targets", given("targets"), `puts account ${t.accountId} in ${t.region}, partition ${partitionOf(t.region)}, but REGION_A ${v.regionA} is in ${partitionA}, and AssumeRole does not cross partitions`,
+          "put every target in regions of REGION_A's partition");
+      }
+      if (t.accountId === v.accountAId) problem("targets", given("targets"), `names account A (${t.accountId}) as a target, but the targets are other accounts`, "list only accounts B in TARGETS");
+    }
+    const buckets = targets.map((t) => t.bucketName);
+    const shared = buckets.find((b, i) => buckets.indexOf(b) !== i);
+    if (shared) problem("targets", given("targets"), `gives two targets the bucket ${shared}`, "give each target its own bucket (bucket names are global)");
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
-  const settings = Object.fromEntries(Object.entries(values).filter(([name]) => !(STATE_SETTINGS as readonly string[]).includes(name)));
+  const [first] = targets;
+  const settings = Object.fromEntries(Object.entries(values).filter(([name]) => !(STATE_SETTINGS as readonly string[]).includes(name) && name !== "targets"));
   return {
     ...(settings as unknown as SettingValues),
+    accountBId: first.accountId,
+    regionB: first.region,
+    bucketName: first.bucketName,
+    objectKey: first.objectKey,
+    bootstrapRoleName: first.bootstrapRoleName,
+    externalId: first.externalId,
+    targets,
     schedulePeriodSeconds: period,
     partition,
     stateBackend: stateBucket === undefined ? undefined : { bucket: v.stateBucket, keyPrefix: v.stateKeyPrefix, region: v.stateRegion, lockTable: v.stateLockTable },

@@ -42,8 +42,8 @@ export interface Setting<T> {
   readonly default?: T;
   /** A default computed from earlier settings. */
   readonly derive?: (earlier: Derivation) => T;
-  /** Unset is a problem, with this fix. */
-  readonly required?: { readonly fix: string };
+  /** Unset is a problem, with this fix (unless the setting `unless` names is set). */
+  readonly required?: { readonly fix: string; readonly unless?: string };
   /** How the docs show a default that is not a plain value (derived, required, or unset). */
   readonly defaultDoc?: string;
 }
@@ -138,6 +138,69 @@ function issSources(text: string): readonly string[] {
   return sources;
 }
 
+/** One entry of TARGETS, as given (the unset fields are filled in by loadConfig). */
+export interface TargetEntry {
+  readonly account: string;
+  readonly region?: string;
+  readonly bucket?: string;
+  readonly key?: string;
+  readonly bootstrapRoleName?: string;
+}
+
+const TARGET_FIELDS = new Set(["account", "region", "bucket", "key", "bootstrapRoleName"]);
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/** TARGETS: a JSON list of entries, or `account[:region]` entries separated by commas. */
+function targetList(text: string): readonly TargetEntry[] {
+  const fix = 'give account[:region] entries separated by commas (222222222222,333333333333:eu-west-1), or a JSON list such as [{"account":"222222222222","bucket":"my-logs"}]';
+  let entries: unknown[];
+  if (text.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (!Array.isArray(parsed)) throw new Error("not a list");
+      entries = parsed;
+    } catch {
+      throw new Invalid("is not a JSON list", fix);
+    }
+  } else {
+    entries = text.split(",").map((e) => e.trim()).filter(Boolean).map((e) => {
+      const [account, region, ...rest] = e.split(":");
+      if (rest.length > 0) throw new Invalid(`has an entry ${JSON.stringify(e)} with more than account:region`, fix);
+      return region === undefined ? { account } : { account, region };
+    });
+  }
+  if (entries.length === 0) throw new Invalid("lists no account", fix);
+  const targets = entries.map((entry, i): TargetEntry => {
+    const at = `entry ${i + 1} (${JSON.stringify(entry)})`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw new Invalid(`${at} is not an object`, fix);
+    const e = entry as Record<string, unknown>;
+    const unknown = Object.keys(e).filter((k) => !TARGET_FIELDS.has(k));
+    if (unknown.length > 0) throw new Invalid(`${at} has unknown fields ${unknown.join(", ")}`, `use only ${[...TARGET_FIELDS].join(", ")}`);
+    const text = (field: string) => (e[field] === undefined ? undefined : String(e[field]).trim());
+    const account = text("account");
+    if (account === undefined || !/^\d{12}$/.test(account)) throw new Invalid(`${at} has no 12-digit account id`, "give each entry its account B's 12 digits");
+    const region = text("region");
+    if (region !== undefined && !REGION_PATTERN.test(region)) throw new Invalid(`${at} has a region that is not an AWS region code`, "use a region code such as us-east-1 or eu-west-2");
+    const bucket = text("bucket");
+    if (bucket !== undefined && !isBucketName(bucket)) throw new Invalid(`${at} has a bucket name S3 does not accept`, "use 3-63 characters of a-z, 0-9, '.' and '-', or leave it out for the default name");
+    const key = text("key");
+    if (key !== undefined) {
+      try {
+        objectKey(key);
+      } catch (error) {
+        throw new Invalid(`${at} has a key that ${(error as Invalid).why.replace(/^is /, "is ")}`, (error as Invalid).fix);
+      }
+    }
+    const bootstrapRoleName = text("bootstrapRoleName");
+    if (bootstrapRoleName !== undefined && !ROLE_NAME.test(bootstrapRoleName)) throw new Invalid(`${at} has a bootstrap role name IAM does not accept`, "use 1-64 characters of letters, digits and +=,.@_-");
+    return { account, ...(region && { region }), ...(bucket && { bucket }), ...(key && { key }), ...(bootstrapRoleName && { bootstrapRoleName }) };
+  });
+  const accounts = targets.map((t) => t.account);
+  const twice = accounts.find((a, i) => accounts.indexOf(a) !== i);
+  if (twice) throw new Invalid(`names account ${twice} twice`, "list each account once: an account holds one log");
+  return targets;
+}
+
 /**
  * The loopback URLs emulator settings accept (localhost, 127.x.x.x, [::1]): local mode turns off
  * real-AWS protections, so it must never point at anything but this machine.
@@ -153,14 +216,20 @@ export const SETTINGS = {
     env: "ACCOUNT_B_ID", context: "accountBId",
     description: "Account B (bucket, access role), 12 digits.",
     parse: accountId("use the 12 digits shown by `aws sts get-caller-identity` in account B, leading zeros included"),
-    required: { fix: "set ACCOUNT_B_ID to account B's 12-digit id, e.g. ACCOUNT_B_ID=222222222222 npx cdktf synth" },
-    defaultDoc: "**required**",
+    required: { fix: "set ACCOUNT_B_ID to account B's 12-digit id, e.g. ACCOUNT_B_ID=222222222222 npx cdktf synth (or list several accounts in TARGETS)", unless: "targets" },
+    defaultDoc: "**required** (or `TARGETS`)",
   }),
   accountAId: setting({
     env: "ACCOUNT_A_ID", context: "accountAId",
     description: "Account A (function). When set, the A provider refuses to run in any other account.",
     parse: accountId("use account A's 12-digit id, or unset it"),
     defaultDoc: "any",
+  }),
+  targets: setting({
+    env: "TARGETS", context: "targets",
+    description: "Several accounts B, each with its own bootstrap role, access role, bucket and log: `account[:region]` entries separated by commas, or a JSON list of `{account, region?, bucket?, key?, bootstrapRoleName?}` (in cdktf.json, the list itself). What an entry leaves out comes from REGION_B, the default bucket name, OBJECT_KEY and BOOTSTRAP_ROLE_NAME. Replaces ACCOUNT_B_ID; one entry is the same deployment as ACCOUNT_B_ID alone.",
+    parse: targetList,
+    defaultDoc: "the one account of `ACCOUNT_B_ID`",
   }),
   regionA: setting({ env: "REGION_A", context: "regionA", description: "Region of account A's resources.", parse: region, default: "us-east-1" }),
   regionB: setting({
@@ -171,7 +240,7 @@ export const SETTINGS = {
   bootstrapRoleName: setting({
     env: "BOOTSTRAP_ROLE_NAME", context: "bootstrapRoleName",
     description: "Role in B that the account_b provider assumes (created by the bootstrap stack).",
-    parse: matching(/^[\w+=,.@-]{1,64}$/, "is not a valid IAM role name", "use 1-64 characters of letters, digits and +=,.@_-"),
+    parse: matching(ROLE_NAME, "is not a valid IAM role name", "use 1-64 characters of letters, digits and +=,.@_-"),
     default: "terraform",
   }),
   deployerPrincipalArn: setting({

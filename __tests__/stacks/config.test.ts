@@ -38,6 +38,10 @@ describe("loadConfig defaults", () => {
       alarmMissedRuns: 3,
       stateBackend: undefined,
       localEndpoint: undefined,
+      targets: [{
+        accountId: "222222222222", region: "us-east-1", bucketName: "iss-tracker-reports-222222222222-us-east-1", objectKey: "iss_position.txt", bootstrapRoleName: "terraform",
+        externalId: deriveExternalId("222222222222", "iss-tracker", "iss-tracker-reports-222222222222-us-east-1", "iss_position.txt"),
+      }],
     });
   });
 
@@ -132,6 +136,63 @@ describe("loadConfig defaults", () => {
   it("accepts rate(1 minute) and rate(2 hours)", () => {
     expect(loadConfig({ env: { ...B, SCHEDULE: "rate(1 minute)" } }).schedule).toBe("rate(1 minute)");
     expect(loadConfig({ env: { ...B, SCHEDULE: "rate(2 hours)" } }).schedule).toBe("rate(2 hours)");
+  });
+});
+
+describe("loadConfig with several accounts B (TARGETS)", () => {
+  const T = (text: string, env: Record<string, string> = {}) => loadConfig({ env: { TARGETS: text, ...env } });
+
+  it("a one-element list is the single pair of ACCOUNT_B_ID alone, and so are the same settings from cdktf.json", () => {
+    const single = loadConfig({ env: B });
+    expect(T("222222222222")).toEqual(single);
+    expect(T('[{"account":"222222222222"}]')).toEqual(single);
+    expect(loadConfig({ context: { targets: [{ account: "222222222222" }] } })).toEqual(single);
+  });
+
+  it("fills each entry from the single-account settings, and derives each one's bucket and external id", () => {
+    const config = T("222222222222,333333333333:eu-west-1", { REGION_B: "eu-west-2", OBJECT_KEY: "logs/iss.txt" });
+    expect(config.targets.map((t) => [t.accountId, t.region, t.bucketName, t.objectKey])).toEqual([
+      ["222222222222", "eu-west-2", "iss-tracker-reports-222222222222-eu-west-2", "logs/iss.txt"],
+      ["333333333333", "eu-west-1", "iss-tracker-reports-333333333333-eu-west-1", "logs/iss.txt"],
+    ]);
+    expect(config.targets[1].externalId).toBe(deriveExternalId("333333333333", "iss-tracker", "iss-tracker-reports-333333333333-eu-west-1", "logs/iss.txt"));
+    expect(new Set(config.targets.map((t) => t.externalId)).size).toBe(2);
+    expect(config).toMatchObject({ accountBId: "222222222222", bucketName: "iss-tracker-reports-222222222222-eu-west-2" });
+  });
+
+  it("takes a JSON list with each entry's bucket, key and bootstrap role, and one EXTERNAL_ID for all", () => {
+    const config = T('[{"account":"222222222222","bucket":"b-logs","key":"k.txt","bootstrapRoleName":"deployer"},{"account":"333333333333"}]', { EXTERNAL_ID: "shared-id" });
+    expect(config.targets).toEqual([
+      { accountId: "222222222222", region: "us-east-1", bucketName: "b-logs", objectKey: "k.txt", bootstrapRoleName: "deployer", externalId: "shared-id" },
+      { accountId: "333333333333", region: "us-east-1", bucketName: "iss-tracker-reports-333333333333-us-east-1", objectKey: "iss_position.txt", bootstrapRoleName: "terraform", externalId: "shared-id" },
+    ]);
+  });
+
+  it.each([
+    ["an account twice", "222222222222,222222222222:eu-west-1", /^TARGETS .*: names account 222222222222 twice\. Fix: list each account once/],
+    ["an 11-digit account", "22222222222", /^TARGETS .*entry 1 .* has no 12-digit account id/],
+    ["a bad region", "222222222222:mars", /^TARGETS .*entry 1 .* has a region that is not an AWS region code/],
+    ["a key with a wildcard", '[{"account":"222222222222","key":"logs/*"}]', /^TARGETS .*entry 1 .* has a key that is not a safe object key/],
+    ["an unknown field", '[{"account":"222222222222","acount":"1"}]', /^TARGETS .*has unknown fields acount\. Fix: use only account, region, bucket, key, bootstrapRoleName/],
+    ["not JSON", "[{", /^TARGETS .*is not a JSON list/],
+    ["two targets on one bucket", '[{"account":"222222222222","bucket":"same"},{"account":"333333333333","bucket":"same"}]', /^TARGETS .*gives two targets the bucket same\. Fix: give each target its own bucket/],
+    ["a target in another partition", "222222222222,333333333333:cn-north-1", /^TARGETS .*puts account 333333333333 in cn-north-1, partition aws-cn, but REGION_A us-east-1 is in aws/],
+  ])("refuses %s, naming the entry and the fix", (_name, text, expected) => {
+    const problems = problemsOf({ TARGETS: text });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(expected);
+  });
+
+  it("refuses ACCOUNT_B_ID or BUCKET_NAME beside TARGETS", () => {
+    expect(problemsOf({ TARGETS: "333333333333", ...B, BUCKET_NAME: "x-logs" }).map((p) => p.split(" ")[0])).toEqual(["ACCOUNT_B_ID", "BUCKET_NAME"]);
+  });
+
+  it("refuses account A as a target", () => {
+    expect(problemsOf({ TARGETS: "222222222222,111111111111", ACCOUNT_A_ID: "111111111111" })).toEqual([expect.stringMatching(/names account A \(111111111111\) as a target/)]);
+  });
+
+  it("still needs an account B: ACCOUNT_B_ID or TARGETS", () => {
+    expect(problemsOf({})).toEqual([expect.stringMatching(/^ACCOUNT_B_ID \(cdktf\.json context "accountBId"\): is required\. Fix: .*or list several accounts in TARGETS/)]);
   });
 });
 
