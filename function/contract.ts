@@ -118,8 +118,8 @@ type SingleTargetField = Exclude<keyof TrackerTarget, "id">;
 
 /**
  * One target: these variables, in the order the stack sets them. Several targets: TARGETS (a JSON
- * list, see TargetEntry) with NAME_PREFIX, OBJECT_KEY and, when set, EXTERNAL_ID for what each entry
- * leaves out: Lambda's environment holds 4 KB in all, and a full entry takes about 180 bytes.
+ * list, see TargetEntry) with NAME_PREFIX and OBJECT_KEY for what each entry leaves out: Lambda's
+ * environment holds 4 KB in all, and a full entry takes about 180 bytes.
  */
 export const TRACKER_VARIABLES = {
   accessRoleArn: { name: "ACCESS_ROLE_ARN", hint: "ARN of the role in account B to assume, arn:aws:iam::<12 digits>:role/<name>", valid: (v) => ROLE_ARN_PATTERN.test(v) },
@@ -134,12 +134,13 @@ export const ISS_SOURCES_VARIABLE: Variable = {
   valid: (v) => splitSources(v).length > 0 && splitSources(v).every(isHttpUrl),
 };
 
-/** One entry of TARGETS: the account and region, and the bucket and key where they are not the defaults. */
+/** One entry of TARGETS: the account and region, and the bucket, key and external id where they are not the defaults. */
 export interface TargetEntry {
   readonly account: string;
   readonly region: string;
   readonly bucket?: string;
   readonly key?: string;
+  readonly externalId?: string;
 }
 
 export const TARGETS_VARIABLE = "TARGETS";
@@ -159,7 +160,7 @@ export interface TargetEnvironment extends Omit<TrackerTarget, "id"> {
  * each entry with only what differs from what NAME_PREFIX and OBJECT_KEY imply (the role, the
  * bucket's default name and the derived external id), which the function derives the same way.
  */
-export function trackerEnvironment(namePrefix: string, defaultKey: string, targets: readonly TargetEnvironment[], issSources: readonly string[], externalIdOverride?: string): Record<string, string> {
+export function trackerEnvironment(namePrefix: string, defaultKey: string, targets: readonly TargetEnvironment[], issSources: readonly string[]): Record<string, string> {
   if (targets.length === 1) {
     const [t] = targets;
     return { ...Object.fromEntries(Object.entries(TRACKER_VARIABLES).map(([field, v]) => [v.name, t[field as SingleTargetField]])), [ISS_SOURCES_VARIABLE.name]: issSources.join(",") };
@@ -169,24 +170,24 @@ export function trackerEnvironment(namePrefix: string, defaultKey: string, targe
     region: t.bucketRegion,
     ...(t.bucket === defaultBucketName(namePrefix, t.account, t.bucketRegion) ? {} : { bucket: t.bucket }),
     ...(t.key === defaultKey ? {} : { key: t.key }),
+    ...(t.externalId === deriveExternalId(t.account, namePrefix, t.bucket, t.key) ? {} : { externalId: t.externalId }),
   }));
   return {
     [TARGETS_VARIABLE]: JSON.stringify(entries),
     [NAME_PREFIX_VARIABLE]: namePrefix,
     [TRACKER_VARIABLES.key.name]: defaultKey,
-    ...(externalIdOverride === undefined ? {} : { [TRACKER_VARIABLES.externalId.name]: externalIdOverride }),
     [ISS_SOURCES_VARIABLE.name]: issSources.join(","),
   };
 }
 
 /** The target one TARGETS entry describes, with the defaults filled in as the stack fills them. */
-export function targetOf(entry: TargetEntry, namePrefix: string, defaultKey: string, externalIdOverride: string | undefined): TrackerTarget {
+export function targetOf(entry: TargetEntry, namePrefix: string, defaultKey: string): TrackerTarget {
   const bucket = entry.bucket ?? defaultBucketName(namePrefix, entry.account, entry.region);
   const key = entry.key ?? defaultKey;
   return {
     id: entry.account,
     accessRoleArn: `arn:${partitionOf(entry.region)}:iam::${entry.account}:role/${accessRoleName(namePrefix)}`,
-    externalId: externalIdOverride ?? deriveExternalId(entry.account, namePrefix, bucket, key),
+    externalId: entry.externalId ?? deriveExternalId(entry.account, namePrefix, bucket, key),
     bucket,
     bucketRegion: entry.region,
     key,
@@ -199,16 +200,14 @@ function readTargets(env: Readonly<Record<string, string | undefined>>, problems
   const text = env[TARGETS_VARIABLE]?.trim();
   const namePrefix = env[NAME_PREFIX_VARIABLE]?.trim() ?? "";
   const defaultKey = env[TRACKER_VARIABLES.key.name]?.trim() || DEFAULT_OBJECT_KEY;
-  const externalId = env[TRACKER_VARIABLES.externalId.name]?.trim() || undefined;
   if (!PREFIX_PATTERN.test(namePrefix)) problems.push(`${NAME_PREFIX_VARIABLE} is ${namePrefix ? `invalid: ${JSON.stringify(namePrefix)}` : "not set"} (the deployment's name prefix, which names every target's access role and default bucket)`);
-  if (externalId !== undefined && !EXTERNAL_ID_PATTERN.test(externalId)) problems.push(`${TRACKER_VARIABLES.externalId.name} is invalid: ${JSON.stringify(externalId)} (${TRACKER_VARIABLES.externalId.hint})`);
   let entries: unknown;
   try {
     entries = JSON.parse(text ?? "");
   } catch {
     entries = undefined;
   }
-  const hint = `a JSON list of {"account":"<12 digits>","region":"<region>"} with optional "bucket" and "key"`;
+  const hint = `a JSON list of {"account":"<12 digits>","region":"<region>"} with optional "bucket", "key" and "externalId"`;
   if (!Array.isArray(entries) || entries.length === 0) {
     problems.push(`${TARGETS_VARIABLE} is invalid: ${JSON.stringify((text ?? "").slice(0, 80))} (${hint})`);
     return [];
@@ -218,9 +217,10 @@ function readTargets(env: Readonly<Record<string, string | undefined>>, problems
     const ok = typeof entry === "object" && entry !== null && typeof entry.account === "string" && /^\d{12}$/.test(entry.account) &&
       typeof entry.region === "string" && REGION_PATTERN.test(entry.region) &&
       (entry.bucket === undefined || (typeof entry.bucket === "string" && isBucketName(entry.bucket))) &&
-      (entry.key === undefined || (typeof entry.key === "string" && TRACKER_VARIABLES.key.valid(entry.key)));
+      (entry.key === undefined || (typeof entry.key === "string" && TRACKER_VARIABLES.key.valid(entry.key))) &&
+      (entry.externalId === undefined || (typeof entry.externalId === "string" && EXTERNAL_ID_PATTERN.test(entry.externalId)));
     if (!ok) problems.push(`${TARGETS_VARIABLE} entry ${i + 1} is invalid: ${JSON.stringify(entry).slice(0, 160)} (${hint})`);
-    else targets.push(targetOf(entry as TargetEntry, namePrefix, defaultKey, externalId));
+    else targets.push(targetOf(entry as TargetEntry, namePrefix, defaultKey));
   });
   const ids = targets.map((t) => t.id);
   const twice = ids.filter((id, i) => ids.indexOf(id) !== i);

@@ -3,10 +3,15 @@ import { BootstrapStack, BOOTSTRAP_STACK_NAME } from "./bootstrap-stack";
 import type { AppConfig } from "./config";
 import { IssTrackerStack, TRACKER_STACK_NAME } from "./iss-tracker-stack";
 
-/** The app's two stacks for one configuration: what `cdktf synth` writes, and every tool synthesizes. */
-export function addStacks(app: App, config: AppConfig): { tracker: IssTrackerStack; bootstrap: BootstrapStack } {
-  return {
-    tracker: new IssTrackerStack(app, TRACKER_STACK_NAME, config),
-    bootstrap: new BootstrapStack(app, BOOTSTRAP_STACK_NAME, config),
-  };
+/**
+ * The bootstrap stack of target `index`: `bootstrap` for the first (the single pair's), then
+ * `bootstrap-<account>`; each is deployed once with its own account's credentials.
+ */
+export const bootstrapStackName = (accountId: string, index: number) => (index === 0 ? BOOTSTRAP_STACK_NAME : `${BOOTSTRAP_STACK_NAME}-${accountId}`);
+
+/** The app's stacks for one configuration: what `cdktf synth` writes, and every tool synthesizes. */
+export function addStacks(app: App, config: AppConfig): { tracker: IssTrackerStack; bootstrap: BootstrapStack; bootstraps: BootstrapStack[] } {
+  const tracker = new IssTrackerStack(app, TRACKER_STACK_NAME, config);
+  const bootstraps = config.targets.map((t, i) => new BootstrapStack(app, bootstrapStackName(t.accountId, i), config, t));
+  return { tracker, bootstrap: bootstraps[0], bootstraps };
 }

@@ -5,10 +5,10 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
 import { configureBackend } from "./backend";
-import type { AppConfig } from "./config";
+import type { AppConfig, TargetConfig } from "./config";
 import { localProviderSettings } from "./constructs/providers";
 import { accessBoundaryPolicy } from "./constructs/trust-chain";
-import { derivedArns, resourceNames } from "./names";
+import { resourceNames, targetArns } from "./names";
 import { policy, render, type PolicyDocument } from "./policy";
 
 export const BOOTSTRAP_STACK_NAME = "bootstrap";
@@ -166,12 +166,13 @@ export class BootstrapStack extends TerraformStack {
   /** The access role's permissions boundary. */
   readonly accessBoundary: IamPolicy;
 
-  constructor(scope: Construct, id: string, config: AppConfig) {
+  /** For one target account B (the configuration's first unless given). */
+  constructor(scope: Construct, id: string, config: AppConfig, target: TargetConfig = config.targets[0]) {
     super(scope, id);
     configureBackend(this, id, config);
     new AwsProvider(this, "aws", {
-      region: config.regionB,
-      allowedAccountIds: [config.accountBId],
+      region: target.region,
+      allowedAccountIds: [target.accountId],
       defaultTags: [{ tags: { Project: "iss-tracker", ManagedBy: "cdktf" } }],
       ...localProviderSettings(config.localEndpoint),
     });
@@ -186,7 +187,7 @@ export class BootstrapStack extends TerraformStack {
         },
       ],
     });
-    const arns = derivedArns(config);
+    const arns = targetArns(config, target);
     const names = resourceNames(config.namePrefix);
     // The access role's permissions boundary. Its ARN is derived from the configuration, as the
     // iss-tracker stack derives it (stacks/names.ts): a path-less policy in B's partition and account.
@@ -196,7 +197,7 @@ export class BootstrapStack extends TerraformStack {
       policy: render(this, accessBoundaryPolicy(arns.objectArn)),
     });
     this.role = new IamRole(this, "terraform-role", {
-      name: config.bootstrapRoleName,
+      name: target.bootstrapRoleName,
       description: "Assumed by account A's deployer to manage iss-tracker's resources in this account",
       assumeRolePolicy: render(this, bootstrapTrustPolicy(deployer.stringValue)),
       maxSessionDuration: 3600,

@@ -11,7 +11,7 @@ import { ReportBucket } from "./constructs/report-bucket";
 import { Schedule } from "./constructs/schedule";
 import { TrackerFunction } from "./constructs/tracker-function";
 import { TrustChain } from "./constructs/trust-chain";
-import { derivedArns, resourceNames } from "./names";
+import { resourceNames, targetArns, targetSuffix } from "./names";
 
 export const TRACKER_STACK_NAME = "iss-tracker";
 
@@ -24,7 +24,8 @@ export { resourceNames } from "./names";
 export class IssTrackerStack extends TerraformStack {
   readonly providers: AccountProviders;
   readonly trustChain: TrustChain;
-  readonly reportBucket: ReportBucket;
+  /** One per target, in the order of the configuration's targets. */
+  readonly reportBuckets: readonly ReportBucket[];
   readonly tracker: TrackerFunction;
   readonly schedule: Schedule;
   readonly failureDestination: FailureDestination;
@@ -35,40 +36,47 @@ export class IssTrackerStack extends TerraformStack {
     super(scope, id);
     configureBackend(this, id, config);
     const names = resourceNames(config.namePrefix);
+    const targets = config.targets;
+    const suffix = (i: number) => targetSuffix(targets[i], i);
 
-    // 1. Who deploys where.
+    // 1. Who deploys where: A, and each target account B through its bootstrap role.
     this.providers = new AccountProviders(this, "providers", {
-      accountBId: config.accountBId,
       accountAId: config.accountAId,
       regionA: config.regionA,
-      regionB: config.regionB,
-      bootstrapRoleName: config.bootstrapRoleName,
+      targets: targets.map((t) => ({ accountId: t.accountId, region: t.region, bootstrapRoleName: t.bootstrapRoleName })),
       partition: config.partition,
       localEndpoint: config.localEndpoint,
     });
-    const { accountA, accountB } = this.providers;
+    const { accountA } = this.providers;
 
-    // 2. The trust chain: execution role (A) -> access role (B).
+    // 2. The trust chain: execution role (A) -> each target's access role (B).
     this.trustChain = new TrustChain(this, "trust-chain", {
       accountA,
-      accountB,
       executionRoleName: names.executionRoleName,
-      accessRoleName: names.accessRoleName,
-      externalId: config.externalId,
-      accessRolePermissionsBoundary: derivedArns(config).accessBoundaryArn,
+      targets: targets.map((t, i) => ({
+        provider: this.providers.targets[i],
+        accessRoleName: names.accessRoleName,
+        externalId: t.externalId,
+        accessRolePermissionsBoundary: targetArns(config, t).accessBoundaryArn,
+        idSuffix: suffix(i),
+      })),
     });
 
-    // 3. What the access role may touch: one object in the report bucket.
-    this.reportBucket = new ReportBucket(this, "report-bucket", {
-      provider: accountB,
-      bucketName: config.bucketName,
-      noncurrentVersionDays: config.noncurrentVersionDays,
-      newerNoncurrentVersions: config.newerNoncurrentVersions,
-      allowDestroy: config.allowBucketDestroy,
-      logKey: config.objectKey,
-      denyInsecureTransport: config.localEndpoint === undefined,
+    // 3. What each access role may touch: one object in its account's report bucket.
+    this.reportBuckets = targets.map((t, i) => {
+      const bucket = new ReportBucket(this, `report-bucket${suffix(i)}`, {
+        provider: this.providers.targets[i],
+        bucketName: t.bucketName,
+        noncurrentVersionDays: config.noncurrentVersionDays,
+        newerNoncurrentVersions: config.newerNoncurrentVersions,
+        allowDestroy: config.allowBucketDestroy,
+        logKey: t.objectKey,
+        denyInsecureTransport: config.localEndpoint === undefined,
+        destroyProcedureOutput: `log_bucket_destroy_procedure${suffix(i).replace(/-/g, "_")}`,
+      });
+      this.trustChain.grantObjectReadWrite(bucket.arn, t.objectKey, i);
+      return bucket;
     });
-    this.trustChain.grantObjectReadWrite(this.reportBucket.arn, config.objectKey);
 
     // 4. The function that runs as the execution role, its logs, and where its failed events go.
     this.failureDestination = new FailureDestination(this, "failure-destination", {
@@ -81,14 +89,16 @@ export class IssTrackerStack extends TerraformStack {
       functionName: names.functionName,
       role: this.trustChain.executionRole,
       logRetentionDays: config.logRetentionDays,
-      environment: trackerEnvironment(config.namePrefix, config.objectKey, [{
-        account: config.accountBId,
-        accessRoleArn: this.trustChain.accessRole.arn,
-        externalId: config.externalId,
-        bucket: this.reportBucket.bucket.bucket,
-        bucketRegion: config.regionB,
-        key: config.objectKey,
-      }], config.issSources),
+      // One target: its bucket by reference, as the single pair has it. Several: the names themselves,
+      // so that the environment can leave out what the function derives.
+      environment: trackerEnvironment(config.namePrefix, config.objectKey, targets.map((t, i) => ({
+        account: t.accountId,
+        accessRoleArn: this.trustChain.accessRoles[i].arn,
+        externalId: t.externalId,
+        bucket: targets.length === 1 ? this.reportBuckets[i].bucket.bucket : t.bucketName,
+        bucketRegion: t.region,
+        key: t.objectKey,
+      })), config.issSources),
       onFailure: this.failureDestination,
     });
     this.trustChain.grantLogWriting(this.tracker.logGroup.arn);
@@ -102,7 +112,7 @@ export class IssTrackerStack extends TerraformStack {
     });
 
     // 6. What a person is told: alarms on errors, on either queue holding messages, on a log that
-    // stopped growing, sent to an encrypted topic (and an email address, when given).
+    // stopped growing (one per target), sent to an encrypted topic (and an email address, when given).
     this.alertTopic = new AlertTopic(this, "alert-topic", {
       provider: accountA,
       name: config.namePrefix,
@@ -115,19 +125,27 @@ export class IssTrackerStack extends TerraformStack {
       topic: this.alertTopic.topic,
       function: this.tracker.function,
       logGroup: this.tracker.logGroup,
-      target: config.accountBId,
+      targets: targets.map((t, i) => ({ id: t.accountId, suffix: suffix(i) })),
       failureQueue: this.failureDestination.queue,
       deadLetterQueue: this.schedule.deadLetterQueue,
       schedulePeriodSeconds: config.schedulePeriodSeconds,
       missedRuns: config.alarmMissedRuns,
     });
 
+    // The single pair's outputs in their order, each target's after the first with its account in the name.
+    const perTarget = (i: number): Record<string, [string, string]> => {
+      const of = suffix(i).replace(/-/g, "_");
+      const where = i === 0 ? "" : ` (account ${targets[i].accountId})`;
+      return {
+        [`access_role_arn${of}`]: [this.trustChain.accessRoles[i].arn, `Role in B the function assumes${where}`],
+        [`external_id${of}`]: [targets[i].externalId, `sts:ExternalId the access role requires${where}`],
+        [`bucket_name${of}`]: [this.reportBuckets[i].bucket.bucket, `Report bucket in B${where}`],
+        [`object_s3_uri${of}`]: [this.reportBuckets[i].uri(targets[i].objectKey), `The log object${where}`],
+      };
+    };
     const outputs: Record<string, [string, string]> = {
       execution_role_arn: [this.trustChain.executionRole.arn, "Lambda execution role in A"],
-      access_role_arn: [this.trustChain.accessRole.arn, "Role in B the function assumes"],
-      external_id: [config.externalId, "sts:ExternalId the access role requires"],
-      bucket_name: [this.reportBucket.bucket.bucket, "Report bucket in B"],
-      object_s3_uri: [this.reportBucket.uri(config.objectKey), "The log object"],
+      ...Object.assign({}, ...targets.map((_, i) => perTarget(i))),
       function_name: [this.tracker.function.functionName, "Tracker function in A"],
       log_group_name: [this.tracker.logGroup.name, "The function's log group"],
       rule_name: [this.schedule.rule.name, "EventBridge schedule rule"],
@@ -138,5 +156,10 @@ export class IssTrackerStack extends TerraformStack {
     for (const [name, [value, description]] of Object.entries(outputs)) {
       new TerraformOutput(this, name, { value, description });
     }
+  }
+
+  /** The first target's report bucket: the single pair's. */
+  get reportBucket(): ReportBucket {
+    return this.reportBuckets[0];
   }
 }

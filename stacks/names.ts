@@ -4,7 +4,7 @@
  * Every ARN starts with the configuration's partition (aws, aws-cn, aws-us-gov, ...).
  */
 import { accessRoleName } from "../function/contract";
-import type { AppConfig } from "./config";
+import type { AppConfig, TargetConfig } from "./config";
 
 /** Resource names derived from the name prefix (the bootstrap role's policy relies on them). */
 export function resourceNames(namePrefix: string) {
@@ -39,3 +39,15 @@ export function derivedArns(config: Pick<AppConfig, "partition" | "accountBId" |
     objectArn: `${bucketArn}/${config.objectKey}`,
   };
 }
+
+/** The ARNs of one target, in the configuration's partition. */
+export function targetArns(config: Pick<AppConfig, "partition" | "namePrefix">, target: TargetConfig): DerivedArns {
+  return derivedArns({ partition: config.partition, namePrefix: config.namePrefix, accountBId: target.accountId, bootstrapRoleName: target.bootstrapRoleName, bucketName: target.bucketName, objectKey: target.objectKey });
+}
+
+/**
+ * What target `index`'s names and ids carry to tell it from the others: nothing for the first (its
+ * resources, outputs, alarms and bootstrap stack keep the single pair's names, so adding a target is
+ * one line and moves nothing), `-<account>` for the others.
+ */
+export const targetSuffix = (target: Pick<TargetConfig, "accountId">, index: number) => (index === 0 ? "" : `-${target.accountId}`);

@@ -47,11 +47,19 @@ describe("the stack-to-function environment", () => {
     expect(roundTrip(env).settings?.targets[2].accessRoleArn).toBe("arn:aws-us-gov:iam::444444444444:role/iss-tracker-report-writer");
   });
 
-  it("several targets with EXTERNAL_ID set: every access role requires that id", () => {
-    const targets = ["222222222222", "333333333333"].map((a) => target(a, "us-east-1", { externalId: "shared-id" }));
-    const env = trackerEnvironment("iss-tracker", DEFAULT_OBJECT_KEY, targets, SOURCES, "shared-id");
-    expect(env.EXTERNAL_ID).toBe("shared-id");
-    expect(roundTrip(env).settings?.targets.map((t) => t.externalId)).toEqual(["shared-id", "shared-id"]);
+  it("several targets with an external id that is not the derived one: the entry carries it", () => {
+    const targets = [target("222222222222"), target("333333333333", "us-east-1", { externalId: "shared-id" })];
+    const env = trackerEnvironment("iss-tracker", DEFAULT_OBJECT_KEY, targets, SOURCES);
+    expect(JSON.parse(env.TARGETS)).toEqual([{ account: "222222222222", region: "us-east-1" }, { account: "333333333333", region: "us-east-1", externalId: "shared-id" }]);
+    expect(roundTrip(env).settings?.targets.map((t) => t.externalId)).toEqual([targets[0].externalId, "shared-id"]);
+  });
+
+  it("keeps 30 targets well inside Lambda's 4 KB of environment", () => {
+    const targets = Array.from({ length: 30 }, (_, i) => target(String(300000000000 + i), i % 2 ? "eu-west-1" : "us-east-1"));
+    const env = trackerEnvironment("iss-tracker", DEFAULT_OBJECT_KEY, targets, SOURCES);
+    const bytes = Object.entries(env).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    expect(bytes).toBeLessThan(2048);
+    expect(roundTrip(env).settings?.targets).toHaveLength(30);
   });
 
   it("derives the defaults the stack's settings table uses (one implementation, shared)", () => {

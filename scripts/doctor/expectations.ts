@@ -4,7 +4,7 @@
  * from here, never from the configuration itself.
  */
 import type { AppConfig } from "../../stacks/config";
-import { appendedPattern, monitoringNames } from "../../stacks/constructs/alarms";
+import { APPENDED_PATTERN, monitoringNames } from "../../stacks/constructs/alarms";
 import { derivedArns, resourceNames } from "../../stacks/names";
 import { formatDuration } from "../../stacks/schedule-period";
 
@@ -65,7 +65,7 @@ export function expectationsOf(config: AppConfig): Expectations {
     failureQueueName: queues.failure,
     deadLetterQueueName: queues.deadLetter,
     monitoring: monitoringNames(config.namePrefix),
-    appendedPattern: appendedPattern(config.accountBId),
+    appendedPattern: APPENDED_PATTERN,
     stalledAfter: formatDuration(config.alarmMissedRuns * config.schedulePeriodSeconds),
     alarmMissedRuns: config.alarmMissedRuns,
   };

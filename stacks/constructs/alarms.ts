@@ -11,14 +11,20 @@ import { formatDuration } from "../schedule-period";
 import { SETTINGS } from "../settings";
 
 /**
- * The metric filter's pattern for one target: the function's line saying that target's log gained
- * an entry. A JSON pattern on the line's fields: the function writes each line as one JSON object
- * straight to stdout (function/logger.ts), so the event is that object, and an ISS answer echoed
- * into another line's `message` cannot match, as a term pattern's words could.
+ * A metric filter's pattern for the function's lines of one kind (`msg`). A JSON pattern on the
+ * line's fields: the function writes each line as one JSON object straight to stdout
+ * (function/logger.ts), so the event is that object, and an ISS answer echoed into another line's
+ * `message` cannot match, as a term pattern's words could. The line's `target` (the account) is
+ * the metric's Target dimension: one series per target from one filter.
  */
-export function appendedPattern(target: string): string {
-  return `{ ($.msg = ${JSON.stringify(LOG_MESSAGES.appended)}) && ($.target = ${JSON.stringify(target)}) }`;
+export function linePattern(msg: string): string {
+  return `{ $.msg = ${JSON.stringify(msg)} }`;
 }
+
+/** The log-stalled alarms' filter: every "entry appended" line, counted per target. */
+export const APPENDED_PATTERN = linePattern(LOG_MESSAGES.appended);
+/** The dimension the function's lines give their metrics: the target's account. */
+export const TARGET_DIMENSION = { Target: "$.target" } as const;
 /** CloudWatch period of the error and queue alarms: Lambda publishes per minute, SQS every 5 minutes. */
 export const STANDARD_PERIOD_SECONDS = 300;
 
@@ -28,6 +34,11 @@ export function monitoringNames(namePrefix: string) {
     metricFilter: `${namePrefix}-entries-appended`,
     metricNamespace: `ISSTracker/${namePrefix}`,
     metricName: "EntriesAppended",
+    /** With several targets: the filter and metric of the "target failed" lines, and each target's alarm on it (plus its suffix). */
+    targetFailuresFilter: `${namePrefix}-target-failures`,
+    targetFailuresMetric: "TargetFailures",
+    targetFailedAlarm: `${namePrefix}-target-failed`,
+    /** Every deployment's; log-stalled is the first target's (the others' carry their suffix). */
     alarms: {
       functionErrors: `${namePrefix}-function-errors`,
       failedInvocations: `${namePrefix}-failed-invocations`,
@@ -44,8 +55,12 @@ export interface AlarmsProps {
   readonly topic: SnsTopic;
   readonly function: LambdaFunction;
   readonly logGroup: CloudwatchLogGroup;
-  /** The target whose appended entries log-stalled counts (its account id, as the function's lines name it). */
-  readonly target: string;
+  /**
+   * The targets, each with a log-stalled alarm on its appended entries (`id`: its account, as the
+   * function's lines name it; `suffix`: what its alarm's name carries, "" for the first). With more
+   * than one, each also gets a target-failed alarm (with one, function-errors is that target's).
+   */
+  readonly targets: ReadonlyArray<{ readonly id: string; readonly suffix: string }>;
   /** The function's on-failure destination. */
   readonly failureQueue: SqsQueue;
   /** The schedule's dead-letter queue. */
@@ -70,7 +85,10 @@ export class Alarms extends Construct {
   readonly functionErrors: CloudwatchMetricAlarm;
   readonly failedInvocations: CloudwatchMetricAlarm;
   readonly undeliverableEvents: CloudwatchMetricAlarm;
-  readonly logStalled: CloudwatchMetricAlarm;
+  /** One per target, in the order given. */
+  readonly logStalled: readonly CloudwatchMetricAlarm[];
+  /** One per target when there are several. */
+  readonly targetFailed: readonly CloudwatchMetricAlarm[];
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
@@ -84,8 +102,8 @@ export class Alarms extends Construct {
       provider,
       name: names.metricFilter,
       logGroupName: props.logGroup.name,
-      pattern: appendedPattern(props.target),
-      metricTransformation: { namespace: names.metricNamespace, name: names.metricName, value: "1", unit: "Count" },
+      pattern: APPENDED_PATTERN,
+      metricTransformation: { namespace: names.metricNamespace, name: names.metricName, value: "1", unit: "Count", dimensions: TARGET_DIMENSION },
     });
 
     /** An alarm on a metric reaching 1 within 5 minutes; no data means nothing happened. */
@@ -121,13 +139,15 @@ export class Alarms extends Construct {
       "the function or its invoke permission is missing or throttled. Read the message's error attributes, fix, then delete it.");
 
     const window = missedRuns * props.schedulePeriodSeconds;
-    this.logStalled = new CloudwatchMetricAlarm(this, "log-stalled", {
+    const several = props.targets.length > 1;
+    this.logStalled = props.targets.map((target) => new CloudwatchMetricAlarm(this, `log-stalled${target.suffix}`, {
       provider,
-      alarmName: names.alarms.logStalled,
-      alarmDescription: `No entry was appended to the ISS log in ${formatDuration(window)} (${missedRuns} schedule period${missedRuns === 1 ? "" : "s"} of ${formatDuration(props.schedulePeriodSeconds)}). ` +
+      alarmName: `${names.alarms.logStalled}${target.suffix}`,
+      alarmDescription: `No entry was appended to the ISS log${several ? ` of account ${target.id}` : ""} in ${formatDuration(window)} (${missedRuns} schedule period${missedRuns === 1 ? "" : "s"} of ${formatDuration(props.schedulePeriodSeconds)}). ` +
         "The tracker stopped running or every run fails: see the other alarms, npm run log and npm run doctor.",
       namespace: names.metricNamespace,
       metricName: names.metricName,
+      dimensions: { Target: target.id },
       statistic: "Sum",
       period: window,
       evaluationPeriods: 1,
@@ -136,6 +156,35 @@ export class Alarms extends Construct {
       treatMissingData: "breaching",
       ...notify,
       dependsOn: [this.metricFilter],
+    }));
+
+    if (!several) {
+      this.targetFailed = [];
+      return;
+    }
+    const failures = new CloudwatchLogMetricFilter(this, "target-failures", {
+      provider,
+      name: names.targetFailuresFilter,
+      logGroupName: props.logGroup.name,
+      pattern: linePattern(LOG_MESSAGES.targetFailed),
+      metricTransformation: { namespace: names.metricNamespace, name: names.targetFailuresMetric, value: "1", unit: "Count", dimensions: TARGET_DIMENSION },
     });
+    this.targetFailed = props.targets.map((target) => new CloudwatchMetricAlarm(this, `target-failed${target.suffix}`, {
+      provider,
+      alarmName: `${names.targetFailedAlarm}${target.suffix}`,
+      alarmDescription: `A run could not append to the log of account ${target.id} at least once in 5 minutes (the other targets are not held up). ` +
+        `Its 'target failed' line in ${props.logGroup.name} names the error; npm run doctor -- --target ${target.id} checks its chain.`,
+      namespace: names.metricNamespace,
+      metricName: names.targetFailuresMetric,
+      dimensions: { Target: target.id },
+      statistic: "Sum",
+      period: STANDARD_PERIOD_SECONDS,
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+      ...notify,
+      dependsOn: [failures],
+    }));
   }
 }

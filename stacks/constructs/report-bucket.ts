@@ -39,6 +39,8 @@ export interface ReportBucketProps {
    * check that refuses while the log exists. Default: neither.
    */
   readonly logKey?: string;
+  /** The Terraform output that explains the destroy protection. Default: "log_bucket_destroy_procedure". */
+  readonly destroyProcedureOutput?: string;
   /** Days before an unfinished multipart upload is aborted. Default: 1. */
   readonly abortIncompleteUploadDays?: number;
   /**
@@ -111,7 +113,7 @@ export class ReportBucket extends Construct {
         new TerraformOutput(this, "destroy-procedure", {
           value: destroyProcedure(props.bucketName, props.logKey),
           description: "Why a destroy stops, and how to proceed deliberately",
-        }).overrideLogicalId("log_bucket_destroy_procedure");
+        }).overrideLogicalId(props.destroyProcedureOutput ?? "log_bucket_destroy_procedure");
       }
     }
 

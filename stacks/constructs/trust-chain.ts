@@ -6,13 +6,10 @@ import { ROLE_CHAINING_MAX_SECONDS } from "../../function/contract";
 import { policy, render, type PolicyDocument } from "../policy";
 
 
-export interface TrustChainProps {
-  /** Provider of account A (the function's account). */
-  readonly accountA: AwsProvider;
-  /** Provider of account B (the bucket's account). */
-  readonly accountB: AwsProvider;
-  /** Name of the Lambda execution role in A. */
-  readonly executionRoleName: string;
+/** One account B at the end of the chain. */
+export interface TrustTarget {
+  /** Provider of the target's account B (the bucket's account). */
+  readonly provider: AwsProvider;
   /** Name of the access role in B. */
   readonly accessRoleName: string;
   /** Value the access role requires as sts:ExternalId. */
@@ -22,6 +19,17 @@ export interface TrustChainProps {
    * bootstrap role may not create or change the access role without it). Default: none.
    */
   readonly accessRolePermissionsBoundary?: string;
+  /** Appended to the ids of this target's resources. Default "" (the single pair's ids). */
+  readonly idSuffix?: string;
+}
+
+export interface TrustChainProps {
+  /** Provider of account A (the function's account). */
+  readonly accountA: AwsProvider;
+  /** Name of the Lambda execution role in A. */
+  readonly executionRoleName: string;
+  /** Every account B the execution role may reach, each through its own access role. */
+  readonly targets: readonly TrustTarget[];
 }
 
 /** Trust policy of the execution role: only the Lambda service may assume it. */
@@ -45,9 +53,9 @@ export function accessTrustPolicy(executionRoleArn: string, externalId: string):
   });
 }
 
-/** Execution role: may assume exactly the access role in B. */
-export function assumeAccessRolePolicy(accessRoleArn: string): PolicyDocument {
-  return policy({ Sid: "AssumeReportAccessRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: accessRoleArn });
+/** Execution role: may assume exactly the access roles in B (one per target). */
+export function assumeAccessRolePolicy(accessRoleArns: string | readonly string[]): PolicyDocument {
+  return policy({ Sid: "AssumeReportAccessRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: accessRoleArns });
 }
 
 /** Execution role: may write to its own log group only (the group is created by Terraform). */
@@ -98,15 +106,17 @@ export function accessBoundaryPolicy(objectArn: string): PolicyDocument {
 }
 
 /**
- * The two-way trust chain:
+ * The two-way trust chain, to every target account:
  *   lambda.amazonaws.com -> execution role (A) -> [sts:AssumeRole + ExternalId] -> access role (B)
- * A grants the execution role permission to assume exactly the access role; B's access role
- * trusts exactly the execution role. Permissions on other resources are granted by the
- * constructs that own them, through the grant methods below.
+ * A grants the execution role permission to assume exactly the targets' access roles; each access
+ * role trusts exactly the execution role, with its own external id. Permissions on other resources
+ * are granted by the constructs that own them, through the grant methods below.
  */
 export class TrustChain extends Construct {
   readonly executionRole: IamRole;
-  readonly accessRole: IamRole;
+  /** One per target, in the order given. */
+  readonly accessRoles: readonly IamRole[];
+  private readonly idSuffixes: readonly string[];
 
   constructor(scope: Construct, id: string, props: TrustChainProps) {
     super(scope, id);
@@ -116,20 +126,27 @@ export class TrustChain extends Construct {
       description: "iss-tracker function: runs in A, may only assume the report access role in B",
       assumeRolePolicy: render(this, lambdaTrustPolicy()),
     });
-    this.accessRole = new IamRole(this, "access-role", {
-      provider: props.accountB,
-      name: props.accessRoleName,
+    this.accessRoles = props.targets.map((target) => new IamRole(this, `access-role${target.idSuffix ?? ""}`, {
+      provider: target.provider,
+      name: target.accessRoleName,
       description: "iss-tracker report writer: assumed by the function's execution role in A",
-      assumeRolePolicy: render(this, accessTrustPolicy(this.executionRole.arn, props.externalId)),
+      assumeRolePolicy: render(this, accessTrustPolicy(this.executionRole.arn, target.externalId)),
       maxSessionDuration: ROLE_CHAINING_MAX_SECONDS,
-      permissionsBoundary: props.accessRolePermissionsBoundary,
-    });
+      permissionsBoundary: target.accessRolePermissionsBoundary,
+    }));
+    const arns = this.accessRoles.map((role) => role.arn);
     new IamRolePolicy(this, "assume-access-role", {
       provider: props.accountA,
       role: this.executionRole.name,
       name: "assume-report-access-role",
-      policy: render(this, assumeAccessRolePolicy(this.accessRole.arn)),
+      policy: render(this, assumeAccessRolePolicy(arns.length === 1 ? arns[0] : arns)),
     });
+    this.idSuffixes = props.targets.map((t) => t.idSuffix ?? "");
+  }
+
+  /** The first target's access role: the single pair's. */
+  get accessRole(): IamRole {
+    return this.accessRoles[0];
   }
 
   /** Lets the execution role write its log streams in `logGroupArn`. */
@@ -142,11 +159,12 @@ export class TrustChain extends Construct {
     });
   }
 
-  /** Lets the access role read and append to exactly `objectKey` in `bucketArn`. */
-  grantObjectReadWrite(bucketArn: string, objectKey: string): IamRolePolicy {
-    return new IamRolePolicy(this, "report-object-access", {
-      provider: this.accessRole.provider,
-      role: this.accessRole.name,
+  /** Lets target `index`'s access role read and append to exactly `objectKey` in `bucketArn`. */
+  grantObjectReadWrite(bucketArn: string, objectKey: string, index = 0): IamRolePolicy {
+    const role = this.accessRoles[index];
+    return new IamRolePolicy(this, `report-object-access${this.idSuffixes[index]}`, {
+      provider: role.provider,
+      role: role.name,
       name: "read-write-report-object",
       policy: render(this, objectAccessPolicy(bucketArn, objectKey)),
     });

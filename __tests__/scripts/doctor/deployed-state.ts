@@ -16,7 +16,7 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { deterministicZip } from "../../../function/build";
 import { bootstrapPermissionsPolicy, bootstrapTrustPolicy } from "../../../stacks/bootstrap-stack";
 import type { AppConfig } from "../../../stacks/config";
-import { appendedPattern, monitoringNames } from "../../../stacks/constructs/alarms";
+import { APPENDED_PATTERN, monitoringNames, TARGET_DIMENSION } from "../../../stacks/constructs/alarms";
 import { alertKeyPolicy, alertTopicPolicy } from "../../../stacks/constructs/alert-topic";
 import { failureQueuePolicy, sendFailedInvocationsPolicy } from "../../../stacks/constructs/failure-destination";
 import { tlsOnlyBucketPolicy } from "../../../stacks/constructs/report-bucket";
@@ -226,8 +226,8 @@ async function deployMonitoring(endpoint: string, config: AppConfig, deployer: C
   const logGroupName = `/aws/lambda/${names.functionName}`;
   await logs.send(new CreateLogGroupCommand({ logGroupName }));
   if (!broken.withoutMetricFilter) {
-    await logs.send(new PutMetricFilterCommand({ logGroupName, filterName: monitoring.metricFilter, filterPattern: appendedPattern(config.accountBId),
-      metricTransformations: [{ metricNamespace: monitoring.metricNamespace, metricName: monitoring.metricName, metricValue: "1" }] }));
+    await logs.send(new PutMetricFilterCommand({ logGroupName, filterName: monitoring.metricFilter, filterPattern: APPENDED_PATTERN,
+      metricTransformations: [{ metricNamespace: monitoring.metricNamespace, metricName: monitoring.metricName, metricValue: "1", dimensions: TARGET_DIMENSION }] }));
   }
   const cloudwatch = client(CloudWatchClient);
   const alarm = async (AlarmName: string, Namespace: string, MetricName: string, Statistic: "Sum" | "Maximum", Period: number, ComparisonOperator: "GreaterThanOrEqualToThreshold" | "LessThanThreshold", TreatMissingData: string) => {

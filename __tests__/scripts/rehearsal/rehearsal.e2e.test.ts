@@ -27,7 +27,7 @@ import { parseLog } from "../../../function/core";
 import { bootstrapGrantedActions } from "../../../stacks/bootstrap-stack";
 import { loadConfig } from "../../../stacks/config";
 import { alertKeyPolicy, alertTopicPolicy } from "../../../stacks/constructs/alert-topic";
-import { appendedPattern } from "../../../stacks/constructs/alarms";
+import { APPENDED_PATTERN } from "../../../stacks/constructs/alarms";
 import { failureQueuePolicy, sendFailedInvocationsPolicy } from "../../../stacks/constructs/failure-destination";
 import { IssTrackerStack } from "../../../stacks/iss-tracker-stack";
 import { runDoctor } from "../../../scripts/doctor/checks";
@@ -247,7 +247,7 @@ describe("npm start on the emulator (deployed once)", () => {
 
     const filters = (await new CloudWatchLogsClient(a).send(new DescribeMetricFiltersCommand({ logGroupName: fn.outputs.log_group_name }))).metricFilters!;
     expect(filters).toMatchObject([{
-      filterName: "iss-tracker-entries-appended", filterPattern: appendedPattern(rehearsal.accountB),
+      filterName: "iss-tracker-entries-appended", filterPattern: APPENDED_PATTERN,
       metricTransformations: [{ metricNamespace: "ISSTracker/iss-tracker", metricName: "EntriesAppended", metricValue: "1" }],
     }]);
 

@@ -1,5 +1,5 @@
 import { CloudwatchLogMetricFilter } from "@cdktf/provider-aws/lib/cloudwatch-log-metric-filter";
-import { appendedPattern, monitoringNames } from "../../../stacks/constructs/alarms";
+import { APPENDED_PATTERN, monitoringNames } from "../../../stacks/constructs/alarms";
 import { only, resources, synthTracker, type Json } from "../../../test-support/synth";
 
 const { synthesized, json } = synthTracker();
@@ -8,14 +8,30 @@ const topicArn = `\${aws_sns_topic.${idOf("aws_sns_topic", "iss-tracker-alerts")
 const alarm = (name: string, from: Json = json): Json => Object.values(resources(from, "aws_cloudwatch_metric_alarm")).find((a: Json) => a.alarm_name === name);
 const notifies = { alarm_actions: [topicArn], ok_actions: [topicArn], provider: "aws" };
 
+describe("alarms with several targets", () => {
+  const several = synthTracker({ ACCOUNT_B_ID: "", TARGETS: "222222222222,333333333333" }).json;
+  it("one metric filter per kind of line, and per target its own log-stalled and target-failed alarms on its series", () => {
+    expect(Object.values(resources(several, "aws_cloudwatch_log_metric_filter")).map((f: Json) => [f.name, f.pattern])).toEqual([
+      ["iss-tracker-entries-appended", '{ $.msg = "entry appended" }'],
+      ["iss-tracker-target-failures", '{ $.msg = "target failed" }'],
+    ]);
+    const byName = Object.fromEntries(Object.values(resources(several, "aws_cloudwatch_metric_alarm")).map((a: Json) => [a.alarm_name, a]));
+    expect(Object.keys(byName).sort()).toEqual([...Object.values(monitoringNames("iss-tracker").alarms), "iss-tracker-log-stalled-333333333333",
+      "iss-tracker-target-failed", "iss-tracker-target-failed-333333333333"].sort());
+    expect(byName["iss-tracker-log-stalled-333333333333"]).toMatchObject({ metric_name: "EntriesAppended", dimensions: { Target: "333333333333" }, treat_missing_data: "breaching" });
+    expect(byName["iss-tracker-target-failed"]).toMatchObject({ metric_name: "TargetFailures", dimensions: { Target: "222222222222" }, comparison_operator: "GreaterThanOrEqualToThreshold" });
+    expect(byName["iss-tracker-target-failed-333333333333"].alarm_description).toMatch(/^A run could not append to the log of account 333333333333/);
+  });
+});
+
 describe("alarms (account A)", () => {
-  it("counts the target's appended entries with a metric filter on the fields of the function's 'entry appended' line", () => {
-    expect(appendedPattern("222222222222")).toBe('{ ($.msg = "entry appended") && ($.target = "222222222222") }');
+  it("counts appended entries per target with a metric filter on the fields of the function's 'entry appended' line", () => {
+    expect(APPENDED_PATTERN).toBe('{ $.msg = "entry appended" }');
     expect(synthesized).toHaveResourceWithProperties(CloudwatchLogMetricFilter, {
       name: "iss-tracker-entries-appended",
       log_group_name: `\${aws_cloudwatch_log_group.${idOf("aws_cloudwatch_log_group", "/aws/lambda/iss-tracker-function")}.name}`,
-      pattern: appendedPattern("222222222222"),
-      metric_transformation: { namespace: "ISSTracker/iss-tracker", name: "EntriesAppended", value: "1", unit: "Count" },
+      pattern: APPENDED_PATTERN,
+      metric_transformation: { namespace: "ISSTracker/iss-tracker", name: "EntriesAppended", value: "1", unit: "Count", dimensions: { Target: "$.target" } },
       provider: "aws",
     });
   });
@@ -53,7 +69,8 @@ describe("alarms (account A)", () => {
       namespace: "ISSTracker/iss-tracker", metric_name: "EntriesAppended", statistic: "Sum",
       period: 900, evaluation_periods: 1, threshold: 1, comparison_operator: "LessThanThreshold", treat_missing_data: "breaching",
     });
-    expect(stalled.dimensions).toBeUndefined();
+    // The target's own series of the filter's metric (its Target dimension is the function's line's `target`).
+    expect(stalled.dimensions).toEqual({ Target: "222222222222" });
     expect(stalled.depends_on).toEqual([`aws_cloudwatch_log_metric_filter.${Object.keys(resources(json, "aws_cloudwatch_log_metric_filter"))[0]}`]);
     expect(stalled.alarm_description).toMatch(/^No entry was appended to the ISS log in 15 minutes \(3 schedule periods of 5 minutes\)\./);
   });

@@ -1,0 +1,89 @@
+/**
+ * Several accounts B from one list: one stack, one provider per target through that account's
+ * bootstrap role, per target an access role with its boundary and a hardened bucket, the execution
+ * role allowed to assume exactly the listed access roles, a bootstrap stack per target account. A
+ * one-element list is the single pair: the same two providers, the same names, the same JSON.
+ */
+import { App, Testing } from "cdktf";
+import { addStacks } from "../../stacks/app";
+import { loadConfig } from "../../stacks/config";
+import { policyOf, resources } from "../../test-support/synth";
+
+const synthAll = (env: Record<string, string>) => {
+  const app = Testing.app();
+  const stacks = addStacks(app as App, loadConfig({ env }));
+  return { tracker: JSON.parse(Testing.synth(stacks.tracker)), bootstraps: stacks.bootstraps.map((b) => ({ name: b.node.id, json: JSON.parse(Testing.synth(b)) })) };
+};
+const B = "222222222222";
+const C = "333333333333";
+const D = "444444444444";
+
+describe("TARGETS with one entry", () => {
+  it("synthesizes exactly the stacks of ACCOUNT_B_ID alone: the same two providers, the same names, the same JSON", () => {
+    const single = synthAll({ ACCOUNT_B_ID: B });
+    expect(synthAll({ TARGETS: B })).toEqual(single);
+    expect(synthAll({ TARGETS: `[{"account":"${B}"}]` })).toEqual(single);
+    expect(single.tracker.provider.aws.map((p: { alias?: string }) => p.alias)).toEqual([undefined, "account_b"]);
+    expect(single.bootstraps.map((b) => b.name)).toEqual(["bootstrap"]);
+  });
+});
+
+describe("TARGETS with three accounts", () => {
+  const { tracker, bootstraps } = synthAll({ TARGETS: `${B},${C}:eu-west-1,${D}`, NAME_PREFIX: "iss-fleet" });
+  const providerOf = (resource: { provider?: string }) => resource.provider;
+
+  it("has one provider per target, each assuming that account's bootstrap role, pinned to the account: the first keeps the single pair's alias", () => {
+    expect(tracker.provider.aws.map((p: { alias?: string; allowed_account_ids?: string[]; region: string; assume_role?: Array<{ role_arn: string }> }) =>
+      [p.alias, p.allowed_account_ids, p.region, p.assume_role?.[0].role_arn])).toEqual([
+      [undefined, undefined, "us-east-1", undefined],
+      ["account_b", [B], "us-east-1", `arn:aws:iam::${B}:role/terraform`],
+      [`account_${C}`, [C], "eu-west-1", `arn:aws:iam::${C}:role/terraform`],
+      [`account_${D}`, [D], "us-east-1", `arn:aws:iam::${D}:role/terraform`],
+    ]);
+  });
+
+  it("gives each target an access role with its own external id and boundary, in its account, and a bucket of its own", () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const byProvider = (list: any[]) => [...list].sort((a, b) => order(a) - order(b));
+    const order = (r: { provider?: string }) => ["aws.account_b", `aws.account_${C}`, `aws.account_${D}`].indexOf(r.provider ?? "");
+    const roles = byProvider(Object.values(resources(tracker, "aws_iam_role")).filter((r: { name: string }) => r.name === "iss-fleet-report-writer"));
+    expect(roles.map((r: { provider?: string; permissions_boundary: string }) => [providerOf(r), r.permissions_boundary])).toEqual([
+      ["aws.account_b", `arn:aws:iam::${B}:policy/iss-fleet-report-writer-boundary`],
+      [`aws.account_${C}`, `arn:aws:iam::${C}:policy/iss-fleet-report-writer-boundary`],
+      [`aws.account_${D}`, `arn:aws:iam::${D}:policy/iss-fleet-report-writer-boundary`],
+    ]);
+    const externalIds = roles.map((r: { assume_role_policy: string }) => JSON.parse(r.assume_role_policy).Statement[0].Condition.StringEquals["sts:ExternalId"]);
+    expect(new Set(externalIds).size).toBe(3);
+    expect(byProvider(Object.values(resources(tracker, "aws_s3_bucket"))).map((b: { bucket?: string; provider?: string }) => [b.bucket, providerOf(b)])).toEqual([
+      [`iss-fleet-reports-${B}-us-east-1`, "aws.account_b"],
+      [`iss-fleet-reports-${C}-eu-west-1`, `aws.account_${C}`],
+      [`iss-fleet-reports-${D}-us-east-1`, `aws.account_${D}`],
+    ]);
+  });
+
+  it("lets the execution role assume exactly the three access roles, and each access role touch exactly its own object", () => {
+    const assume = Object.values(resources(tracker, "aws_iam_role_policy")).find((p: { name: string }) => p.name === "assume-report-access-role");
+    expect(policyOf(assume).Statement).toEqual([expect.objectContaining({ Action: "sts:AssumeRole", Resource: [expect.stringMatching(/^\$\{aws_iam_role\.trust-chain_access-role_/), expect.stringMatching(/access-role-333333333333/), expect.stringMatching(/access-role-444444444444/)] })]);
+    const grants = Object.values(resources(tracker, "aws_iam_role_policy")).filter((p: { name: string }) => p.name === "read-write-report-object")
+      .sort((a: { provider?: string }, b: { provider?: string }) => String(a.provider).replace("account_b", "0").localeCompare(String(b.provider).replace("account_b", "0")));
+    expect(grants.map((g) => [providerOf(g), policyOf(g).Statement[0].Resource])).toEqual([
+      ["aws.account_b", expect.stringMatching(/^\$\{aws_s3_bucket\.report-bucket_\w+\.arn\}\/iss_position\.txt$/)],
+      [`aws.account_${C}`, expect.stringMatching(/^\$\{aws_s3_bucket\.report-bucket-333333333333_bucket_\w+\.arn\}\/iss_position\.txt$/)],
+      [`aws.account_${D}`, expect.stringMatching(/^\$\{aws_s3_bucket\.report-bucket-444444444444_bucket_\w+\.arn\}\/iss_position\.txt$/)],
+    ]);
+  });
+
+  it("tells the function every target in TARGETS, compactly", () => {
+    const fn = Object.values(resources(tracker, "aws_lambda_function"))[0] as { environment: { variables: Record<string, string> } };
+    expect(JSON.parse(fn.environment.variables.TARGETS)).toEqual([{ account: B, region: "us-east-1" }, { account: C, region: "eu-west-1" }, { account: D, region: "us-east-1" }]);
+    expect(fn.environment.variables).toMatchObject({ NAME_PREFIX: "iss-fleet", OBJECT_KEY: "iss_position.txt" });
+    expect(fn.environment.variables.ACCESS_ROLE_ARN).toBeUndefined();
+  });
+
+  it("keeps the first target's resource ids, outputs and bootstrap stack the single pair's, and names the others' after their account", () => {
+    expect(Object.keys(tracker.output)).toEqual(expect.arrayContaining(["access_role_arn", "bucket_name", `access_role_arn_${C}`, `bucket_name_${D}`, `log_bucket_destroy_procedure_${C}`]));
+    expect(bootstraps.map((b) => b.name)).toEqual(["bootstrap", `bootstrap-${C}`, `bootstrap-${D}`]);
+    expect(bootstraps.map((b) => b.json.provider.aws[0].allowed_account_ids)).toEqual([[B], [C], [D]]);
+    expect(bootstraps[1].json.terraform.backend).toEqual({ local: { path: `../../../terraform.bootstrap-${C}.tfstate` } });
+  });
+});
