@@ -7,13 +7,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { App } from "cdktf";
-import { appConfig } from "../../main";
 import { ConfigError } from "../../stacks/config";
 import { runCommand, usageError, UsageError } from "../shared/cli";
 import { applyTerraformEnv } from "../shared/terraform-env";
 import { checkCredentials, STACKS, type StackName } from "./credentials";
-import { projectContext } from "./review";
+import { projectConfig } from "./review";
 import { PROJECT_ROOT } from "./stack-folders";
 
 export const VERBS = ["diff", "deploy"] as const;
@@ -38,7 +36,7 @@ export async function main(verb: Verb, argv: readonly string[]): Promise<number>
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"; // one line, not the SDK's Node notice
   let config;
   try {
-    config = appConfig(new App({ outdir: join(PROJECT_ROOT, ".build", "config-only"), context: projectContext() }));
+    config = projectConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);

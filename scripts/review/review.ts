@@ -16,6 +16,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { dirname, join, relative } from "node:path";
 import { appConfig, synthApp } from "../../main";
 import { BOOTSTRAP_STACK_NAME } from "../../stacks/bootstrap-stack";
+import { loadConfig, type AppConfig } from "../../stacks/config";
 import { TRACKER_STACK_NAME } from "../../stacks/iss-tracker-stack";
 import { accessModelFrom } from "../prove/access-model";
 import { proveModel, type ProofRow } from "../prove/model";
@@ -32,6 +33,14 @@ const REVIEW_FILES = ["main.tf", "DIGEST.md", ".terraform.lock.hcl", "assets"] a
 /** cdktf.json's context, as the cdktf CLI hands it to the app. */
 export function projectContext(): Record<string, unknown> {
   return JSON.parse(readFileSync(join(PROJECT_ROOT, "cdktf.json"), "utf8")).context ?? {};
+}
+
+/**
+ * The configuration the app synthesizes for these settings, without synthesizing: the environment,
+ * then cdktf.json's context (and CDKTF_CONTEXT_JSON's, which the cdktf CLI sets), as the app reads them.
+ */
+export function projectConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  return loadConfig({ env, context: { ...projectContext(), ...JSON.parse(env.CDKTF_CONTEXT_JSON || "{}") } });
 }
 
 /** The lines main.tf starts with. */
