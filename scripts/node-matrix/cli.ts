@@ -7,12 +7,13 @@ import { parseArgs } from "node:util";
 import { runCommand, usageError, UsageError } from "../shared/cli";
 import { formatResults, runMatrix, SUPPORTED_NODE_MAJORS, type MatrixOptions } from "./matrix";
 
-export const USAGE = `usage: npm run test:node -- [MAJOR ...] [--start] [--refresh] [--help]
+export const USAGE = `usage: npm run test:node -- [MAJOR ...] [--current] [--start] [--refresh] [--help]
 
 Fetches Node's official binary for each MAJOR from the npm registry into .local/node/<MAJOR> (once),
 then runs under it, with it first on PATH: npm run test:fast, cdktf synth, cdktf synth --hcl and
 npm run synth. Default majors: the supported ones (${SUPPORTED_NODE_MAJORS.join(", ")}) other than this Node's.
 
+  --current  run the checks under this Node instead, fetching nothing (the CI workflow's Node matrix)
   --start    also npm start (the emulator rehearsal: cdktf deploy and destroy of both stacks)
   --refresh  fetch each binary again (the newest release of its major)
   --help     this text
@@ -25,7 +26,7 @@ export function parseMatrixArgs(argv: readonly string[], currentMajor = Number(p
   if (argv.includes("--help") || argv.includes("-h")) throw new UsageError(USAGE, true);
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { start: { type: "boolean" }, refresh: { type: "boolean" } } });
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { start: { type: "boolean" }, refresh: { type: "boolean" }, current: { type: "boolean" } } });
   } catch (error) {
     throw usageError((error as Error).message, USAGE);
   }
@@ -37,8 +38,11 @@ export function parseMatrixArgs(argv: readonly string[], currentMajor = Number(p
     }
     return major;
   });
+  const current = parsed.values.current ?? false;
+  if (current && majors.length > 0) throw usageError("--current runs under this Node only: give no majors with it", USAGE);
   return {
-    majors: majors.length > 0 ? [...new Set(majors)] : SUPPORTED_NODE_MAJORS.filter((m) => m !== currentMajor),
+    current,
+    majors: current ? [] : majors.length > 0 ? [...new Set(majors)] : SUPPORTED_NODE_MAJORS.filter((m) => m !== currentMajor),
     start: parsed.values.start ?? false,
     refresh: parsed.values.refresh ?? false,
   };

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 
 export const ROOT = resolve(__dirname, "..", "..");
 
@@ -41,6 +41,8 @@ export interface MatrixOptions {
   readonly start: boolean;
   /** Fetch each binary again (the newest release of its major). */
   readonly refresh: boolean;
+  /** Run the checks under the Node running this (CI's matrix, where setup-node chose it), fetching nothing. */
+  readonly current?: boolean;
 }
 
 /**
@@ -161,6 +163,13 @@ export function runMatrix(options: MatrixOptions, progress: (line: string) => vo
   const results: NodeResult[] = [];
   const out = mkdtempSync(join(tmpdir(), "iss-node-matrix-"));
   try {
+    if (options.current) {
+      const major = Number(process.versions.node.split(".")[0]);
+      progress(`Node ${major}: ${process.version} (this one)`);
+      const steps = runUnder(dirname(process.execPath), stepsFor(join(out, "current"), options), progress);
+      for (const s of steps.filter((s) => !s.ok)) progress(`Node ${major}: ${s.step} FAILED:\n${s.tail}`);
+      results.push({ major, version: process.version, steps });
+    }
     for (const major of options.majors) {
       progress(`Node ${major}: fetching ${nodePackageName()}@${major} (kept in .local/node/${major}) ...`);
       const fetched = fetchNode(major, options.refresh);
