@@ -136,8 +136,9 @@ export interface NodeResult {
   readonly steps: readonly StepResult[];
 }
 
-/** Runs every step under one Node; a step's failure does not stop the others. */
-export function runUnder(bin: string, steps: readonly Step[], progress: (line: string) => void): StepResult[] {
+/** Runs every step under one Node; a step's failure does not stop the others. `out` is the steps' scratch folder. */
+export function runUnder(bin: string, steps: readonly Step[], out: string, progress: (line: string) => void): StepResult[] {
+  mkdirSync(out, { recursive: true }); // cdktf's App creates its outdir, not the folders above it
   const env = environmentFor(bin);
   return steps.map((step) => {
     progress(`  ${step.name} ...`);
@@ -166,7 +167,7 @@ export function runMatrix(options: MatrixOptions, progress: (line: string) => vo
     if (options.current) {
       const major = Number(process.versions.node.split(".")[0]);
       progress(`Node ${major}: ${process.version} (this one)`);
-      const steps = runUnder(dirname(process.execPath), stepsFor(join(out, "current"), options), progress);
+      const steps = runUnder(dirname(process.execPath), stepsFor(join(out, "current"), options), join(out, "current"), progress);
       for (const s of steps.filter((s) => !s.ok)) progress(`Node ${major}: ${s.step} FAILED:\n${s.tail}`);
       results.push({ major, version: process.version, steps });
     }
@@ -179,7 +180,7 @@ export function runMatrix(options: MatrixOptions, progress: (line: string) => vo
         continue;
       }
       progress(`Node ${major}: ${fetched.version}`);
-      const steps = runUnder(fetched.bin, stepsFor(join(out, String(major)), options), progress);
+      const steps = runUnder(fetched.bin, stepsFor(join(out, String(major)), options), join(out, String(major)), progress);
       for (const s of steps.filter((s) => !s.ok)) progress(`Node ${major}: ${s.step} FAILED:\n${s.tail}`);
       results.push({ major, version: fetched.version, steps });
     }
