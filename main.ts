@@ -5,15 +5,25 @@
  * Configuration: environment variables or cdktf.json context (see README / help).
  */
 import { App } from "cdktf";
+import { finishStackFolders } from "./scripts/review/stack-folders";
 import { addStacks } from "./stacks/app";
-import { ConfigError, loadConfig, SETTINGS } from "./stacks/config";
+import { ConfigError, loadConfig, SETTINGS, type AppConfig } from "./stacks/config";
 
-/** Builds both stacks from the environment and cdktf.json context, and writes them out. */
-export function synthApp(app: App = new App()): App {
+/** The configuration an app synthesizes: the environment, then its context (cdktf.json's, as the CLI passes it). */
+export function appConfig(app: App, env: Record<string, string | undefined> = process.env): AppConfig {
   const context = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.context, app.node.tryGetContext(s.context)]));
-  const config = loadConfig({ env: process.env, context });
-  addStacks(app, config);
+  return loadConfig({ env, context });
+}
+
+/**
+ * Builds both stacks from the environment and cdktf.json context, and writes them out: each stack
+ * folder holds the form just synthesized (JSON, or HCL for `cdktf synth --hcl`) and never the
+ * other one, plus the project's provider lock file (scripts/review/stack-folders.ts).
+ */
+export function synthApp(app: App = new App(), env: Record<string, string | undefined> = process.env): App {
+  addStacks(app, appConfig(app, env));
   app.synth();
+  finishStackFolders(app.outdir);
   return app;
 }
 

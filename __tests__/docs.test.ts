@@ -16,9 +16,6 @@ const SCRIPTS = Object.keys(JSON.parse(readFileSync(join(ROOT, "package.json"), 
 const MARKDOWN = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
 const read = (file: string) => readFileSync(join(ROOT, file), "utf8");
 
-/** Written on other branches and already named here: each entry goes once what it names lands. */
-const PENDING = { files: ["docs/production.md"], scripts: [] as string[] };
-
 /** Markdown text outside fenced code blocks. */
 const prose = (markdown: string) => markdown.replace(/^```[^\n]*\n[\s\S]*?^```$/gm, "");
 
@@ -80,7 +77,7 @@ describe("the README, help and docs/", () => {
     const text = [HELP, ...MARKDOWN.map(read)].join("\n");
     const named = [...new Set([...text.matchAll(/npm run ([a-z]+(?::[a-z]+)?)/g)].map((m) => m[1]))];
     expect(named.length).toBeGreaterThanOrEqual(5);
-    expect(named.filter((name) => !SCRIPTS.includes(name) && !PENDING.scripts.includes(name))).toEqual([]);
+    expect(named.filter((name) => !SCRIPTS.includes(name))).toEqual([]);
   });
 
   it("link only to files and headings that exist", () => {
@@ -89,16 +86,10 @@ describe("the README, help and docs/", () => {
     const broken = links.filter(([file, target]) => {
       const [path, anchor] = target.split("#");
       const to = path === "" ? file : relative(ROOT, resolve(ROOT, dirname(file), decodeURIComponent(path)));
-      if (PENDING.files.includes(to)) return false;
       if (!existsSync(join(ROOT, to))) return true;
       return anchor !== undefined && (!to.endsWith(".md") || !anchors(read(to)).has(anchor));
     });
     expect(broken.map(([file, target]) => `${file} -> ${target}`)).toEqual([]);
-  });
-
-  it("have nothing pending that has landed (remove it from PENDING)", () => {
-    expect(PENDING.files.filter((file) => existsSync(join(ROOT, file)))).toEqual([]);
-    expect(PENDING.scripts.filter((name) => SCRIPTS.includes(name))).toEqual([]);
   });
 
   it("find the anchors GitHub gives headings", () => {

@@ -11,10 +11,14 @@
  *   line while it runs;
  * - a machine interpreter that already has the exact pinned distributions can be used instead
  *   (moto: the machine's python3 often has it; checkov never, its pins clash with other tools);
- * - a fully pinned tool (checkov: a full freeze) is installed by uv (pinned in uv-requirements.txt,
- *   itself installed by the venv's pip), about 20 s of CPU less than pip for checkov; pip installs
- *   it when uv cannot (uv does not read pip's configuration: an index or proxy that only pip.conf
- *   names), with the same exact pins, so either way the venv holds the same distributions.
+ * - a fully pinned tool (checkov, the workflow linters: a full freeze) is installed by uv (pinned in
+ *   uv-requirements.txt, itself installed by the venv's pip), about 20 s of CPU less than pip for
+ *   checkov; pip installs it when uv cannot (uv does not read pip's configuration: an index or proxy
+ *   that only pip.conf names), with the same exact pins, so either way the venv holds the same
+ *   distributions;
+ * - a full freeze carries the sha256 of every file PyPI serves for each pin, and uv and pip install
+ *   it (and uv itself) in hash-checking mode (--require-hashes): a file that is not the one pinned,
+ *   from whatever index or mirror, is refused.
  *
  * Only Python itself is a prerequisite: a missing python3 is reported with what to install.
  */
@@ -37,8 +41,9 @@ export interface PythonTool {
   /** Interpreters tried before the venv (only with machineDistributions). */
   readonly machineInterpreters?: readonly string[];
   /**
-   * The requirements pin every package of the venv (a full freeze): install them as listed without
-   * a resolver (`--no-deps`), with uv when it can be installed; `pip check` still verifies them.
+   * The requirements pin every package of the venv (a full freeze) with their hashes: install them as
+   * listed without a resolver (`--no-deps`), in hash-checking mode, with uv when it can be installed;
+   * `pip check` still verifies them.
    */
   readonly fullyPinned?: boolean;
   /** Where uv's pin is (default: scripts/shared/uv-requirements.txt). */
@@ -61,6 +66,23 @@ export const CHECKOV: PythonTool = {
   venv: join(PROJECT_ROOT, ".venv-checkov"),
   fullyPinned: true,
 };
+
+/** actionlint and zizmor, the GitHub Actions workflow linters (both single wheels with their binary inside). */
+export const WORKFLOW_LINTERS: PythonTool = {
+  name: "actionlint and zizmor (the workflow linters)",
+  requirements: join(PROJECT_ROOT, "scripts", "workflows", "requirements.txt"),
+  venv: join(PROJECT_ROOT, ".venv-workflow-lint"),
+  fullyPinned: true,
+};
+
+/**
+ * The pins of a full freeze that carry no `--hash=sha256:` (hash-checking mode refuses to install
+ * them): empty when every requirement is hashed.
+ */
+export function unhashedPins(requirementsText: string): string[] {
+  const requirements = requirementsText.replace(/\\\n/g, " ").split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
+  return requirements.filter((r) => !/--hash=sha256:[0-9a-f]{64}/.test(r)).map((r) => r.split(/\s/)[0]);
+}
 
 /** The interpreter venvs are built from: ISS_TRACKER_BASE_PYTHON or python3. */
 function basePython(): string {
@@ -182,12 +204,12 @@ export function ensurePythonTool(tool: PythonTool, progress: (line: string) => v
     let installer = "pip";
     if (tool.fullyPinned) {
       const uv = join(tool.venv, "bin", "uv");
-      const failed = attempt(pip("install", ...quiet, "-r", tool.uvRequirements ?? UV_REQUIREMENTS)) ??
-        attempt([uv, ["pip", "install", "--quiet", "--python", python, "--no-deps", "--compile-bytecode", "-r", tool.requirements]]);
+      const failed = attempt(pip("install", ...quiet, "--require-hashes", "-r", tool.uvRequirements ?? UV_REQUIREMENTS)) ??
+        attempt([uv, ["pip", "install", "--quiet", "--python", python, "--no-deps", "--require-hashes", "--compile-bytecode", "-r", tool.requirements]]);
       if (failed === undefined) installer = "uv";
       else progress(`setting up ${tool.name}: uv could not install it (${failed.summary}); pip does, a little slower`);
     }
-    if (installer === "pip") step(tool, pip("install", ...quiet, ...(tool.fullyPinned ? ["--no-deps"] : []), "-r", tool.requirements));
+    if (installer === "pip") step(tool, pip("install", ...quiet, ...(tool.fullyPinned ? ["--no-deps", "--require-hashes"] : []), "-r", tool.requirements));
     step(tool, pip("check"));
     writeFileSync(stampFile, stamp);
     progress(`setting up ${tool.name}: done in ${((Date.now() - started) / 1000).toFixed(0)} s (installed with ${installer})`);

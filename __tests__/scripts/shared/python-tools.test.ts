@@ -2,7 +2,10 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { CHECKOV, ensurePythonTool, MOTO, pinsOf, UV_REQUIREMENTS, type PythonTool } from "../../../scripts/shared/python-tools";
+import { CHECKOV, ensurePythonTool, MOTO, pinsOf, unhashedPins, UV_REQUIREMENTS, WORKFLOW_LINTERS, type PythonTool } from "../../../scripts/shared/python-tools";
+
+/** six 1.17.0 with the sha256 of both files PyPI serves for it. */
+const SIX = "six==1.17.0 \\\n    --hash=sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274 \\\n    --hash=sha256:ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81";
 
 describe("the project's Python tools", () => {
   let dir: string;
@@ -63,14 +66,34 @@ describe("the project's Python tools", () => {
     expect(ensurePythonTool(tool, (l) => lines.push(l))).toBe(python);
     expect(lines).toEqual([]); // comments and blank lines are not part of what the venv is built from
 
-    // A new pin rebuilds the venv; the project's uv pin installs it.
-    writeFileSync(requirements, "six==1.17.0\n");
+    // A new pin rebuilds the venv; the project's uv pin installs it, in hash-checking mode.
+    writeFileSync(requirements, `${SIX}\n`);
     expect(ensurePythonTool(tool, (l) => lines.push(l))).toBe(python);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^setting up pinned tool: installing/);
     expect(lines[1]).toMatch(/^setting up pinned tool: done in \d+ s \(installed with uv\)$/);
     expect(execFileSync(python, ["-c", "import six; print(six.__version__)"], { encoding: "utf8" }).trim()).toBe("1.17.0");
   }, 180_000);
+
+  it("carries a sha256 for every pin of every full freeze (uv's own pin included), and finds a pin without one", () => {
+    for (const file of [CHECKOV.requirements, WORKFLOW_LINTERS.requirements, UV_REQUIREMENTS]) {
+      const text = readFileSync(file, "utf8");
+      expect(pinsOf(text).size).toBeGreaterThan(0);
+      expect([file, unhashedPins(text)]).toEqual([file, []]);
+    }
+    expect(CHECKOV.fullyPinned && WORKFLOW_LINTERS.fullyPinned).toBe(true);
+    expect(unhashedPins(`${SIX}\nattrs==26.1.0\n# a comment\n`)).toEqual(["attrs==26.1.0"]);
+  });
+
+  it("refuses a pinned file whose hash is not the one listed (pip's hash-checking mode; uv runs with the same --require-hashes)", () => {
+    const requirements = join(dir, "req-bad-hash.txt");
+    writeFileSync(requirements, `six==1.17.0 \\\n    --hash=sha256:${"0".repeat(64)}\n`);
+    const noUv = join(dir, "uv-unavailable.txt"); // written by the test above: a uv that cannot be installed
+    const tool: PythonTool = { name: "tampered tool", requirements, venv: join(dir, ".venv-tampered"), fullyPinned: true, uvRequirements: noUv };
+    const lines: string[] = [];
+    expect(() => ensurePythonTool(tool, (l) => lines.push(l))).toThrow(/setting up tampered tool failed at: .*pip install .*--require-hashes[\s\S]*(THESE PACKAGES DO NOT MATCH THE HASHES|hash)/i);
+    expect(lines[1]).toMatch(/uv could not install it \(.*\); pip does/);
+  }, 120_000);
 
   it("says what to install when the base Python is missing", () => {
     const saved = process.env.ISS_TRACKER_BASE_PYTHON;
