@@ -18,7 +18,7 @@
  * object the role may not read) is resolved by a conditional create: created means the log was
  * missing; 412 means it exists and may not be read, an AccessDenied naming the missing grant.
  */
-import { formatEntry, formatUtc, HEAD_BYTES, isLogHead, LOG_HEADER, planAppend, rewriteProblem, watermarkOf, type IssPosition, type LogWatermark } from "./core";
+import { formatEntry, formatUtc, HEAD_BYTES, isLogHead, LOG_HEADER, planAppend, rewriteProblem, watermarkOf, withDelivery, type IssPosition, type LogWatermark } from "./core";
 import type { ObjectStore } from "./object-store";
 import { ABORT_MARGIN_MS, DeadlineError, LOG_MARGIN_MS, NO_DEADLINE, OutOfTimeError, realSleep, retryWithinDeadline, type Deadline, type Sleep } from "./retry";
 import { ConflictError, InconsistentReadError, ReadDeniedError, StoreAccessDeniedError, TransientStoreError } from "./store-errors";
@@ -62,6 +62,8 @@ export interface AppendOptions {
   readonly minAttemptMs?: number;
   /** What an earlier run saw of this log: a log that is not it plus appends is refused (LogRewrittenError). */
   readonly seen?: LogWatermark;
+  /** The run's delivery (the scheduled event's id): a log that records it has this run's entry already (a retry). */
+  readonly deliveryId?: string;
 }
 
 /** The run ran out of time while other writers kept winning the race; nothing was written. */
@@ -121,7 +123,7 @@ export async function appendEntry(store: ObjectStore, position: IssPosition, opt
     if (!current.exists) {
       const body = Buffer.from(LOG_HEADER + formatEntry(position), "utf8");
       try {
-        await store.create(body);
+        await store.create(body, withDelivery([], options.deliveryId));
       } catch (error) {
         if (!(existsButDenied && error instanceof StoreAccessDeniedError)) throw error;
         throw new StoreAccessDeniedError(`${error.message} (the read was denied too: GetObject answered 403)`, error);
@@ -158,17 +160,18 @@ export async function appendEntry(store: ObjectStore, position: IssPosition, opt
       );
     }
     rewrittenOnce = false;
-    const plan = planAppend(current.tail.toString("utf8"), current.size, position);
+    const plan = planAppend(current.tail.toString("utf8"), current.size, position, { id: options.deliveryId, recorded: current.deliveries });
     if (plan.kind === "duplicate") return { path: "duplicate", bytesAppended: 0, attempts, objectBytes: current.size, watermark: mark(current.size, head, current.tail) };
     if (plan.kind === "stale") return { path: "stale", reason: `${plan.reason}; nothing written to ${store.location}`, newest: plan.newest, attempts, objectBytes: current.size };
     const appendix = Buffer.from(plan.text, "utf8");
+    const deliveries = withDelivery(current.deliveries, options.deliveryId);
     if (multipart) {
-      await store.appendMultipart(appendix, current.etag, current.size);
+      await store.appendMultipart(appendix, current.etag, current.size, deliveries);
       const size = current.size + appendix.length;
       return { path: "multipart-append", bytesAppended: appendix.length, attempts, objectBytes: size, watermark: mark(size, head, Buffer.concat([current.tail, appendix])) };
     }
     const after = Buffer.concat([whole ?? current.tail, appendix]);
-    await store.replace(after, current.etag);
+    await store.replace(after, current.etag, deliveries);
     return { path: "read-modify-write", bytesAppended: appendix.length, attempts, objectBytes: after.length, watermark: mark(after.length, after, after) };
   };
 

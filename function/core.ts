@@ -2,8 +2,9 @@
  * The pure core of the tracker: no I/O, no clock, no environment.
  *
  * - parse an ISS source's response (open-notify or wheretheiss.at) into one validated shape;
- * - format a log entry in seed 003's format;
- * - tell whether the entry is already in the log's tail (idempotent re-runs);
+ * - format a log entry (`Time: …`, `Latitude: …`, `Longitude: …`, a blank line);
+ * - tell whether the entry is already in the log's tail, or this delivery's entry is (idempotent
+ *   re-runs and Lambda's retries of a run that failed for another target);
  * - judge a fix's freshness against the function's clock and against the log's newest entry;
  * - decide what an append does with a fix and a log's tail (planAppend);
  * - recognise the log's header (anything else at the key is a foreign object, never appended to);
@@ -26,13 +27,13 @@ export class InvalidIssResponseError extends Error {
 }
 
 export const LOG_TITLE = "ISS Location Logs";
-/** Header of a new log: the title, a line of `=`, a blank line (seed 003's file). */
+/** Header of a new log: the title, a line of 19 `=`, a blank line. */
 export const LOG_HEADER = `${LOG_TITLE}\n${"=".repeat(19)}\n\n`;
 /** Bytes read from the start of a large log to check its header (the title, a rule line, slack). */
 export const HEAD_BYTES = 64;
 /**
  * The start of a log: the title line, then a line of one or more `=` (this function writes 19,
- * like seed 003; older docs showed 17, and a hand-made log may have no blank line after it).
+ * older docs showed 17, and a hand-made log may have no blank line after it).
  */
 const LOG_HEAD = /^ISS Location Logs\r?\n=+(\r?\n|$)/;
 
@@ -132,7 +133,7 @@ export function formatUtc(timestamp: number): string {
   return new Date(timestamp * 1000).toISOString().slice(0, 19).replace("T", " ");
 }
 
-/** Four decimals like seed 003's log; never "-0.0000". */
+/** Four decimals (about 11 m); never "-0.0000". */
 export function formatCoordinate(value: number): string {
   const text = value.toFixed(4);
   return text === "-0.0000" ? "0.0000" : text;
@@ -231,15 +232,46 @@ export function rewriteProblem(seen: LogWatermark, size: number, head: Buffer, t
   return undefined;
 }
 
+/**
+ * The deliveries (scheduled events, by id) whose entry a log holds, kept in the object's metadata
+ * (x-amz-meta-deliveries) by every write: a retry of a run delivers the same event a minute or more
+ * later, with a new fix of another second, so only the event's id tells that this log has its entry
+ * already (a run that failed for another target is retried, and must not write twice where it
+ * landed). The last MAX_DELIVERIES are kept; S3 allows 2 KB of metadata, this takes at most 650 bytes.
+ */
+export const DELIVERIES_METADATA = "deliveries";
+export const MAX_DELIVERIES = 10;
+const DELIVERY_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** The id of the event a run was delivered (an EventBridge event's `id`), when it has a usable one. */
+export function deliveryIdOf(event: unknown): string | undefined {
+  const id = (event as { readonly id?: unknown } | null | undefined)?.id;
+  return typeof id === "string" && DELIVERY_ID.test(id) ? id : undefined;
+}
+
+/** The deliveries a metadata value lists (anything that is not an id is ignored). */
+export function parseDeliveries(value: string | undefined): string[] {
+  return (value ?? "").split(" ").filter((id) => DELIVERY_ID.test(id));
+}
+
+/** The deliveries to record with a write of `id`'s entry: the newest MAX_DELIVERIES, `id` last. */
+export function withDelivery(recorded: readonly string[], id: string | undefined): string[] {
+  const ids = id === undefined ? [...recorded] : [...recorded.filter((r) => r !== id), id];
+  return ids.slice(-MAX_DELIVERIES);
+}
+
 /** What to do with a fix, given the log's tail: it is there already, it is too far behind, or this text goes on the end. */
 export type AppendPlan =
   | { readonly kind: "duplicate" }
   | { readonly kind: "stale"; readonly newest: number; readonly reason: string }
   | { readonly kind: "append"; readonly text: string };
 
-/** The decision for one fix and one log (whose size is `logSize` and which ends with `tail`). */
-export function planAppend(tail: string, logSize: number, position: IssPosition): AppendPlan {
-  if (isDuplicate(tail, position)) return { kind: "duplicate" };
+/**
+ * The decision for one fix and one log (whose size is `logSize`, which ends with `tail` and records
+ * these deliveries): a duplicate when the tail has the fix's second or the log records this delivery.
+ */
+export function planAppend(tail: string, logSize: number, position: IssPosition, delivery: { readonly id?: string; readonly recorded: readonly string[] } = { recorded: [] }): AppendPlan {
+  if (isDuplicate(tail, position) || (delivery.id !== undefined && delivery.recorded.includes(delivery.id))) return { kind: "duplicate" };
   const newest = newestEntry(tail);
   const reason = orderProblem(position, newest);
   if (reason !== undefined && newest !== undefined) return { kind: "stale", newest, reason };

@@ -14,7 +14,7 @@ import { loadConfig, type TrackerConfig } from "./config";
 import { FUNCTION_DEFAULTS, LOG_MESSAGES, partitionOf } from "./contract";
 import { roleSessionName } from "./credentials";
 import { fetchFromSource } from "./iss-client";
-import type { LogWatermark } from "./core";
+import { deliveryIdOf, type LogWatermark } from "./core";
 import { createLogger, errorFields } from "./logger";
 import { S3ObjectStore } from "./object-store";
 import { ABORT_MARGIN_MS, deadlineFrom, LOG_MARGIN_MS } from "./retry";
@@ -40,7 +40,7 @@ let sessions: Sessions | undefined;
 /** What this container's runs last saw of each target's log: a warm run refuses a log that was cut or rewritten since. */
 const watermarks = new Map<string, LogWatermark>();
 
-export async function handler(_event?: unknown, context?: LambdaContextLike): Promise<RunSummary> {
+export async function handler(event?: unknown, context?: LambdaContextLike): Promise<RunSummary> {
   const functionName = context?.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
   const log = createLogger(undefined, { requestId: context?.awsRequestId, function: functionName });
   let config: TrackerConfig;
@@ -68,6 +68,6 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
       log,
       watermarks,
     },
-    { requestId: context?.awsRequestId, sessionName: roleSessionName(functionName, context?.awsRequestId), deadline },
+    { requestId: context?.awsRequestId, deliveryId: deliveryIdOf(event), sessionName: roleSessionName(functionName, context?.awsRequestId), deadline },
   );
 }

@@ -38,6 +38,8 @@ export interface MultipartTarget {
   readonly bucket: string;
   readonly key: string;
   readonly contentType: string;
+  /** The new version's user metadata (a multipart upload's is set when it is created). */
+  readonly Metadata?: Record<string, string>;
   /** The account that must own the bucket (ExpectedBucketOwner, and ExpectedSourceBucketOwner on the copy). */
   readonly expectedOwner?: string;
   /** Counts the appendix's bytes once S3 took them. */
@@ -52,7 +54,7 @@ export async function appendMultipart(calls: S3Calls, target: MultipartTarget, a
   const owner = target.expectedOwner === undefined ? {} : { ExpectedBucketOwner: target.expectedOwner };
   const uploadId = await calls.send<CreateMultipartUploadCommandOutput, string>(
     "CreateMultipartUpload",
-    new CreateMultipartUploadCommand({ Bucket, Key, ...owner, ContentType: target.contentType, ChecksumAlgorithm: "CRC32" }),
+    new CreateMultipartUploadCommand({ Bucket, Key, ...owner, ContentType: target.contentType, ...(target.Metadata ? { Metadata: target.Metadata } : {}), ChecksumAlgorithm: "CRC32" }),
     (created) => {
       if (!created.UploadId) throw new StoreProtocolError(`CreateMultipartUpload on ${calls.location} returned no UploadId`);
       return created.UploadId;

@@ -19,6 +19,7 @@ import {
   type PutObjectCommandOutput,
 } from "@aws-sdk/client-s3";
 import { createHash } from "node:crypto";
+import { DELIVERIES_METADATA, parseDeliveries } from "./core";
 import { appendMultipart } from "./multipart-append";
 import { ABORT_MARGIN_MS, LOG_MARGIN_MS, NO_DEADLINE, type Deadline } from "./retry";
 import { nameOf, statusOf } from "./aws-errors";
@@ -36,6 +37,8 @@ export type TailRead =
       readonly size: number;
       /** Its last bytes (the whole object when `size <= maxBytes`, then checked against its ETag). */
       readonly tail: Buffer;
+      /** The deliveries its metadata records (core.ts DELIVERIES_METADATA). */
+      readonly deliveries: readonly string[];
     };
 
 export interface ObjectStore {
@@ -52,20 +55,27 @@ export interface ObjectStore {
   readHead(maxBytes: number, etag: string): Promise<{ readonly head: Buffer; readonly size: number }>;
   /** The whole object, only if it still has this ETag (and exactly `size` bytes). */
   readWhole(etag: string, size: number): Promise<Buffer>;
-  /** Creates the object if it does not exist yet. Returns the new ETag. */
-  create(body: Buffer): Promise<string>;
-  /** Replaces the object if it still has this ETag. Returns the new ETag. */
-  replace(body: Buffer, etag: string): Promise<string>;
+  /** Creates the object if it does not exist yet, recording these deliveries (default none). Returns the new ETag. */
+  create(body: Buffer, deliveries?: readonly string[]): Promise<string>;
+  /** Replaces the object if it still has this ETag, recording these deliveries. Returns the new ETag. */
+  replace(body: Buffer, etag: string, deliveries?: readonly string[]): Promise<string>;
   /**
    * Appends without downloading: the current object copied server-side (pinned to `etag`), then
-   * `appendix`, completed with `If-Match`. Returns the new ETag.
+   * `appendix`, completed with `If-Match`, recording these deliveries. Returns the new ETag.
    */
-  appendMultipart(appendix: Buffer, etag: string, size: number): Promise<string>;
+  appendMultipart(appendix: Buffer, etag: string, size: number, deliveries?: readonly string[]): Promise<string>;
   /** Object bytes that went through the function (bodies only), since creation. */
   readonly stats: { bytesDownloaded: number; bytesUploaded: number };
 }
 
 const CONTENT_TYPE = "text/plain; charset=utf-8";
+
+/** The metadata of a write that records these deliveries (none: no metadata). */
+export function deliveriesMetadata(deliveries: readonly string[]): { Metadata?: Record<string, string> } {
+  return deliveries.length === 0 ? {} : { Metadata: { [DELIVERIES_METADATA]: deliveries.join(" ") } };
+}
+
+const deliveriesOf = (response: GetObjectCommandOutput) => parseDeliveries(response.Metadata?.[DELIVERIES_METADATA]);
 
 /** `bytes 0-99/100` → the range and the whole size; undefined for anything else (e.g. `bytes 0-99/*`). */
 export function parseContentRange(value: string | undefined): { start: number; end: number; size: number } | undefined {
@@ -201,7 +211,9 @@ export class S3ObjectStore implements ObjectStore {
               );
             }
             const tail = await this.body(response, range.end - range.start + 1, "GetObject (tail)", signal);
-            return { exists: true, etag, size: range.size, tail: range.start === 0 ? this.checkedWhole(tail, etag, response, "GetObject (tail)") : tail };
+            return {
+              exists: true, etag, size: range.size, tail: range.start === 0 ? this.checkedWhole(tail, etag, response, "GetObject (tail)") : tail, deliveries: deliveriesOf(response),
+            };
           }
           // No Content-Range (200): the whole object came back, and Content-Length is its size.
           const length = response.ContentLength;
@@ -213,7 +225,7 @@ export class S3ObjectStore implements ObjectStore {
                 : `GetObject of ${this.location} ignored the Range header (${length} bytes); refusing to download it`,
             );
           }
-          return { exists: true, etag, size: length, tail: this.checkedWhole(await this.body(response, length, "GetObject", signal), etag, response, "GetObject") };
+          return { exists: true, etag, size: length, tail: this.checkedWhole(await this.body(response, length, "GetObject", signal), etag, response, "GetObject"), deliveries: deliveriesOf(response) };
         },
         { read: true },
       );
@@ -239,7 +251,7 @@ export class S3ObjectStore implements ObjectStore {
             throw new StoreProtocolError(`GetObject of ${this.location}: the tail range was refused, yet the object has ${length ?? "an unstated number of"} bytes`);
           }
           const etag = this.etagOf(whole.ETag, "GetObject");
-          return { exists: true, etag, size: length, tail: this.checkedWhole(await this.body(whole, length, "GetObject", signal), etag, whole, "GetObject") };
+          return { exists: true, etag, size: length, tail: this.checkedWhole(await this.body(whole, length, "GetObject", signal), etag, whole, "GetObject"), deliveries: deliveriesOf(whole) };
         },
         { read: true },
       );
@@ -289,10 +301,12 @@ export class S3ObjectStore implements ObjectStore {
     );
   }
 
-  async create(body: Buffer): Promise<string> {
+  async create(body: Buffer, deliveries: readonly string[] = []): Promise<string> {
     return this.calls.send<PutObjectCommandOutput, string>(
       "PutObject (create)",
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.key, ...this.owner, Body: body, ContentLength: body.length, ContentType: CONTENT_TYPE, IfNoneMatch: "*" }),
+      new PutObjectCommand({
+        Bucket: this.bucket, Key: this.key, ...this.owner, Body: body, ContentLength: body.length, ContentType: CONTENT_TYPE, ...deliveriesMetadata(deliveries), IfNoneMatch: "*",
+      }),
       (out) => {
         this.stats.bytesUploaded += body.length;
         return this.etagOf(out.ETag, "PutObject");
@@ -300,10 +314,12 @@ export class S3ObjectStore implements ObjectStore {
     );
   }
 
-  async replace(body: Buffer, etag: string): Promise<string> {
+  async replace(body: Buffer, etag: string, deliveries: readonly string[] = []): Promise<string> {
     return this.calls.send<PutObjectCommandOutput, string>(
       "PutObject (replace)",
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.key, ...this.owner, Body: body, ContentLength: body.length, ContentType: CONTENT_TYPE, IfMatch: etag }),
+      new PutObjectCommand({
+        Bucket: this.bucket, Key: this.key, ...this.owner, Body: body, ContentLength: body.length, ContentType: CONTENT_TYPE, ...deliveriesMetadata(deliveries), IfMatch: etag,
+      }),
       (out) => {
         this.stats.bytesUploaded += body.length;
         return this.etagOf(out.ETag, "PutObject");
@@ -313,9 +329,9 @@ export class S3ObjectStore implements ObjectStore {
     );
   }
 
-  async appendMultipart(appendix: Buffer, etag: string, size: number): Promise<string> {
+  async appendMultipart(appendix: Buffer, etag: string, size: number, deliveries: readonly string[] = []): Promise<string> {
     return appendMultipart(this.calls, {
-      bucket: this.bucket, key: this.key, contentType: CONTENT_TYPE, warn: this.warn, expectedOwner: this.owner.ExpectedBucketOwner,
+      bucket: this.bucket, key: this.key, contentType: CONTENT_TYPE, ...deliveriesMetadata(deliveries), warn: this.warn, expectedOwner: this.owner.ExpectedBucketOwner,
       uploaded: (bytes) => void (this.stats.bytesUploaded += bytes),
     }, appendix, etag, size);
   }

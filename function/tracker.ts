@@ -58,6 +58,8 @@ export interface RunSummary {
 
 export interface Invocation {
   readonly requestId?: string;
+  /** The delivered event's id (core.ts deliveryIdOf): a retry of it writes nothing where its entry landed. */
+  readonly deliveryId?: string;
   readonly sessionName: string;
   readonly deadline: Deadline;
 }
@@ -165,7 +167,7 @@ export async function runTracker(config: TrackerConfig, adapters: TrackerAdapter
       const failures: IssFailure[] = [...shared];
       for (;;) {
         const result = await appendEntry(store, fix.position, {
-          ...adapters.appendOptions, multipartThresholdBytes: config.multipartThresholdBytes, deadline, seen: adapters.watermarks?.get(target.id),
+          ...adapters.appendOptions, multipartThresholdBytes: config.multipartThresholdBytes, deadline, seen: adapters.watermarks?.get(target.id), deliveryId: invocation.deliveryId,
         });
         if (result.path !== "stale") {
           adapters.watermarks?.set(target.id, result.watermark);

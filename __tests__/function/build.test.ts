@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildFunctionBundle, LAMBDA_HANDLER } from "../../function/build";
-import { buildFunction, failures, runFunction, type BuiltFunction } from "./bundle-harness";
+import { buildFunction, failures, runFunction, type BuiltFunction } from "../../test-support/bundle-harness";
 
 let fn: BuiltFunction;
 let dir: string;

@@ -6,6 +6,7 @@ import {
   freshnessProblem,
   HEAD_BYTES,
   InvalidIssResponseError,
+  deliveryIdOf,
   isDuplicate,
   isLogHead,
   LOG_HEADER,
@@ -14,12 +15,15 @@ import {
   MAX_FIX_AHEAD_S,
   newestEntry,
   orderProblem,
+  MAX_DELIVERIES,
+  parseDeliveries,
   parseIssResponse,
   parseUtc,
   planAppend,
   rewriteProblem,
   watermarkOf,
   textToAppend,
+  withDelivery,
 } from "../../function/core";
 
 const openNotify = (over: Record<string, unknown> = {}, position: Record<string, unknown> = {}) =>
@@ -218,6 +222,32 @@ describe("planAppend: what one fix does to one log", () => {
   it("refuses a fix more than MAX_BEHIND_LOG_S behind the log's newest entry, naming both", () => {
     const ahead = log + formatEntry(fix(at + MAX_BEHIND_LOG_S + 1));
     expect(planAppend(ahead, ahead.length, fix(at))).toEqual({ kind: "stale", newest: at + MAX_BEHIND_LOG_S + 1, reason: orderProblem(fix(at), at + MAX_BEHIND_LOG_S + 1) });
+  });
+});
+
+describe("deliveries: a retried event finds its entry by the event's id", () => {
+  const at = 1_790_000_000;
+  const fix = (timestamp: number) => ({ timestamp, latitude: 1, longitude: 2 });
+  const log = LOG_HEADER + formatEntry(fix(at - 300));
+  it("takes an EventBridge event's id, and nothing from an event without a usable one", () => {
+    expect(deliveryIdOf({ id: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event" })).toBe("53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa");
+    expect([deliveryIdOf({}), deliveryIdOf(undefined), deliveryIdOf(null), deliveryIdOf({ id: 7 }), deliveryIdOf({ id: "a b" }), deliveryIdOf({ id: "x".repeat(65) })]).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+  });
+  it("keeps the newest MAX_DELIVERIES, the run's own last, each once", () => {
+    const ids = Array.from({ length: MAX_DELIVERIES }, (_, i) => `e${i}`);
+    expect(withDelivery(ids, "new")).toEqual([...ids.slice(1), "new"]);
+    expect(withDelivery(["a", "b", "c"], "a")).toEqual(["b", "c", "a"]);
+    expect(withDelivery(["a"], undefined)).toEqual(["a"]);
+    expect(withDelivery(ids, "new").join(" ").length).toBeLessThanOrEqual(MAX_DELIVERIES * 65);
+  });
+  it("reads the ids a metadata value lists and ignores anything else", () => {
+    expect(parseDeliveries("a-1 b-2  c;d e-3")).toEqual(["a-1", "b-2", "e-3"]);
+    expect(parseDeliveries(undefined)).toEqual([]);
+  });
+  it("is a duplicate when the log records this delivery, whatever the fix's second; another delivery appends", () => {
+    expect(planAppend(log, log.length, fix(at), { id: "retried", recorded: ["older", "retried"] })).toEqual({ kind: "duplicate" });
+    expect(planAppend(log, log.length, fix(at), { id: "new", recorded: ["older", "retried"] })).toEqual({ kind: "append", text: formatEntry(fix(at)) });
+    expect(planAppend(log, log.length, fix(at), { recorded: ["older"] })).toEqual({ kind: "append", text: formatEntry(fix(at)) });
   });
 });
 

@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { formatEntry, LOG_HEADER } from "../../function/core";
 import { s3Error, type GatewayReply } from "../../scripts/emulator/gateway";
 import { ISS_FAULTS, simulatedPosition, startIssSimulator, type IssFault, type IssSimulator } from "../../scripts/emulator/iss-simulator";
-import { buildFunction, failures, hang, inBatches, REGION, runFunction, startEmulator, type BuiltFunction, type Emulator, type Outcome } from "./bundle-harness";
+import { buildFunction, failures, hang, inBatches, REGION, runFunction, startEmulator, type BuiltFunction, type Emulator, type Outcome } from "../../test-support/bundle-harness";
 
 const MiB = 1024 * 1024;
 let fn: BuiltFunction;

@@ -96,12 +96,12 @@ describe("against moto S3 (assumed-role credentials in account B)", () => {
     let raced = false;
     const racing: ObjectStore = Object.create(mine, {
       replace: {
-        value: async (body: Buffer, etag: string) => {
+        value: async (body: Buffer, etag: string, deliveries?: readonly string[]) => {
           if (!raced) {
             raced = true;
             await appendEntry(theirs, pos(300), fast);
           }
-          return mine.replace(body, etag);
+          return mine.replace(body, etag, deliveries);
         },
       },
     });
@@ -126,6 +126,26 @@ describe("against moto S3 (assumed-role credentials in account B)", () => {
     // The duplicate check on this path reads the tail only:
     expect(await appendEntry(new S3ObjectStore(s3, BUCKET, objectKey), pos(600), fast)).toMatchObject({ path: "duplicate" });
   }, 20_000);
+
+  it("records each delivery in the object's metadata on both paths: a retried event, with a fix of another second, writes nothing", async () => {
+    const small = nextKey();
+    const opts = (deliveryId: string) => ({ ...fast, deliveryId });
+    expect(await appendEntry(new S3ObjectStore(s3, BUCKET, small), pos(100), opts("event-a"))).toMatchObject({ path: "created" });
+    expect(await appendEntry(new S3ObjectStore(s3, BUCKET, small), pos(200), opts("event-b"))).toMatchObject({ path: "read-modify-write" });
+    // Lambda retries event-b a minute later: a new fix, the same event.
+    expect(await appendEntry(new S3ObjectStore(s3, BUCKET, small), pos(260), opts("event-b"))).toMatchObject({ path: "duplicate", bytesAppended: 0 });
+    expect(await readAll(small)).toBe(LOG_HEADER + formatEntry(pos(100)) + formatEntry(pos(200)));
+    const meta = async (k: string) => (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: k }))).Metadata;
+    expect(await meta(small)).toEqual({ deliveries: "event-a event-b" });
+
+    const large = nextKey();
+    const original = LOG_HEADER + formatEntry(pos(1)).repeat(Math.ceil((THRESHOLD + 1024) / formatEntry(pos(1)).length)) + formatEntry(pos(500));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: large, Body: Buffer.from(original) }));
+    expect(await appendEntry(new S3ObjectStore(s3, BUCKET, large), pos(600), opts("event-c"))).toMatchObject({ path: "multipart-append" });
+    expect(await meta(large)).toEqual({ deliveries: "event-c" });
+    expect(await appendEntry(new S3ObjectStore(s3, BUCKET, large), pos(660), opts("event-c"))).toMatchObject({ path: "duplicate" });
+    expect(await readAll(large)).toBe(original + formatEntry(pos(600)));
+  }, 30_000);
 
   it("loses a real multipart race (its stale complete gets S3's 412 through the S3 gate), re-reads, and both entries survive", async () => {
     const objectKey = nextKey();

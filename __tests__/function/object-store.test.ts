@@ -72,7 +72,7 @@ describe("readTail", () => {
   });
   it("gets the whole object when it is shorter than the range", async () => {
     s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentRange: "bytes 0-4/5", ContentLength: 5, Body: body("hello") });
-    expect(await store().readTail(1024)).toEqual({ exists: true, etag: '"e1"', size: 5, tail: Buffer.from("hello") });
+    expect(await store().readTail(1024)).toEqual({ exists: true, etag: '"e1"', size: 5, tail: Buffer.from("hello"), deliveries: [] });
   });
   it("says a missing object does not exist (NoSuchKey)", async () => {
     s3.on(GetObjectCommand).rejects(s3Error("NoSuchKey", 404));
@@ -81,7 +81,7 @@ describe("readTail", () => {
   it("reads an empty object whole when the suffix range is refused (416)", async () => {
     s3.on(GetObjectCommand, { Range: "bytes=-1024" }).rejects(s3Error("InvalidRange", 416));
     s3.on(GetObjectCommand, { Bucket: BUCKET, Key: KEY }).resolves({ ETag: '"empty"', ContentLength: 0, Body: body("") });
-    expect(await store().readTail(1024)).toEqual({ exists: true, etag: '"empty"', size: 0, tail: Buffer.alloc(0) });
+    expect(await store().readTail(1024)).toEqual({ exists: true, etag: '"empty"', size: 0, tail: Buffer.alloc(0), deliveries: [] });
   });
   it("refuses to download an object when the server ignored the Range", async () => {
     const b = body("");
@@ -254,6 +254,24 @@ describe("conditional writes", () => {
     expect((await store().readWhole('"e1"', 3)).toString()).toBe("abc");
     s3.on(GetObjectCommand, { IfMatch: '"old"' }).rejects(s3Error("PreconditionFailed", 412));
     await expect(store().readWhole('"old"', 3)).rejects.toBeInstanceOf(ConflictError);
+  });
+});
+
+describe("deliveries in the object's metadata", () => {
+  it("every write records the deliveries it is given (none: no metadata), and a tail read returns them", async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: "up-1" });
+    s3.on(UploadPartCopyCommand).resolves({ CopyPartResult: { ETag: '"p1"' } });
+    s3.on(UploadPartCommand).resolves({ ETag: '"p2"' });
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"e3"' });
+    s3.on(GetObjectCommand).resolves({ ETag: '"e1"', ContentRange: "bytes 0-4/5", ContentLength: 5, Body: body("hello"), Metadata: { deliveries: "a b" } });
+    await store().create(Buffer.from("x"), ["a"]);
+    await store().replace(Buffer.from("xy"), '"e1"', ["a", "b"]);
+    await store().replace(Buffer.from("xyz"), '"e2"');
+    await store().appendMultipart(Buffer.from("z"), '"e2"', 6 * 1024 * 1024, ["a", "b", "c"]);
+    expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Metadata)).toEqual([{ deliveries: "a" }, { deliveries: "a b" }, undefined]);
+    expect(s3.commandCalls(CreateMultipartUploadCommand)[0].args[0].input.Metadata).toEqual({ deliveries: "a b c" });
+    expect(await store().readTail(1024)).toMatchObject({ exists: true, deliveries: ["a", "b"] });
   });
 });
 

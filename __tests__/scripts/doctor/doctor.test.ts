@@ -15,7 +15,7 @@ import { CHECK_IDS, formatReport, runDoctor, type CheckId, type CheckResult } fr
 import { subscriptionState } from "../../../scripts/doctor/monitoring";
 import { startLocalAws } from "../../../scripts/emulator/local-aws";
 import { startMoto, type MotoServer } from "../../../scripts/emulator/moto";
-import { ACCOUNT_A, deploy, type Breakage, type Deployment } from "./deployed-state";
+import { ACCOUNT_A, deploy, type Breakage, type Deployment } from "../../../test-support/deployed-state";
 
 const B = "222222222222";
 const config = loadConfig({ env: { ACCOUNT_B_ID: B } });

@@ -24,7 +24,7 @@ import { stsGate } from "../../../scripts/emulator/sts-gate";
 import { assumeRole, parsePolicy, type Credentials } from "../../../scripts/shared/aws";
 import { sessionOf } from "../../../scripts/shared/iam";
 import { loadConfig } from "../../../stacks/config";
-import { ACCOUNT_A, deploy, type Deployment } from "../doctor/deployed-state";
+import { ACCOUNT_A, deploy, type Deployment } from "../../../test-support/deployed-state";
 
 const B = "222222222222";
 const config = loadConfig({ env: { ACCOUNT_B_ID: B } });

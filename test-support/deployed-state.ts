@@ -13,19 +13,19 @@ import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient
 import { CreateFunctionCommand, LambdaClient, PutFunctionEventInvokeConfigCommand } from "@aws-sdk/client-lambda";
 import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { deterministicZip } from "../../../function/build";
-import { bootstrapPermissionsPolicy, bootstrapTrustPolicy } from "../../../stacks/bootstrap-stack";
-import type { AppConfig } from "../../../stacks/config";
-import { APPENDED_PATTERN, monitoringNames, TARGET_DIMENSION } from "../../../stacks/constructs/alarms";
-import { alertKeyPolicy, alertTopicPolicy } from "../../../stacks/constructs/alert-topic";
-import { failureQueuePolicy, sendFailedInvocationsPolicy } from "../../../stacks/constructs/failure-destination";
-import { tlsOnlyBucketPolicy } from "../../../stacks/constructs/report-bucket";
-import { deadLetterQueuePolicy } from "../../../stacks/constructs/schedule";
-import { accessTrustPolicy, assumeAccessRolePolicy, lambdaTrustPolicy, logWritingPolicy, objectAccessPolicy } from "../../../stacks/constructs/trust-chain";
-import { resourceNames } from "../../../stacks/iss-tracker-stack";
-import { derivedArns } from "../../../stacks/names";
-import type { PolicyDocument } from "../../../stacks/policy";
-import type { Credentials } from "../../../scripts/shared/aws";
+import { deterministicZip } from "../function/build";
+import { bootstrapPermissionsPolicy, bootstrapTrustPolicy } from "../stacks/bootstrap-stack";
+import type { AppConfig } from "../stacks/config";
+import { APPENDED_PATTERN, monitoringNames, TARGET_DIMENSION } from "../stacks/constructs/alarms";
+import { alertKeyPolicy, alertTopicPolicy } from "../stacks/constructs/alert-topic";
+import { failureQueuePolicy, sendFailedInvocationsPolicy } from "../stacks/constructs/failure-destination";
+import { tlsOnlyBucketPolicy } from "../stacks/constructs/report-bucket";
+import { deadLetterQueuePolicy } from "../stacks/constructs/schedule";
+import { accessTrustPolicy, assumeAccessRolePolicy, lambdaTrustPolicy, logWritingPolicy, objectAccessPolicy } from "../stacks/constructs/trust-chain";
+import { resourceNames } from "../stacks/iss-tracker-stack";
+import { derivedArns } from "../stacks/names";
+import type { PolicyDocument } from "../stacks/policy";
+import type { Credentials } from "../scripts/shared/aws";
 
 /** moto's default account: credentials that are not a role session act here. */
 export const ACCOUNT_A = "123456789012";

@@ -10,10 +10,10 @@ import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, Put
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildFunctionBundle, LAMBDA_HANDLER, type FunctionBundle } from "../../function/build";
-import { startGateway, type Gate, type Gateway, type GatewayReply, type GatewayRequest } from "../../scripts/emulator/gateway";
-import { invokeInFreshProcess, unpackFunction, type Invocations } from "../../scripts/emulator/lambda-runtime";
-import { startMoto, type MotoServer } from "../../scripts/emulator/moto";
+import { buildFunctionBundle, LAMBDA_HANDLER, type FunctionBundle } from "../function/build";
+import { startGateway, type Gate, type Gateway, type GatewayReply, type GatewayRequest } from "../scripts/emulator/gateway";
+import { invokeInFreshProcess, scheduledEvent, unpackFunction, type Invocations } from "../scripts/emulator/lambda-runtime";
+import { startMoto, type MotoServer } from "../scripts/emulator/moto";
 
 export interface BuiltFunction {
   readonly bundle: FunctionBundle;
@@ -37,6 +37,8 @@ export type Outcome = Invocations;
 export interface RunOptions {
   readonly env: Record<string, string>;
   readonly events?: number;
+  /** These events instead (e.g. one delivered again, as Lambda retries it). */
+  readonly deliveries?: readonly Record<string, unknown>[];
   readonly parallel?: number;
   /** The function's timeout (what getRemainingTimeInMillis counts down from). Default 30 s. */
   readonly timeoutMs?: number;
@@ -50,7 +52,8 @@ export function runFunction(fn: BuiltFunction, options: RunOptions): Promise<Out
     functionName: "iss-tracker-function",
     timeoutMs: options.timeoutMs ?? 30_000,
     env: options.env,
-    events: Array.from({ length: options.events ?? 1 }, (_, i) => ({ "detail-type": "Scheduled Event", source: "aws.events", id: `event-${i}` })),
+    // Each run its own event, as the schedule delivers them (an event id twice is a retry: see core.ts deliveries).
+    events: options.deliveries ?? Array.from({ length: options.events ?? 1 }, () => scheduledEvent()),
     parallel: options.parallel,
     workDir: fn.dir,
   });
@@ -103,6 +106,29 @@ export function objectKeyOf(req: GatewayRequest, bucket: string): string | undef
   return path.startsWith(prefix) ? decodeURIComponent(path.slice(prefix.length)) : undefined;
 }
 
+/** An account's S3 on moto, straight (not through the gateway): moto serves any account id through AssumeRole. */
+export async function accountS3(moto: MotoServer, account: string, region = REGION): Promise<S3Client> {
+  const sts = new STSClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId: "setup", secretAccessKey: "setup" } });
+  const c = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/admin`, RoleSessionName: "setup" }))).Credentials!;
+  return new S3Client({
+    region,
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken },
+  });
+}
+
+/** The object in a response body, as S3's SDK gives it (undefined for NoSuchKey). */
+export async function getObject(s3: S3Client, bucket: string, key: string): Promise<Buffer | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await out.Body!.transformToByteArray());
+  } catch (error) {
+    if ((error as Error).name === "NoSuchKey") return undefined;
+    throw error;
+  }
+}
+
 export async function startEmulator(bucket = "iss-tracker-bundle-tests"): Promise<Emulator> {
   const moto = await startMoto();
   const routes = new Map<string, Gate>();
@@ -111,14 +137,7 @@ export async function startEmulator(bucket = "iss-tracker-bundle-tests"): Promis
     return gate ? gate(req, next) : next();
   };
   const gateway = await startGateway(moto.endpoint, [route]);
-  const sts = new STSClient({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: "setup", secretAccessKey: "setup" } });
-  const c = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT_B}:role/admin`, RoleSessionName: "setup" }))).Credentials!;
-  const s3 = new S3Client({
-    region: REGION,
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken },
-  });
+  const s3 = await accountS3(moto, ACCOUNT_B);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   return {
     moto,
@@ -141,15 +160,7 @@ export async function startEmulator(bucket = "iss-tracker-bundle-tests"): Promis
       ...extra,
     }),
     put: async (key, body) => void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(body) }))),
-    get: async (key) => {
-      try {
-        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        return Buffer.from(await out.Body!.transformToByteArray());
-      } catch (error) {
-        if ((error as Error).name === "NoSuchKey") return undefined;
-        throw error;
-      }
-    },
+    get: (key) => getObject(s3, bucket, key),
     uploads: async (key) => (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads?.length ?? 0,
     stop: async () => {
       await gateway.stop();
