@@ -5,8 +5,7 @@
  * Lambda environment, its AWS calls going to moto through the emulator gateway (where a test can
  * put a gate that hangs, denies or rewrites what it needs).
  */
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListMultipartUploadsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import { buildFunctionBundle, LAMBDA_HANDLER, type FunctionBundle } from "../fun
 import { startGateway, type Gate, type Gateway, type GatewayReply, type GatewayRequest } from "../scripts/emulator/gateway";
 import { invokeInFreshProcess, scheduledEvent, unpackFunction, type Invocations } from "../scripts/emulator/lambda-runtime";
 import { startMoto, type MotoServer } from "../scripts/emulator/moto";
+import { accountS3, readObject } from "../scripts/emulator/s3-admin";
 
 export interface BuiltFunction {
   readonly bundle: FunctionBundle;
@@ -106,29 +106,6 @@ export function objectKeyOf(req: GatewayRequest, bucket: string): string | undef
   return path.startsWith(prefix) ? decodeURIComponent(path.slice(prefix.length)) : undefined;
 }
 
-/** An account's S3 on moto, straight (not through the gateway): moto serves any account id through AssumeRole. */
-export async function accountS3(moto: MotoServer, account: string, region = REGION): Promise<S3Client> {
-  const sts = new STSClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId: "setup", secretAccessKey: "setup" } });
-  const c = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/admin`, RoleSessionName: "setup" }))).Credentials!;
-  return new S3Client({
-    region,
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken },
-  });
-}
-
-/** The object in a response body, as S3's SDK gives it (undefined for NoSuchKey). */
-export async function getObject(s3: S3Client, bucket: string, key: string): Promise<Buffer | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return Buffer.from(await out.Body!.transformToByteArray());
-  } catch (error) {
-    if ((error as Error).name === "NoSuchKey") return undefined;
-    throw error;
-  }
-}
-
 export async function startEmulator(bucket = "iss-tracker-bundle-tests"): Promise<Emulator> {
   const moto = await startMoto();
   const routes = new Map<string, Gate>();
@@ -137,7 +114,7 @@ export async function startEmulator(bucket = "iss-tracker-bundle-tests"): Promis
     return gate ? gate(req, next) : next();
   };
   const gateway = await startGateway(moto.endpoint, [route]);
-  const s3 = await accountS3(moto, ACCOUNT_B);
+  const s3 = await accountS3(moto.endpoint, ACCOUNT_B);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   return {
     moto,
@@ -160,7 +137,7 @@ export async function startEmulator(bucket = "iss-tracker-bundle-tests"): Promis
       ...extra,
     }),
     put: async (key, body) => void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(body) }))),
-    get: (key) => getObject(s3, bucket, key),
+    get: (key) => readObject(s3, bucket, key),
     uploads: async (key) => (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads?.length ?? 0,
     stop: async () => {
       await gateway.stop();

@@ -15,7 +15,8 @@ import { queryError, s3Error, startGateway, type Gate, type Gateway } from "../.
 import { startIssSimulator, type IssSimulator } from "../../scripts/emulator/iss-simulator";
 import { scheduledEvent } from "../../scripts/emulator/lambda-runtime";
 import { startMoto, type MotoServer } from "../../scripts/emulator/moto";
-import { accountS3, buildFunction, getObject, hang, REGION, runFunction, type BuiltFunction, type Outcome } from "../../test-support/bundle-harness";
+import { accountS3, readObject } from "../../scripts/emulator/s3-admin";
+import { buildFunction, hang, REGION, runFunction, type BuiltFunction, type Outcome } from "../../test-support/bundle-harness";
 
 const PREFIX = "iss-fleet";
 const KEY = "iss/positions.txt";
@@ -81,7 +82,7 @@ function environment(): Record<string, string> {
   };
 }
 
-const logOf = (name: Name) => getObject(s3.get(name)!, bucketOf(name), KEY);
+const logOf = (name: Name) => readObject(s3.get(name)!, bucketOf(name), KEY);
 async function logs(): Promise<Record<Name, string | undefined>> {
   return Object.fromEntries(await Promise.all(NAMES.map(async (n) => [n, (await logOf(n))?.toString("latin1")]))) as Record<Name, string | undefined>;
 }
@@ -98,7 +99,7 @@ beforeAll(async () => {
   [moto, iss] = await Promise.all([startMoto(), startIssSimulator()]);
   gateway = await startGateway(moto.endpoint, [breakage]);
   for (const n of NAMES) {
-    const client = await accountS3(moto, TARGETS[n]);
+    const client = await accountS3(moto.endpoint, TARGETS[n]);
     s3.set(n, client);
     await client.send(new CreateBucketCommand({ Bucket: bucketOf(n) }));
     if (n !== "healthy") await client.send(new PutObjectCommand({ Bucket: bucketOf(n), Key: KEY, Body: n === "foreign" ? FOREIGN_BODY : seedLog() }));

@@ -3,7 +3,8 @@
 // (configuration and credentials), set by the rehearsal. The job names the entry file, the
 // export, the events, how many run at once and the function's timeout (the deadline the
 // context's getRemainingTimeInMillis counts down to). Writes one result per event, in order:
-// { ok, summary | error, ms }.
+// { ok, summary | error, ms, maxRssKiB } (the process's peak memory when the run ended, what
+// Lambda reports as Max Memory Used).
 "use strict";
 const { randomUUID } = require("node:crypto");
 const { readFileSync, writeFileSync } = require("node:fs");
@@ -21,9 +22,9 @@ async function main() {
       const deadline = started + job.timeoutMs;
       const context = { awsRequestId: randomUUID(), functionName: job.functionName, getRemainingTimeInMillis: () => deadline - Date.now() };
       try {
-        results[i] = { ok: true, summary: await handler(job.events[i], context), ms: Date.now() - started };
+        results[i] = { ok: true, summary: await handler(job.events[i], context), ms: Date.now() - started, maxRssKiB: process.resourceUsage().maxRSS };
       } catch (error) {
-        results[i] = { ok: false, error: error instanceof Error ? error.message : String(error), ms: Date.now() - started };
+        results[i] = { ok: false, error: error instanceof Error ? error.message : String(error), ms: Date.now() - started, maxRssKiB: process.resourceUsage().maxRSS };
       }
     }
   }

@@ -20,6 +20,8 @@ export interface InvocationResult<S = Record<string, unknown>> {
   readonly summary?: S;
   readonly error?: string;
   readonly ms: number;
+  /** The process's peak resident memory when this run ended (KiB): Lambda's "Max Memory Used". */
+  readonly maxRssKiB?: number;
 }
 
 export interface Invocations<S = Record<string, unknown>> {

@@ -4,7 +4,19 @@
  * every version and delete marker. The rehearsal reads and empties the report bucket with it, the
  * tests and benchmarks read what the function wrote.
  */
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import { STSClient } from "@aws-sdk/client-sts";
+import { assumeRole } from "../shared/aws";
+
+/**
+ * An account's S3 straight to moto, as that account's administrator: moto serves any account id
+ * through AssumeRole (with IAM enforcement off, as on a bare moto).
+ */
+export async function accountS3(motoEndpoint: string, account: string, region = "us-east-1"): Promise<S3Client> {
+  const sts = new STSClient({ region, endpoint: motoEndpoint, credentials: { accessKeyId: "setup", secretAccessKey: "setup" } });
+  const credentials = await assumeRole(sts, `arn:aws:iam::${account}:role/admin`, "setup");
+  return new S3Client({ region, endpoint: motoEndpoint, forcePathStyle: true, credentials });
+}
 
 /** The object's bytes, or undefined when it does not exist (yet). */
 export async function readObject(s3: S3Client, bucket: string, key: string): Promise<Buffer | undefined> {
