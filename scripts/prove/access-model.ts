@@ -10,13 +10,18 @@
  *   bucket          arn:<partition>:s3:::<bucket>        object  arn:<partition>:s3:::<bucket>/<key>
  *   function, rule, queue, log group: arn:<partition>:<service>:<regionA>:<A>:...
  *
+ * With several targets (TARGETS) there is one model per target: A's resources, that target's
+ * resources in the tracker stack (its provider alias) and its bootstrap stack; ARNs of every
+ * target still resolve (the execution role's policy names every access role).
+ *
  * A is ACCOUNT_A_ID, or 111111111111 when unset (no policy depends on its value); B defaults to
  * 222222222222 so `npm run prove` works without any setting. A reference the model cannot
  * resolve is an error, never left in place: an unresolved ARN would match nothing and make every
  * "deny" expectation pass for the wrong reason.
  */
-import type { AppConfig } from "../../stacks/config";
-import { derivedArns } from "../../stacks/names";
+import type { AppConfig, TargetConfig } from "../../stacks/config";
+import { targetProviderAlias } from "../../stacks/constructs/providers";
+import { targetArns } from "../../stacks/names";
 import type { PolicyDocument } from "../../stacks/policy";
 import type { NamedPolicy } from "../shared/iam";
 import { EXAMPLE_ACCOUNT_A, exampleDeployer, reviewConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../shared/synth";
@@ -36,7 +41,11 @@ export interface RoleModel {
 
 export interface AccessModel {
   readonly config: AppConfig;
+  /** Which target this model is (its index in config.targets), and its settings. */
+  readonly targetIndex: number;
+  readonly target: TargetConfig;
   readonly accountA: string;
+  /** The target's account. */
   readonly accountB: string;
   readonly deployerArn: string;
   /** Every role of both stacks, by name. */
@@ -66,25 +75,33 @@ export interface AccessModel {
   readonly logGroupArn: string;
 }
 
-function only(json: Json, type: string): [string, Json] {
-  const entries = Object.entries<Json>(json.resource?.[type] ?? {});
-  if (entries.length !== 1) throw new Error(`expected exactly one ${type} in the synthesized stack, found ${entries.length}`);
+function only(json: Json, type: string, provider?: string): [string, Json] {
+  const entries = Object.entries<Json>(json.resource?.[type] ?? {}).filter(([, r]) => provider === undefined || r.provider === provider);
+  if (entries.length !== 1) throw new Error(`expected exactly one ${type}${provider ? ` of provider ${provider}` : ""} in the synthesized stack, found ${entries.length}`);
   return entries[0];
 }
 
-/** Builds the model from synthesized stacks (exported so tests can feed altered JSON). */
-export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): AccessModel {
-  const { tracker, bootstrap } = stacks;
+/** Builds target `targetIndex`'s model from synthesized stacks (exported so tests can feed altered JSON). */
+export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks, targetIndex = 0): AccessModel {
+  const target = config.targets[targetIndex];
+  if (!target) throw new Error(`the configuration has no target ${targetIndex}`);
+  const { tracker } = stacks;
+  const bootstrap = targetIndex === 0 ? stacks.bootstrap : stacks.bootstraps?.[targetIndex];
+  if (!bootstrap) throw new Error(`no bootstrap stack was synthesized for target ${target.accountId}`);
   const accountA = config.accountAId ?? EXAMPLE_ACCOUNT_A;
-  const accountB = config.accountBId;
+  const accountB = target.accountId;
+  const providerB = `aws.${targetProviderAlias(target.accountId, targetIndex)}`;
+  const accountOfProvider = new Map(config.targets.map((t, i) => [`aws.${targetProviderAlias(t.accountId, i)}`, t.accountId]));
   const deployerArn = config.deployerPrincipalArn ?? exampleDeployer(accountA, config.partition);
   const region = config.regionA;
   const partition = config.partition;
 
-  // Which account a resource lives in: the tracker stack's account_b provider is B, its default
-  // provider A; the bootstrap stack is deployed in B only.
+  // Which account a resource lives in: in the tracker stack, a target's provider alias is that
+  // target's account, the default provider A; the bootstrap stack is deployed in its target only.
   const accountOf = (resource: Json, stack: "tracker" | "bootstrap") =>
-    stack === "bootstrap" || String(resource.provider ?? "").endsWith(".account_b") ? accountB : accountA;
+    stack === "bootstrap" ? accountB : accountOfProvider.get(String(resource.provider ?? "")) ?? accountA;
+  // What this target's model holds of the tracker stack: A's resources and this target's.
+  const inModel = (resource: Json, stack: "tracker" | "bootstrap") => stack === "bootstrap" || [accountA, accountB].includes(accountOf(resource, stack)) && (resource.provider === undefined || resource.provider === "aws" || resource.provider === providerB);
 
   const refs = new Map<string, string>();
   for (const [stackName, json] of [["tracker", tracker], ["bootstrap", bootstrap]] as const) {
@@ -102,11 +119,13 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
       policyArns.push([arn, managed]);
     }
   }
-  const [bucketId, bucket] = only(tracker, "aws_s3_bucket");
+  for (const [id, b] of Object.entries<Json>(tracker.resource?.aws_s3_bucket ?? {})) {
+    refs.set(`aws_s3_bucket.${id}.arn`, `arn:${partition}:s3:::${b.bucket}`);
+    refs.set(`aws_s3_bucket.${id}.id`, b.bucket);
+    refs.set(`aws_s3_bucket.${id}.bucket`, b.bucket);
+  }
+  const [, bucket] = only(tracker, "aws_s3_bucket", providerB);
   const bucketArn = `arn:${partition}:s3:::${bucket.bucket}`;
-  refs.set(`aws_s3_bucket.${bucketId}.arn`, bucketArn);
-  refs.set(`aws_s3_bucket.${bucketId}.id`, bucket.bucket);
-  refs.set(`aws_s3_bucket.${bucketId}.bucket`, bucket.bucket);
   const [logId, logGroup] = only(tracker, "aws_cloudwatch_log_group");
   const logGroupArn = `arn:${partition}:logs:${region}:${accountA}:log-group:${logGroup.name}`;
   refs.set(`aws_cloudwatch_log_group.${logId}.arn`, logGroupArn);
@@ -145,7 +164,7 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
 
   const roles: Record<string, RoleModel> = {};
   for (const [stackName, json] of [["tracker", tracker], ["bootstrap", bootstrap]] as const) {
-    for (const role of Object.values<Json>(json.resource?.aws_iam_role ?? {})) {
+    for (const role of Object.values<Json>(json.resource?.aws_iam_role ?? {}).filter((r) => inModel(r, stackName))) {
       const accountId = accountOf(role, stackName);
       let boundary: NamedPolicy | undefined;
       if (role.permissions_boundary !== undefined) {
@@ -165,7 +184,7 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
         ...(boundary ? { boundary } : {}),
       };
     }
-    for (const p of Object.values<Json>(json.resource?.aws_iam_role_policy ?? {})) {
+    for (const p of Object.values<Json>(json.resource?.aws_iam_role_policy ?? {}).filter((r) => inModel(r, stackName))) {
       const role = roles[resolve(p.role)];
       if (!role) throw new Error(`policy ${p.name} is attached to an unknown role ${p.role}`);
       (role.policies as NamedPolicy[]).push({ name: p.name, policy: doc(p.policy) });
@@ -193,25 +212,27 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
       ...(permission.source_arn ? { Condition: { ArnLike: { "aws:SourceArn": resolve(permission.source_arn) } } } : {}),
     }],
   };
-  const bucketPolicies = Object.values<Json>(tracker.resource?.aws_s3_bucket_policy ?? {});
-  if (bucketPolicies.length > 1) throw new Error("expected at most one aws_s3_bucket_policy");
+  const bucketPolicies = Object.values<Json>(tracker.resource?.aws_s3_bucket_policy ?? {}).filter((p) => p.provider === providerB);
+  if (bucketPolicies.length > 1) throw new Error(`expected at most one aws_s3_bucket_policy of ${providerB}`);
 
   return {
     config,
+    targetIndex,
+    target,
     accountA,
     accountB,
     deployerArn,
     roles,
     executionRole: role(`${config.namePrefix}-function-exec`),
     accessRole: role(`${config.namePrefix}-report-writer`),
-    bootstrapRole: role(config.bootstrapRoleName),
-    accessBoundaryArn: derivedArns(config).accessBoundaryArn,
+    bootstrapRole: role(target.bootstrapRoleName),
+    accessBoundaryArn: targetArns(config, target).accessBoundaryArn,
     managedPolicies,
     functionName: fn.function_name,
     functionArn,
     functionPolicy,
     bucketArn,
-    objectArn: `${bucketArn}/${config.objectKey}`,
+    objectArn: `${bucketArn}/${target.objectKey}`,
     bucketPolicy: bucketPolicies.length === 1 ? doc(bucketPolicies[0].policy) : undefined,
     ruleArn,
     queueArn,
@@ -222,8 +243,14 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks): A
   };
 }
 
-/** Synthesizes both stacks for the configuration the environment gives, and builds the model. */
+/** Synthesizes the stacks for the configuration the environment gives, and builds the first target's model. */
 export function buildAccessModel(env: Record<string, string | undefined> = {}): AccessModel {
+  return buildAccessModels(env)[0];
+}
+
+/** Synthesizes the stacks once and builds every target's model, in the targets' order. */
+export function buildAccessModels(env: Record<string, string | undefined> = {}): AccessModel[] {
   const config = reviewConfig(env);
-  return accessModelFrom(config, synthesizeStacks(config));
+  const stacks = synthesizeStacks(config);
+  return config.targets.map((_, i) => accessModelFrom(config, stacks, i));
 }

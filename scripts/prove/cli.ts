@@ -2,15 +2,16 @@
  * npm run prove: synthesizes both stacks, evaluates their IAM policies with a real IAM policy
  * evaluator and prints what is allowed and what is denied. Exits 1 when any expectation fails.
  *
- * Configuration as for synth (ACCOUNT_B_ID, NAME_PREFIX, OBJECT_KEY, ...); ACCOUNT_B_ID defaults to
+ * Configuration as for synth (ACCOUNT_B_ID or TARGETS, NAME_PREFIX, OBJECT_KEY, ...); with several
+ * targets every question is asked per target, and the questions across targets follow. ACCOUNT_B_ID defaults to
  * 222222222222 and account A to 111111111111 when ACCOUNT_A_ID is unset.
  */
 import { ConfigError } from "../../stacks/config";
 import { formatProof, prove } from "./model";
 
 async function main(): Promise<number> {
-  const { model, rows } = await prove(process.env);
-  console.log(formatProof(model, rows));
+  const { models, rows } = await prove(process.env);
+  console.log(formatProof(models, rows));
   return rows.every((r) => r.ok) ? 0 : 1;
 }
 

@@ -7,7 +7,8 @@
  * Terraform's bootstrap role in B (and so whoever may assume it) could make of its grants.
  */
 import { ADMINISTRATOR, evaluate, sessionOf, type AccessRequest, type Evaluation } from "../shared/iam";
-import { buildAccessModel, type AccessModel } from "./access-model";
+import { buildAccessModels, type AccessModel } from "./access-model";
+import { allCrossTargetExpectations } from "./cross-target";
 
 export interface Expectation extends AccessRequest {
   /** What the row shows, e.g. "execution role assumes the access role with the external id". */
@@ -35,7 +36,8 @@ export function expectations(model: AccessModel): Expectation[] {
   const bootstrapSession = sessionOf(bootstrapRole.arn, "iss-tracker-terraform");
   const bootstrap = { principal: bootstrapSession, identityPolicies: bootstrapRole.policies };
   const adminOf = (arn: string) => ({ principal: arn, identityPolicies: ADMINISTRATOR });
-  const externalId = { "sts:ExternalId": config.externalId };
+  const { target } = model;
+  const externalId = { "sts:ExternalId": target.externalId };
   const assumeAccess = { action: "sts:AssumeRole", resource: accessRole.arn, resourceAccount: B, resourcePolicy: accessRole.trustPolicy };
   const object = { resource: model.objectArn, resourceAccount: B, resourcePolicy: model.bucketPolicy };
   const otherKey = { ...object, resource: `${model.bucketArn}/other.txt` };
@@ -86,14 +88,14 @@ export function expectations(model: AccessModel): Expectation[] {
     { group: chain, description: "a principal outside A (third account) assumes the access role", expected: "deny", ...adminOf(`arn:${p}:iam::333333333333:role/attacker`), ...assumeAccess, context: externalId },
     { group: chain, description: "an administrator of B assumes the access role", expected: "deny", ...adminOf(`arn:${p}:iam::${B}:role/admin`), ...assumeAccess, context: externalId },
     { group: chain, description: "execution role assumes the access role without the external id", expected: "deny", ...exec, ...assumeAccess },
-    { group: chain, description: "execution role assumes the access role with a wrong external id", expected: "deny", ...exec, ...assumeAccess, context: { "sts:ExternalId": `${config.externalId}-guess` } },
+    { group: chain, description: "execution role assumes the access role with a wrong external id", expected: "deny", ...exec, ...assumeAccess, context: { "sts:ExternalId": `${target.externalId}-guess` } },
     { group: chain, description: "execution role assumes another role in B that trusts all of A", expected: "deny", ...exec, action: "sts:AssumeRole", resource: `arn:${p}:iam::${B}:role/OrganizationAccountAccessRole`, resourceAccount: B, resourcePolicy: { Version: "2012-10-17", Statement: [{ Sid: "TrustsAccountA", Effect: "Allow", Principal: { AWS: `arn:${p}:iam::${accountA}:root` }, Action: "sts:AssumeRole" }] } },
 
     { group: oneKey, description: "access role reads another key", expected: "deny", ...access, action: "s3:GetObject", ...otherKey },
     { group: oneKey, description: "access role writes another key", expected: "deny", ...access, action: "s3:PutObject", ...otherKey },
     { group: oneKey, description: "access role deletes the object", expected: "deny", ...access, action: "s3:DeleteObject", ...object },
     { group: oneKey, description: "access role deletes an object version", expected: "deny", ...access, action: "s3:DeleteObjectVersion", ...object },
-    { group: oneKey, description: "access role lists the bucket, even under its key's prefix", expected: "deny", ...access, action: "s3:ListBucket", ...bucket, context: { "s3:prefix": config.objectKey } },
+    { group: oneKey, description: "access role lists the bucket, even under its key's prefix", expected: "deny", ...access, action: "s3:ListBucket", ...bucket, context: { "s3:prefix": target.objectKey } },
     { group: oneKey, description: "access role lists the whole bucket", expected: "deny", ...access, action: "s3:ListBucket", ...bucket },
     { group: oneKey, description: "access role replaces the bucket policy", expected: "deny", ...access, action: "s3:PutBucketPolicy", ...bucket },
     { group: oneKey, description: "access role deletes the bucket policy", expected: "deny", ...access, action: "s3:DeleteBucketPolicy", ...bucket },
@@ -131,7 +133,7 @@ export function expectations(model: AccessModel): Expectation[] {
     { group: escalation, description: "Terraform's role deletes a version of the log, even through a bucket policy it wrote", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:DeleteObjectVersion", ...object, resourcePolicy: bucketPolicyGranting(bootstrapRole.arn) },
     { group: escalation, description: "Terraform's role turns on object lock (could pin the log's versions for years)", expected: "deny", ...bootstrap, action: "s3:PutBucketObjectLockConfiguration", ...bucket },
     { group: escalation, description: "Terraform's role sets a bucket ACL", expected: "deny", ...bootstrap, action: "s3:PutBucketAcl", ...bucket },
-    { group: escalation, description: "Terraform's role creates another bucket", expected: "deny", ...bootstrap, action: "s3:CreateBucket", resource: `arn:${p}:s3:::${config.bucketName}-copy`, resourceAccount: B },
+    { group: escalation, description: "Terraform's role creates another bucket", expected: "deny", ...bootstrap, action: "s3:CreateBucket", resource: `arn:${p}:s3:::${target.bucketName}-copy`, resourceAccount: B },
     { group: escalation, description: "Terraform's role creates an IAM user", expected: "deny", ...bootstrap, action: "iam:CreateUser", resource: `arn:${p}:iam::${B}:user/escalate`, resourceAccount: B },
 
     { group: bounded, description: "access role given Action * deletes the log", expected: "deny", ...escalatedAccess, action: "s3:DeleteObject", ...object },
@@ -184,14 +186,26 @@ export async function proveModel(model: AccessModel, list: Expectation[] = expec
   }));
 }
 
-/** Synthesizes the stacks for the environment's configuration and proves the model. */
-export async function prove(env: Record<string, string | undefined> = {}): Promise<{ model: AccessModel; rows: ProofRow[] }> {
-  const model = buildAccessModel(env);
-  return { model, rows: await proveModel(model) };
+/**
+ * Synthesizes the stacks for the environment's configuration and proves every target's model;
+ * with several targets each group is named after its target, and the questions across targets
+ * (./cross-target.ts) follow.
+ */
+export async function prove(env: Record<string, string | undefined> = {}): Promise<{ model: AccessModel; models: AccessModel[]; rows: ProofRow[] }> {
+  const models = buildAccessModels(env);
+  const several = models.length > 1;
+  const perTarget = await Promise.all(models.map(async (model) => {
+    const rows = await proveModel(model);
+    return several ? rows.map((r) => ({ ...r, group: `${r.group} (target ${model.accountB})` })) : rows;
+  }));
+  const across = await Promise.all(allCrossTargetExpectations(models).map(({ from, expectations: list }) => proveModel(from, list)));
+  return { model: models[0], models, rows: [...perTarget.flat(), ...across.flat()] };
 }
 
 /** The table `npm run prove` prints: one section per group, then the residual risks and the count. */
-export function formatProof(model: AccessModel, rows: readonly ProofRow[]): string {
+export function formatProof(modelOrModels: AccessModel | readonly AccessModel[], rows: readonly ProofRow[]): string {
+  const models: readonly AccessModel[] = Array.isArray(modelOrModels) ? modelOrModels : [modelOrModels as AccessModel];
+  const [model] = models;
   const header = ["expectation", "expect", "decision", "identity", "resource", "boundary", "accounts", "result"];
   const cells = (r: ProofRow) => [
     r.description, r.residual ? "allow*" : r.expected, r.decision, r.identity, r.resource, r.boundary, r.sameAccount ? "same" : "cross", r.ok ? "ok" : "WRONG",
@@ -202,12 +216,15 @@ export function formatProof(model: AccessModel, rows: readonly ProofRow[]): stri
   const wrong = rows.filter((r) => !r.ok);
   const residuals = rows.filter((r) => r.residual);
   return [
-    `Access model of ${model.config.namePrefix}: A=${model.accountA}${model.config.accountAId ? "" : " (ACCOUNT_A_ID unset: example)"}, B=${model.accountB}`,
+    `Access model of ${model.config.namePrefix}: A=${model.accountA}${model.config.accountAId ? "" : " (ACCOUNT_A_ID unset: example)"}, B=${models.map((m) => m.accountB).join(", ")}`,
     `  execution role ${model.executionRole.arn}`,
-    `  access role    ${model.accessRole.arn} (external id ${model.config.externalId})`,
-    `  its boundary   ${model.accessRole.boundary?.name ?? "(none)"}`,
-    `  Terraform's    ${model.bootstrapRole.arn} (assumed by ${model.deployerArn})`,
-    `  object         ${model.objectArn}`,
+    ...models.flatMap((m) => [
+      ...(models.length > 1 ? [`  target ${m.accountB}:`] : []),
+      `  access role    ${m.accessRole.arn} (external id ${m.target.externalId})`,
+      `  its boundary   ${m.accessRole.boundary?.name ?? "(none)"}`,
+      `  Terraform's    ${m.bootstrapRole.arn} (assumed by ${m.deployerArn})`,
+      `  object         ${m.objectArn}`,
+    ]),
     "Evaluator: @cloud-copilot/iam-simulate (identity, resource and boundary policies; cross-account needs both sides; an explicit Deny wins)",
     "",
     line(header),

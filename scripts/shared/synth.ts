@@ -7,8 +7,7 @@ import { App } from "cdktf";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addStacks } from "../../stacks/app";
-import { BOOTSTRAP_STACK_NAME } from "../../stacks/bootstrap-stack";
+import { addStacks, bootstrapStackName } from "../../stacks/app";
 import { loadConfig, partitionOf, type AppConfig } from "../../stacks/config";
 import { TRACKER_STACK_NAME } from "../../stacks/iss-tracker-stack";
 
@@ -24,7 +23,10 @@ export type Json = any;
 
 export interface SynthesizedStacks {
   readonly tracker: Json;
+  /** The first target's bootstrap stack. */
   readonly bootstrap: Json;
+  /** Every target's bootstrap stack, in the targets' order (the first is `bootstrap`; absent: that one alone). */
+  readonly bootstraps?: readonly Json[];
 }
 
 /** The configuration review tools use: the environment's settings, example accounts where unset, normal (non-local) mode. */
@@ -33,7 +35,7 @@ export function reviewConfig(env: Record<string, string | undefined> = {}): AppC
   return loadConfig({
     env: {
       ...env,
-      ACCOUNT_B_ID: env.ACCOUNT_B_ID || EXAMPLE_ACCOUNT_B,
+      ...(env.TARGETS ? {} : { ACCOUNT_B_ID: env.ACCOUNT_B_ID || EXAMPLE_ACCOUNT_B }),
       DEPLOYER_PRINCIPAL_ARN: env.DEPLOYER_PRINCIPAL_ARN || exampleDeployer(accountA, partitionOf(env.REGION_B || "us-east-1")),
       ISS_TRACKER_LOCAL_ENDPOINT: undefined,
     },
@@ -51,7 +53,8 @@ export function synthesizeStacks(config: AppConfig, outdir?: string): Synthesize
     addStacks(app, config);
     app.synth();
     const read = (stack: string) => JSON.parse(readFileSync(join(dir, "stacks", stack, "cdk.tf.json"), "utf8"));
-    return { tracker: read(TRACKER_STACK_NAME), bootstrap: read(BOOTSTRAP_STACK_NAME) };
+    const bootstraps = config.targets.map((t, i) => read(bootstrapStackName(t.accountId, i)));
+    return { tracker: read(TRACKER_STACK_NAME), bootstrap: bootstraps[0], bootstraps };
   } finally {
     if (!outdir) rmSync(dir, { recursive: true, force: true });
   }

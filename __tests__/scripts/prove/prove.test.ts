@@ -5,6 +5,7 @@
  */
 import { expectations, formatProof, prove, proveModel, type ProofRow } from "../../../scripts/prove/model";
 import { accessModelFrom } from "../../../scripts/prove/access-model";
+import { crossTargetExpectations } from "../../../scripts/prove/cross-target";
 import { reviewConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../../../scripts/shared/synth";
 
 const config = reviewConfig({});
@@ -175,7 +176,7 @@ describe("the proof fails when a policy is weakened", () => {
       .toEqual({ "execution role assumes the access role without the external id": "Allowed" });
   });
 
-  it("a trust policy naming account A's root lets any administrator of A in (seed 000's broad trust)", async () => {
+  it("a trust policy naming account A's root lets any administrator of A in (the broad trust of a whole account)", async () => {
     const weakened = accessModelFrom(config, altered((tracker) => {
       const role = find(tracker, "aws_iam_role", "name", "iss-tracker-report-writer");
       const trust = JSON.parse(role.assume_role_policy);
@@ -186,7 +187,7 @@ describe("the proof fails when a policy is weakened", () => {
       .toEqual({ "another principal in A (an administrator) assumes the access role": "Allowed" });
   });
 
-  it("a grant on bucket/* with delete (seed 003's) is capped by the boundary; without the boundary it reads other keys and deletes the log", async () => {
+  it("a grant on bucket/* with delete is capped by the boundary; without the boundary it reads other keys and deletes the log", async () => {
     const widen = (dropBoundary: boolean) => accessModelFrom(config, altered((tracker) => {
       const policy = find(tracker, "aws_iam_role_policy", "name", "read-write-report-object");
       const doc = JSON.parse(policy.policy);
@@ -280,6 +281,78 @@ describe("the proof fails when a policy is weakened", () => {
       delete bootstrap.resource.aws_iam_policy;
     });
     expect(() => accessModelFrom(config, broken)).toThrow(/carries the permissions boundary arn:aws:iam::222222222222:policy\/iss-tracker-report-writer-boundary, which neither stack creates/);
+  });
+});
+
+describe("several targets: each reaches only its own log", () => {
+  const TARGETS = "222222222222,333333333333,444444444444";
+  const several = reviewConfig({ TARGETS });
+  let fleet: SynthesizedStacks;
+  beforeAll(() => {
+    fleet = synthesizeStacks(several);
+  });
+  /** From target 222222222222 towards 333333333333, on stacks altered by `edit`. */
+  async function across(edit: (tracker: Json) => void, ...descriptions: string[]) {
+    const copy = JSON.parse(JSON.stringify(fleet));
+    edit(copy.tracker);
+    const [from, to] = [0, 1].map((i) => accessModelFrom(several, copy, i));
+    const rows = await proveModel(from, crossTargetExpectations(from, to).filter((e) => descriptions.includes(e.description)));
+    expect(rows.map((r) => r.description).sort()).toEqual([...descriptions].sort());
+    return Object.fromEntries(rows.map((r) => [r.description, r.decision]));
+  }
+  const ofProvider = (tracker: Json, type: string, provider: string) => Object.values<Json>(tracker.resource[type]).find((r) => r.provider === provider);
+
+  it("asks every question per target, each target's own, and 14 questions across every ordered pair: all hold", async () => {
+    const { models, rows } = await prove({ TARGETS });
+    expect(models.map((m) => [m.accountB, m.accessRole.arn, m.objectArn])).toEqual(["222222222222", "333333333333", "444444444444"].map((b) => [
+      b, `arn:aws:iam::${b}:role/iss-tracker-report-writer`, `arn:aws:s3:::iss-tracker-reports-${b}-us-east-1/iss_position.txt`,
+    ]));
+    expect(rows.filter((r) => !r.ok)).toEqual([]);
+    const single = (await prove({})).rows.length;
+    const crossGroups = rows.filter((r) => r.group.startsWith("Target "));
+    expect(crossGroups).toHaveLength(6 * 14);
+    expect(rows).toHaveLength(3 * single + 6 * 14);
+    expect(rows.filter((r) => r.group === "What the system needs (target 333333333333)").map((r) => r.request)).toContain(
+      "arn:aws:sts::111111111111:assumed-role/iss-tracker-function-exec/iss-tracker-function sts:AssumeRole arn:aws:iam::333333333333:role/iss-tracker-report-writer",
+    );
+    const text = formatProof(models, rows);
+    expect(text).toContain("B=222222222222, 333333333333, 444444444444");
+    expect(text).toContain("# Target 444444444444 reaches nothing of target 222222222222");
+    expect(text.trim().split("\n").pop()).toBe(`${rows.length} passed, 0 failed`);
+  });
+
+  it("a bucket policy of one member granting another member account fails the question: that account's administrators read the log", async () => {
+    const question = "an administrator of its account reads target 333333333333's log";
+    const grant = (tracker: Json) => {
+      const policy = ofProvider(tracker, "aws_s3_bucket_policy", "aws.account_333333333333");
+      const doc = JSON.parse(policy.policy);
+      doc.Statement.push({ Sid: "MemberReads", Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:root" }, Action: "s3:GetObject", Resource: doc.Statement[0].Resource });
+      policy.policy = JSON.stringify(doc);
+    };
+    expect(await across(() => undefined, question)).toEqual({ [question]: "ImplicitlyDenied" });
+    expect(await across(grant, question)).toEqual({ [question]: "Allowed" });
+  });
+
+  it("an access role trusting another member account fails the question: that account's administrators become it", async () => {
+    const question = "an administrator of its account assumes target 333333333333's access role with its external id";
+    const trustMember = (tracker: Json) => {
+      const role = ofProvider(tracker, "aws_iam_role", "aws.account_333333333333");
+      const trust = JSON.parse(role.assume_role_policy);
+      trust.Statement[0].Principal = { AWS: "arn:aws:iam::222222222222:root" };
+      role.assume_role_policy = JSON.stringify(trust);
+    };
+    expect(await across(trustMember, question)).toEqual({ [question]: "Allowed" });
+  });
+
+  it("one external id for every target would let the function's role hold one id for all: then that question is left out, not answered wrongly", async () => {
+    const shared = reviewConfig({ TARGETS, EXTERNAL_ID: "one-id-for-all" });
+    const stacksShared = synthesizeStacks(shared);
+    const [from, to] = [0, 1].map((i) => accessModelFrom(shared, stacksShared, i));
+    const descriptions = crossTargetExpectations(from, to).map((e) => e.description);
+    expect(descriptions).toHaveLength(13);
+    expect(descriptions.some((d) => d.startsWith("the execution role assumes"))).toBe(false);
+    expect(crossTargetExpectations(accessModelFrom(several, fleet, 0), accessModelFrom(several, fleet, 1)).map((e) => e.description))
+      .toContain("the execution role assumes target 333333333333's access role with target 222222222222's external id");
   });
 });
 
