@@ -3,7 +3,7 @@
 // After the first run jest's own timing cache orders the rest.
 const Sequencer = require("@jest/test-sequencer").default;
 
-const FIRST = [/rehearsal\.e2e\.test\.ts$/, /checkov\.test\.ts$/];
+const FIRST = [/rehearsal\.e2e\.test\.ts$/, /targets\.e2e\.test\.ts$/, /checkov\.test\.ts$/];
 
 class LongestFirst extends Sequencer {
   sort(tests) {

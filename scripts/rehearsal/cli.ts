@@ -28,47 +28,52 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 export interface RehearsalFlags {
   readonly runs: number;
   readonly parallel: number;
+  readonly targets: number;
   readonly keep: boolean;
   readonly live: boolean;
   readonly verbose: boolean;
 }
 
-export const USAGE = `usage: npm start -- [--runs N] [--parallel P] [--keep] [--live] [--verbose] [--help]
+export const USAGE = `usage: npm start -- [--runs N] [--parallel P] [--targets T] [--keep] [--live] [--verbose] [--help]
 
-Rehearses the two-account deployment on the local moto emulator: cdktf deploy of both stacks,
-N runs of the deployed function (IAM enforced, through the emulator's conformance gates), the log,
-then cdktf destroy.
+Rehearses the cross-account deployment on the local moto emulator: cdktf deploy of the stacks,
+N runs of the deployed function (IAM enforced, through the emulator's conformance gates), the log
+of every account B, then cdktf destroy.
 
   --runs N      invocations of the deployed function, 1-1000 (default 3)
   --parallel P  how many run at once, 1-1000 (default 1)
+  --targets T   member accounts B the function appends to, 1-8 (default 1; with more, TARGETS
+                lists 222222222222, 333333333333, ... and each gets its bootstrap stack)
   --keep        leave the emulator and the deployment up and print how to reach them and how to
                 stop them (Ctrl-C, or kill -TERM any of its processes)
   --live        fetch the real ISS position (needs internet) instead of the local simulated orbit
   --verbose     stream the cdktf/terraform output
   --help        this text
 
-Exits 0 only when the log gained exactly N entries and teardown succeeded.`;
+Exits 0 only when every target's log gained exactly N entries and teardown succeeded.`;
 
 /** Parses and validates npm start's flags (see ../shared/cli.ts). */
 export function parseRehearsalFlags(argv: readonly string[]): RehearsalFlags {
   const values = parseCommandLine(argv, {
     runs: { type: "string" },
     parallel: { type: "string" },
+    targets: { type: "string" },
     keep: { type: "boolean" },
     live: { type: "boolean" },
     verbose: { type: "boolean" },
   }, USAGE);
-  const count = (name: "runs" | "parallel", fallback: number): number => {
+  const count = (name: "runs" | "parallel" | "targets", fallback: number, max = 1000): number => {
     const value = values[name];
     if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
-      throw usageError(`--${name} needs a whole number from 1 to 1000, got ${JSON.stringify(value)}`, USAGE);
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+      throw usageError(`--${name} needs a whole number from 1 to ${max}, got ${JSON.stringify(value)}`, USAGE);
     }
     return Number(value);
   };
   return {
     runs: count("runs", 3),
     parallel: count("parallel", 1),
+    targets: count("targets", 1, 8),
     keep: values.keep ?? false,
     live: values.live ?? false,
     verbose: values.verbose ?? false,
@@ -112,11 +117,12 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
   const started = Date.now();
   const log = options.log ?? ((line: string) => console.log(line));
   const logError = options.error ?? ((line: string) => console.error(line));
-  log(`npm start: rehearsing the two-account deployment on the moto emulator (${flags.runs} run(s), ${flags.parallel} at once${flags.live ? ", live ISS API" : ""})`);
+  log(`npm start: rehearsing the cross-account deployment on the moto emulator (${flags.runs} run(s), ${flags.parallel} at once, ` +
+    `${flags.targets} account${flags.targets === 1 ? "" : "s"} B${flags.live ? ", live ISS API" : ""})`);
 
   let rehearsal: Rehearsal;
   try {
-    rehearsal = await Rehearsal.start({ live: flags.live, verbose: flags.verbose, log });
+    rehearsal = await Rehearsal.start({ live: flags.live, verbose: flags.verbose, log, targets: flags.targets });
   } catch (error) {
     logError(`\nnpm start: the emulator did not start:\n${(error as Error).message}`);
     return 1;
@@ -146,31 +152,38 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
     await rehearsal.bootstrap();
     const fn = await rehearsal.deploy();
     log(`  function ${fn.name} (handler ${fn.handler}) runs as ${fn.roleArn}`);
-    log(`  it assumes ${fn.environment.ACCESS_ROLE_ARN} (external id required) to append to s3://${fn.bucket}/${fn.key} in ${rehearsal.accountB}`);
+    for (const t of fn.targets) log(`  it assumes ${t.accessRoleArn} (external id required) to append to s3://${t.bucket}/${t.key} in ${t.id}`);
     log(`  ISS sources: ${fn.environment.ISS_SOURCES}`);
 
-    const before = countEntries((await rehearsal.readLog())?.toString("utf8") ?? "");
+    const countIn = async (account: string) => countEntries((await rehearsal.readLog(account))?.toString("utf8") ?? "");
+    const before = await Promise.all(fn.targets.map((t) => countIn(t.id)));
     const results = await rehearsal.phase(`run: ${flags.runs} invocation(s) of the deployed bundle, ${flags.parallel} at once, as the execution role, IAM enforced`,
       () => rehearsal.invoke(flags.runs, flags.parallel));
     results.forEach((r, i) => {
       const outcomes = (r.summary?.targets ?? []).map((t) => `${t.target}: ${t.path} +${t.bytesAppended} B, ISS at ${t.issTimestamp} from ${t.source}, ${t.attempts} attempt(s)`);
       log(r.ok ? `  run ${i + 1}: ${outcomes.join("; ")}, ${r.ms} ms` : `  run ${i + 1}: FAILED after ${r.ms} ms: ${r.error}`);
     });
-    const text = (await rehearsal.readLog())?.toString("utf8") ?? "";
-    const total = countEntries(text);
-    const added = total - before;
     const failed = results.filter((r) => !r.ok).length;
-    log(`\n--- s3://${fn.bucket}/${fn.key} in account ${rehearsal.accountB} (${Buffer.byteLength(text)} bytes, ${total} entries) ---`);
-    log(text.length ? logExcerpt(text).trimEnd() : "(no object)");
-    log("---");
-    code = added === flags.runs && failed === 0 ? 0 : 1;
+    const added: number[] = [];
+    let total = 0;
+    for (const [i, t] of fn.targets.entries()) {
+      const text = (await rehearsal.readLog(t.id))?.toString("utf8") ?? "";
+      const entries = countEntries(text);
+      added.push(entries - before[i]);
+      total += entries;
+      log(`\n--- s3://${t.bucket}/${t.key} in account ${t.id} (${Buffer.byteLength(text)} bytes, ${entries} entries) ---`);
+      log(text.length ? logExcerpt(text).trimEnd() : "(no object)");
+      log("---");
+    }
+    code = added.every((n) => n === flags.runs) && failed === 0 ? 0 : 1;
 
-    // The ground track of the rehearsal's log, read as the function reads it (execution role ->
+    // The ground track of the (first target's) log, read as the function reads it (execution role ->
     // access role with the external id), drawn by the same code as npm run log --map.
     mkdirSync(join(ROOT, ".local"), { recursive: true });
+    const [first] = fn.targets;
     const drawn = await rehearsal.phase("map: the log's positions on a world map (npm run log --map, through the function's chain)", async () =>
       mapOfLog({
-        bucket: fn.bucket, key: fn.key, regionB: fn.environment.BUCKET_REGION, accessRoleArn: fn.environment.ACCESS_ROLE_ARN, externalId: fn.environment.EXTERNAL_ID,
+        bucket: first.bucket, key: first.key, regionB: first.bucketRegion, accessRoleArn: first.accessRoleArn, externalId: first.externalId,
       }, { regionA: LOCAL_REGION, endpoint: rehearsal.endpoint, credentialsA: await rehearsal.executionCredentials() },
       REHEARSAL_MAP, loadConfig({ env: { ACCOUNT_B_ID: rehearsal.accountB } }).schedulePeriodSeconds));
     log(`  map of the log's ${drawn.entries} positions: ${drawn.map.path} (${drawn.map.width}x${drawn.map.height})`);
@@ -178,7 +191,9 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
     if (flags.keep) {
       const profile = (name: string, c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
         [`[${name}]`, `aws_access_key_id = ${c.accessKeyId}`, `aws_secret_access_key = ${c.secretAccessKey}`, ...(c.sessionToken ? [`aws_session_token = ${c.sessionToken}`] : [])];
-      writeFileSync(join(rehearsal.workDir, "credentials"), [...profile("emulator-a", rehearsal.adminA), ...profile("emulator-b", rehearsal.adminB), ""].join("\n"), { mode: 0o600 });
+      // emulator-b is the first account B's administrator; emulator-b-<account> each one's.
+      const profilesB = rehearsal.accountsB.flatMap((account, i) => profile(i === 0 ? "emulator-b" : `emulator-b-${account}`, rehearsal.local.adminOf(account)));
+      writeFileSync(join(rehearsal.workDir, "credentials"), [...profile("emulator-a", rehearsal.adminA), ...profilesB, ""].join("\n"), { mode: 0o600 });
       log([
         "",
         `Kept: the emulator and the deployment are up at ${rehearsal.endpoint}. Point the AWS CLI at it:`,
@@ -191,7 +206,8 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
         `Read the log and check the deployment (profiles of A's and B's administrators in ${join(rehearsal.workDir, "credentials")}; on AWS, too, only the execution role may assume the access role, so a person reads with B's credentials):`,
         `  AWS_SHARED_CREDENTIALS_FILE=${join(rehearsal.workDir, "credentials")} npm run log -- --endpoint ${rehearsal.endpoint} --profile-b emulator-b --map ${KEPT_MAP}`,
         `  AWS_SHARED_CREDENTIALS_FILE=${join(rehearsal.workDir, "credentials")} npm run doctor -- --endpoint ${rehearsal.endpoint} --profile-a emulator-a`,
-        `Synth output and state: ${rehearsal.workDir} (cdktf commands there need ISS_TRACKER_LOCAL_ENDPOINT=${rehearsal.endpoint} ACCOUNT_B_ID=${rehearsal.accountB}).`,
+        `Synth output and state: ${rehearsal.workDir} (cdktf commands there need ISS_TRACKER_LOCAL_ENDPOINT=${rehearsal.endpoint} ` +
+          `${rehearsal.accountsB.length > 1 ? `TARGETS=${rehearsal.accountsB.join(",")}` : `ACCOUNT_B_ID=${rehearsal.accountB}`}).`,
         `IAM enforcement is off between runs (moto's Lambda API does not work with it on).`,
         "",
         stopInstructions(process.pid, together),
@@ -200,8 +216,10 @@ export async function rehearse(flags: RehearsalFlags, options: RehearseOptions =
       await rehearsal.teardown();
     }
     const seconds = (Date.now() - started) / 1000;
-    log(`\nSummary: ${added} new entr${added === 1 ? "y" : "ies"} for ${flags.runs} run(s) (${failed} failed), ${total} in the log — ` +
-      `${code === 0 ? "OK" : `MISMATCH: expected ${flags.runs}`}.`);
+    const perTarget = fn.targets.length > 1 ? ` (${fn.targets.map((t, i) => `${t.id}: +${added[i]}`).join(", ")})` : "";
+    const newEntries = added.reduce((a, b) => a + b, 0);
+    log(`\nSummary: ${newEntries} new entr${newEntries === 1 ? "y" : "ies"}${perTarget} for ${flags.runs} run(s) (${failed} failed), ${total} in the log${fn.targets.length > 1 ? "s" : ""} — ` +
+      `${code === 0 ? "OK" : `MISMATCH: expected ${flags.runs}${fn.targets.length > 1 ? " per target" : ""}`}.`);
     log(`Total ${seconds.toFixed(1)} s: ${rehearsal.timings.map(([name, s]) => `${name.split(/[:(]/)[0].trim()} ${s.toFixed(1)} s`).join(", ")}`);
     if (flags.keep && code === 0) {
       await new Promise<never>(() => undefined); // until a signal or a process of it is gone (stopAll stops everything)

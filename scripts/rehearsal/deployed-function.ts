@@ -5,6 +5,7 @@
  * ../emulator/lambda-runtime.ts) with exactly the deployed environment and the execution role's
  * credentials, its AWS calls through the gateway.
  */
+import { readTrackerEnvironment, type TrackerTarget } from "../../function/contract";
 import type { RunSummary } from "../../function/tracker";
 import { GetFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { createHash } from "node:crypto";
@@ -21,6 +22,9 @@ export interface DeployedFunction {
   readonly codeSha256: string;
   readonly handler: string;
   readonly timeoutSeconds: number;
+  /** Every log it appends to, as it reads its environment (function/contract.ts). */
+  readonly targets: readonly TrackerTarget[];
+  /** The first target's bucket and key. */
   readonly bucket: string;
   readonly key: string;
   readonly outputs: Record<string, string>;
@@ -35,8 +39,9 @@ export async function readDeployedFunction(motoEndpoint: string, region: string,
   const lambda = new LambdaClient({ region, endpoint: motoEndpoint, credentials: adminA });
   const config = (await lambda.send(new GetFunctionCommand({ FunctionName: outputs.function_name }))).Configuration;
   const environment = config?.Environment?.Variables ?? {};
-  if (!config?.Role || !config.CodeSha256 || !config.Handler || !environment.OBJECT_KEY || !environment.BUCKET_NAME) {
-    throw new Error(`the deployed function ${outputs.function_name} has no role, code, handler or OBJECT_KEY/BUCKET_NAME`);
+  const { settings, problems } = readTrackerEnvironment(environment);
+  if (!config?.Role || !config.CodeSha256 || !config.Handler || !settings) {
+    throw new Error(`the deployed function ${outputs.function_name} has no role, code or handler, or its environment is not the tracker's: ${problems.join("; ")}`);
   }
   return {
     name: outputs.function_name,
@@ -45,8 +50,9 @@ export async function readDeployedFunction(motoEndpoint: string, region: string,
     codeSha256: config.CodeSha256,
     handler: config.Handler,
     timeoutSeconds: config.Timeout ?? 3,
-    bucket: environment.BUCKET_NAME,
-    key: environment.OBJECT_KEY,
+    targets: settings.targets,
+    bucket: settings.targets[0].bucket,
+    key: settings.targets[0].key,
     outputs,
   };
 }

@@ -7,7 +7,9 @@
  *              gates, an admin user in A that Terraform runs as and an admin role in B) and the
  *              ISS simulator (unless live).
  *   bootstrap  `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B, trusting
- *              A's admin user (DEPLOYER_PRINCIPAL_ARN).
+ *              A's admin user (DEPLOYER_PRINCIPAL_ARN); with several targets (`targets`), every
+ *              other member account's bootstrap stack is applied at once by plain `terraform apply`
+ *              with that account's credentials.
  *   deploy     `cdktf deploy iss-tracker` with A's credentials (the account_b provider assumes
  *              the bootstrap role); then the function as Lambda holds it (GetFunction).
  *   invoke     the execution role's credentials by AssumeRole (as the Lambda service gets them),
@@ -27,10 +29,12 @@ import { STSClient } from "@aws-sdk/client-sts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { TrackerTarget } from "../../function/contract";
+import { bootstrapStackName } from "../../stacks/app";
 import { localStateDir } from "../../stacks/backend";
 import { SETTINGS } from "../../stacks/config";
 import { startIssSimulator, type IssSimulator } from "../emulator/iss-simulator";
-import { ADMIN_USER, ADMIN_USER_ARN, LOCAL_REGION, startLocalAws, type LocalAws } from "../emulator/local-aws";
+import { ADMIN_USER, ADMIN_USER_ARN, LOCAL_REGION, localAccountsB, startLocalAws, type LocalAws } from "../emulator/local-aws";
 import type { IamGate, RecordedCall } from "../emulator/iam-gate";
 import type { MotoServer } from "../emulator/moto";
 import { emptyBucket, readObject } from "../emulator/s3-admin";
@@ -51,6 +55,8 @@ export interface RehearsalOptions {
   readonly log?: (line: string) => void;
   /** Stream cdktf/terraform output (otherwise kept and shown on failure). */
   readonly verbose?: boolean;
+  /** How many member accounts B the function appends to (1-8; default 1: ACCOUNT_B_ID, else TARGETS). */
+  readonly targets?: number;
 }
 
 /** Entries in the log's text (one `Time:` line each). */
@@ -63,6 +69,8 @@ export class Rehearsal {
   readonly timings: Array<[string, number]> = [];
   readonly accountA: string;
   readonly accountB: string;
+  /** Every member account B, the first first. */
+  readonly accountsB: readonly string[];
   /** cdktf and Terraform in this emulator's folder. */
   readonly runner: TerraformRunner;
   private deployed?: DeployedFunction;
@@ -77,6 +85,7 @@ export class Rehearsal {
   ) {
     this.accountA = local.accountA;
     this.accountB = local.accountB;
+    this.accountsB = local.accountsB;
     this.runner = new TerraformRunner({ root: ROOT, workDir: this.workDir, envFor: (c) => this.cdktfEnv(c), verbose: options.verbose });
   }
 
@@ -85,11 +94,13 @@ export class Rehearsal {
     const log = options.log ?? (() => undefined);
     const started = Date.now();
     checkPrerequisites();
-    const [local, simulator] = await Promise.all([startLocalAws(), options.live ? undefined : startIssSimulator()]);
+    const [local, simulator] = await Promise.all([
+      startLocalAws({ accountsB: localAccountsB(options.targets ?? 1) }), options.live ? undefined : startIssSimulator(),
+    ]);
     const rehearsal = new Rehearsal(local, simulator, options);
     const seconds = (Date.now() - started) / 1000;
     rehearsal.timings.push(["emulator", seconds]);
-    log(`▸ emulator: moto at ${local.motoEndpoint} behind the conformance gateway ${local.endpoint} (account A ${local.accountA}, account B ${local.accountB}); ` +
+    log(`▸ emulator: moto at ${local.motoEndpoint} behind the conformance gateway ${local.endpoint} (account A ${local.accountA}, account${local.accountsB.length > 1 ? "s" : ""} B ${local.accountsB.join(", ")}); ` +
       `ISS source ${simulator ? `simulated orbit at ${simulator.url}` : "the live API"} — ${seconds.toFixed(1)} s`);
     return rehearsal;
   }
@@ -172,7 +183,7 @@ export class Rehearsal {
       CHECKPOINT_DISABLE: "1",
       CI: "1",
       FORCE_COLOR: "0",
-      ACCOUNT_B_ID: this.accountB,
+      ...(this.accountsB.length > 1 ? { TARGETS: this.accountsB.join(",") } : { ACCOUNT_B_ID: this.accountB }),
       ISS_TRACKER_LOCAL_ENDPOINT: this.endpoint,
       DEPLOYER_PRINCIPAL_ARN: ADMIN_USER_ARN,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
@@ -198,10 +209,19 @@ export class Rehearsal {
     return this.runner.terraform(stack, credentials, args, options);
   }
 
-  /** `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B. */
+  /**
+   * `cdktf deploy bootstrap` with B's credentials: the `terraform` role in B. Every other member
+   * account's bootstrap stack, synthesized beside it, is then applied at once with plain Terraform,
+   * each with its own account's administrator (as each account's owner would).
+   */
   async bootstrap(): Promise<void> {
     await this.phase(`bootstrap B: cdktf deploy bootstrap (role terraform in ${this.accountB}, trusting A's ${ADMIN_USER})`,
       () => this.cdktf("deploy", "bootstrap", this.adminB));
+    const others = this.accountsB.slice(1);
+    if (others.length === 0) return;
+    await this.phase(`bootstrap ${others.join(", ")}: terraform apply of each bootstrap-<account> stack, at once, each with its account's administrator`,
+      () => Promise.all(others.map((account, i) =>
+        this.terraform(bootstrapStackName(account, i + 1), this.local.adminOf(account), ["apply", "-auto-approve", "-input=false"]))));
   }
 
   /**
@@ -259,27 +279,39 @@ export class Rehearsal {
     }
   }
 
-  /** B's administrator S3 client (straight to moto). */
-  s3B() {
-    return this.local.s3B();
+  /** An account B's administrator S3 client (straight to moto; default: the first B). */
+  s3B(accountB = this.accountB) {
+    return this.local.s3B(accountB);
   }
 
-  /** The log object's bytes, or undefined when it does not exist (yet). */
-  readLog(): Promise<Buffer | undefined> {
-    return readObject(this.s3B(), this.function.bucket, this.function.key);
+  /** The deployed function's target in that account B (default: the first). */
+  target(accountB = this.accountB): TrackerTarget {
+    const target = this.function.targets.find((t) => t.id === accountB);
+    if (!target) throw new Error(`the deployed function has no target in account ${accountB} (it has ${this.function.targets.map((t) => t.id).join(", ")})`);
+    return target;
   }
 
-  /** Deletes every version and delete marker in the report bucket (as B's administrator). */
-  emptyBucket(): Promise<number> {
-    return emptyBucket(this.s3B(), this.function.bucket);
+  /** A target's log object's bytes (default: the first's), or undefined when it does not exist (yet). */
+  readLog(accountB = this.accountB): Promise<Buffer | undefined> {
+    const target = this.target(accountB);
+    return readObject(this.s3B(accountB), target.bucket, target.key);
   }
 
-  /** Empties the bucket explicitly, then `cdktf destroy` of the main stack and of the bootstrap stack. */
+  /** Deletes every version and delete marker in a target's report bucket (as that B's administrator). */
+  emptyBucket(accountB = this.accountB): Promise<number> {
+    return emptyBucket(this.s3B(accountB), this.target(accountB).bucket);
+  }
+
+  /**
+   * Empties every target's bucket explicitly, then `cdktf destroy` of the main stack and of the
+   * bootstrap stack (and plain `terraform destroy` of every other bootstrap stack, at once).
+   */
   async teardown(): Promise<void> {
     if (this.deployed) {
-      const versions = await this.phase("empty the report bucket: every version and delete marker (force_destroy is off on purpose, so destroy never wipes a real log)",
-        () => this.emptyBucket());
-      this.log(`  deleted ${versions} object version(s) of s3://${this.function.bucket}`);
+      const targets = this.function.targets;
+      const versions = await this.phase(`empty the report bucket${targets.length > 1 ? "s" : ""}: every version and delete marker (force_destroy is off on purpose, so destroy never wipes a real log)`,
+        () => Promise.all(targets.map((t) => this.emptyBucket(t.id))));
+      targets.forEach((t, i) => this.log(`  deleted ${versions[i]} object version(s) of s3://${t.bucket}`));
     }
     const queueUrls = this.deployed ? stackQueueUrls(this.deployed.outputs) : [];
     if (queueUrls.length > 0) {
@@ -303,6 +335,11 @@ export class Rehearsal {
     // The role and the boundary policy are as this run's bootstrap deploy wrote them: no refresh either.
     await this.phase("destroy: cdktf destroy bootstrap (without refresh)",
       () => this.cdktf("destroy", "bootstrap", this.adminB, { env: { TF_CLI_ARGS_destroy: "-refresh=false" } }));
+    const others = this.accountsB.slice(1);
+    if (others.length === 0) return;
+    await this.phase(`destroy: terraform destroy of ${others.map((a, i) => bootstrapStackName(a, i + 1)).join(", ")}, at once (without refresh)`,
+      () => Promise.all(others.map((account, i) =>
+        this.terraform(bootstrapStackName(account, i + 1), this.local.adminOf(account), ["destroy", "-auto-approve", "-input=false", "-refresh=false"]))));
   }
 
   /** Ends any cdktf/Terraform still running, stops the simulator and the local AWS; removes this emulator's folder unless keepFiles. */

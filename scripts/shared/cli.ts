@@ -4,7 +4,7 @@
  * on every one, and every error followed by the usage text.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { isLoopbackUrl } from "../../stacks/config";
+import { isLoopbackUrl, type AppConfig, type TargetConfig } from "../../stacks/config";
 
 /** Bad flags (exit 2), or `help` when --help was asked for (the usage on stdout, exit 0). */
 export class UsageError extends Error {
@@ -74,4 +74,20 @@ export function accountFlags(values: { readonly endpoint?: string; readonly "pro
     throw usageError(`--endpoint must be a loopback URL (the local emulator), got ${values.endpoint}`, usage);
   }
   return { endpoint: values.endpoint, profileA: values["profile-a"], profileB: values["profile-b"] };
+}
+
+/** The flag of every tool that reads a deployment's targets: one account B, or (absent) all of them. */
+export const TARGET_OPTION = { target: { type: "string" } } as const;
+
+/**
+ * The targets a tool reads: the one `--target` names (its account id), or every configured target.
+ * Throws a UsageError naming the configured ones when `--target` is not one of them.
+ */
+export function selectTargets(config: Pick<AppConfig, "targets">, target: string | undefined, usage: string): readonly TargetConfig[] {
+  if (target === undefined) return config.targets;
+  const found = config.targets.filter((t) => t.accountId === target);
+  if (found.length === 0) {
+    throw usageError(`--target ${target} is not a configured target (ACCOUNT_B_ID or TARGETS lists ${config.targets.map((t) => t.accountId).join(", ")})`, usage);
+  }
+  return found;
 }

@@ -5,8 +5,8 @@
  * and, behind the emulator's STS gate (which evaluates the access role's trust policy as AWS
  * does), the refusal a person gets on real AWS and the --profile-b way around it.
  */
-import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateRoleCommand, GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -122,6 +122,55 @@ describe("npm run log (on the emulator)", () => {
     const { guardOperations } = await import("../../../scripts/shared/aws");
     const s3 = guardOperations(new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: deployment.adminB }), LOG_READ_OPERATIONS, "npm run log", []);
     await expect(s3.send(new PutObjectCommand({ Bucket: config.bucketName, Key: "x", Body: "x" }))).rejects.toThrow("npm run log is read-only: refusing PutObjectCommand");
+  });
+});
+
+describe("npm run log with several targets (on the emulator)", () => {
+  const C = "333333333333";
+  const fleet = loadConfig({ env: { TARGETS: `${B},${C}` } });
+  const second = fleet.targets[1];
+  beforeAll(async () => {
+    // The second member account: its access role and bucket, and a log of two entries.
+    const sts = new STSClient({ region: "us-east-1", endpoint: moto.endpoint, credentials: deployment.deployer });
+    const adminC = await assumeRole(sts, `arn:aws:iam::${C}:role/OrganizationAccountAccessRole`, "setup");
+    await new IAMClient({ region: "us-east-1", endpoint: moto.endpoint, credentials: adminC }).send(new CreateRoleCommand({
+      RoleName: "iss-tracker-report-writer", AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: deployment.execArn }, Action: "sts:AssumeRole" }] }),
+    }));
+    const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: adminC });
+    await s3.send(new CreateBucketCommand({ Bucket: second.bucketName }));
+    await s3.send(new PutObjectCommand({ Bucket: second.bucketName, Key: second.objectKey, Body: LOG_HEADER + ENTRIES.slice(0, 2).map(formatEntry).join("") }));
+  });
+  const runFleet = async (overrides: Partial<LogFlags> = {}) => {
+    const lines: string[] = [];
+    const result = await runLogCommand({
+      config: fleet, flags: flags({ endpoint: moto.endpoint, ...overrides }), credentialsA: deployment.deployer, now: T0 + 58 * 60, print: (line) => lines.push(line),
+    });
+    return { ...result, output: lines.join("\n") };
+  };
+
+  it("reads every target's log through its own access role and ends with a table of all; --max-age judges each", async () => {
+    const { code, targets, output } = await runFleet({ maxAgeSeconds: 1800 });
+    expect(targets.map((t) => [t.target, t.entries, t.status])).toEqual([[B, 5, "fresh"], [C, 2, "stale"]]);
+    expect(code).toBe(1);
+    expect(output).toContain(`== target ${C} ==\ns3://${second.bucketName}/iss_position.txt in account ${C}, read through the access role arn:aws:iam::${C}:role/iss-tracker-report-writer`);
+    const table = output.split("\n").slice(-3);
+    expect(table[0]).toMatch(/^target +entries +bytes +last entry +status$/);
+    expect(table[1]).toMatch(new RegExp(`^${B} +5 +${Buffer.byteLength(LOG)} +3 min ago +fresh$`));
+    expect(table[2]).toMatch(new RegExp(`^${C} +2 +\\d+ +53 min ago +stale$`));
+  });
+
+  it("--target reads that account's log alone, without the table", async () => {
+    const { code, targets, output } = await runFleet({ target: C });
+    expect(code).toBe(0);
+    expect(targets.map((t) => t.target)).toEqual([C]);
+    expect(output).not.toContain("== target");
+    expect(output).not.toMatch(/^target +entries/m);
+  });
+
+  it("refuses a --target that is not configured, and --map or --profile-b over several logs, naming the way", async () => {
+    await expect(runFleet({ target: "444444444444" })).rejects.toThrow(`--target 444444444444 is not a configured target (ACCOUNT_B_ID or TARGETS lists ${B}, ${C})`);
+    await expect(runFleet({ map: join(dir, "all.png") })).rejects.toThrow(`--map reads one log: add --target with one of ${B}, ${C}`);
+    await expect(runFleet({ profileB: "b" })).rejects.toThrow(/^--profile-b reads one log/);
   });
 });
 

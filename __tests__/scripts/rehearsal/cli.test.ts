@@ -2,13 +2,13 @@ import { parseRehearsalFlags, USAGE } from "../../../scripts/rehearsal/cli";
 import { UsageError } from "../../../scripts/shared/cli";
 
 describe("npm start's flags", () => {
-  it("defaults to 3 runs, 1 at once, torn down, simulated orbit, quiet", () => {
-    expect(parseRehearsalFlags([])).toEqual({ runs: 3, parallel: 1, keep: false, live: false, verbose: false });
+  it("defaults to 3 runs, 1 at once, one account B, torn down, simulated orbit, quiet", () => {
+    expect(parseRehearsalFlags([])).toEqual({ runs: 3, parallel: 1, targets: 1, keep: false, live: false, verbose: false });
   });
 
   it("takes every flag, with the value separate or after =", () => {
-    expect(parseRehearsalFlags(["--runs", "20", "--parallel=20", "--keep", "--live", "--verbose"]))
-      .toEqual({ runs: 20, parallel: 20, keep: true, live: true, verbose: true });
+    expect(parseRehearsalFlags(["--runs", "20", "--parallel=20", "--targets", "3", "--keep", "--live", "--verbose"]))
+      .toEqual({ runs: 20, parallel: 20, targets: 3, keep: true, live: true, verbose: true });
   });
 
   it.each([
@@ -17,6 +17,8 @@ describe("npm start's flags", () => {
     [["--runs", "1001"], /--runs needs a whole number from 1 to 1000/],
     [["--parallel", "x"], /--parallel needs a whole number/],
     [["--parallel", "2.5"], /--parallel needs a whole number/],
+    [["--targets", "0"], /--targets needs a whole number from 1 to 8, got "0"/],
+    [["--targets", "9"], /--targets needs a whole number from 1 to 8, got "9"/],
     [["--bogus"], /Unknown option '--bogus'/],
     [["--keep=1"], /--keep/],
     [["extra"], /positional/],
@@ -37,6 +39,6 @@ describe("npm start's flags", () => {
       expect((error as UsageError).help).toBe(true);
       expect((error as UsageError).message).toBe(USAGE);
     }
-    for (const flag of ["--runs N", "--parallel P", "--keep", "--live", "--verbose", "--help"]) expect(USAGE).toContain(flag);
+    for (const flag of ["--runs N", "--parallel P", "--targets T", "--keep", "--live", "--verbose", "--help"]) expect(USAGE).toContain(flag);
   });
 });
