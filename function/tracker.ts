@@ -218,7 +218,9 @@ export async function runTracker(config: TrackerConfig, adapters: TrackerAdapter
     log.info(LOG_MESSAGES.runFinished, summary);
     return summary;
   }
-  const error = failed.length === 1 ? failed[0].error : new TargetsFailedError(failed, config.targets.length);
+  // One target: its own error, as the single pair has always thrown. Several: one error naming
+  // each failed target, so Lambda's record of the failed run says which.
+  const error = config.targets.length === 1 ? failed[0].error : new TargetsFailedError(failed, config.targets.length);
   log.error(LOG_MESSAGES.runFailed, { ...summary, ...errorFields(error) });
   throw error;
 }

@@ -12,6 +12,7 @@ export const bootstrapStackName = (accountId: string, index: number) => (index =
 /** The app's stacks for one configuration: what `cdktf synth` writes, and every tool synthesizes. */
 export function addStacks(app: App, config: AppConfig): { tracker: IssTrackerStack; bootstrap: BootstrapStack; bootstraps: BootstrapStack[] } {
   const tracker = new IssTrackerStack(app, TRACKER_STACK_NAME, config);
-  const bootstraps = config.targets.map((t, i) => new BootstrapStack(app, bootstrapStackName(t.accountId, i), config, t));
+  // A retired target keeps its bootstrap stack until its entry goes: the tracker destroys its access role through it.
+  const bootstraps = [...config.targets, ...config.retiredTargets].map((t, i) => new BootstrapStack(app, bootstrapStackName(t.accountId, i), config, t));
   return { tracker, bootstrap: bootstraps[0], bootstraps };
 }

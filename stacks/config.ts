@@ -49,6 +49,12 @@ export interface AppConfig extends SettingValues {
    * bucketName, objectKey, bootstrapRoleName and externalId are the first target's.
    */
   readonly targets: readonly TargetConfig[];
+  /**
+   * TARGETS' entries marked `"retired": true`: the tracker stack keeps their provider (to destroy
+   * the access role) and forgets their bucket (`removed` blocks, never destroy); no function, role
+   * or alarm of the tracker names them. Never the first.
+   */
+  readonly retiredTargets: readonly TargetConfig[];
   /** Longest interval between two scheduled runs, in seconds (see schedule-period.ts). */
   readonly schedulePeriodSeconds: number;
   /** The AWS partition of both accounts (aws, aws-cn, aws-us-gov, ...), derived from the regions. */
@@ -153,6 +159,7 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
 
   // The targets: TARGETS' entries with the single-account settings as their defaults, or the one account of ACCOUNT_B_ID.
   let targets: TargetConfig[] = [];
+  let retired = new Set<string>();
   if (v.targets === undefined) {
     if (ok("accountBId")) targets = [{ accountId: v.accountBId, region: v.regionB, bucketName: v.bucketName, objectKey: v.objectKey, bootstrapRoleName: v.bootstrapRoleName, externalId: v.externalId }];
   } else {
@@ -162,6 +169,7 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
           ? "list every account B in TARGETS and unset ACCOUNT_B_ID" : "give each target its bucket in TARGETS (\"bucket\"), or leave it out for the default names");
       }
     }
+    retired = new Set(v.targets.filter((e) => e.retired).map((e) => e.account));
     targets = v.targets.map((entry) => {
       const region = entry.region ?? v.regionB;
       const bucketName = entry.bucket ?? defaultBucketName(v.namePrefix, entry.account, region);
@@ -199,7 +207,8 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     objectKey: first.objectKey,
     bootstrapRoleName: first.bootstrapRoleName,
     externalId: first.externalId,
-    targets,
+    targets: targets.filter((t) => !retired.has(t.accountId)),
+    retiredTargets: targets.filter((t) => retired.has(t.accountId)),
     schedulePeriodSeconds: period,
     partition,
     stateBackend: stateBucket === undefined ? undefined : { bucket: v.stateBucket, keyPrefix: v.stateKeyPrefix, region: v.stateRegion, lockTable: v.stateLockTable },

@@ -6,6 +6,7 @@ import type { AppConfig } from "./config";
 import { AlertTopic } from "./constructs/alert-topic";
 import { Alarms } from "./constructs/alarms";
 import { FailureDestination } from "./constructs/failure-destination";
+import { forgetConstruct } from "./constructs/forget";
 import { AccountProviders } from "./constructs/providers";
 import { ReportBucket } from "./constructs/report-bucket";
 import { Schedule } from "./constructs/schedule";
@@ -31,6 +32,8 @@ export class IssTrackerStack extends TerraformStack {
   readonly failureDestination: FailureDestination;
   readonly alertTopic: AlertTopic;
   readonly alarms: Alarms;
+  /** Per retired target (config.retiredTargets), the addresses of its bucket's resources Terraform forgets. */
+  readonly forgotten: Readonly<Record<string, readonly string[]>>;
 
   constructor(scope: Construct, id: string, config: AppConfig) {
     super(scope, id);
@@ -38,12 +41,17 @@ export class IssTrackerStack extends TerraformStack {
     const names = resourceNames(config.namePrefix);
     const targets = config.targets;
     const suffix = (i: number) => targetSuffix(targets[i], i);
+    // A retired target is never the first, so its names (provider alias, suffix) are its account's
+    // whatever its position: it sits after the others.
+    const retired = config.retiredTargets;
+    const retiredIndex = (j: number) => targets.length + j;
 
     // 1. Who deploys where: A, and each target account B through its bootstrap role.
     this.providers = new AccountProviders(this, "providers", {
       accountAId: config.accountAId,
       regionA: config.regionA,
-      targets: targets.map((t) => ({ accountId: t.accountId, region: t.region, bootstrapRoleName: t.bootstrapRoleName })),
+      // The retired targets' providers stay until their entries go: Terraform destroys their access roles through them.
+      targets: [...targets, ...retired].map((t) => ({ accountId: t.accountId, region: t.region, bootstrapRoleName: t.bootstrapRoleName })),
       partition: config.partition,
       localEndpoint: config.localEndpoint,
     });
@@ -63,20 +71,25 @@ export class IssTrackerStack extends TerraformStack {
     });
 
     // 3. What each access role may touch: one object in its account's report bucket.
+    const reportBucket = (t: typeof targets[number], i: number, idSuffix: string) => new ReportBucket(this, `report-bucket${idSuffix}`, {
+      provider: this.providers.targets[i],
+      bucketName: t.bucketName,
+      noncurrentVersionDays: config.noncurrentVersionDays,
+      newerNoncurrentVersions: config.newerNoncurrentVersions,
+      allowDestroy: config.allowBucketDestroy,
+      logKey: t.objectKey,
+      denyInsecureTransport: config.localEndpoint === undefined,
+      destroyProcedureOutput: `log_bucket_destroy_procedure${idSuffix.replace(/-/g, "_")}`,
+    });
     this.reportBuckets = targets.map((t, i) => {
-      const bucket = new ReportBucket(this, `report-bucket${suffix(i)}`, {
-        provider: this.providers.targets[i],
-        bucketName: t.bucketName,
-        noncurrentVersionDays: config.noncurrentVersionDays,
-        newerNoncurrentVersions: config.newerNoncurrentVersions,
-        allowDestroy: config.allowBucketDestroy,
-        logKey: t.objectKey,
-        denyInsecureTransport: config.localEndpoint === undefined,
-        destroyProcedureOutput: `log_bucket_destroy_procedure${suffix(i).replace(/-/g, "_")}`,
-      });
+      const bucket = reportBucket(t, i, suffix(i));
       this.trustChain.grantObjectReadWrite(bucket.arn, t.objectKey, i);
       return bucket;
     });
+    // A retired target's bucket, built as it was deployed and then forgotten: Terraform stops
+    // managing it and never destroys it (its access role, no longer declared, is destroyed).
+    this.forgotten = Object.fromEntries(retired.map((t, j) =>
+      [t.accountId, forgetConstruct(reportBucket(t, retiredIndex(j), targetSuffix(t, retiredIndex(j))))]));
 
     // 4. The function that runs as the execution role, its logs, and where its failed events go.
     this.failureDestination = new FailureDestination(this, "failure-destination", {

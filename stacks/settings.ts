@@ -145,9 +145,11 @@ export interface TargetEntry {
   readonly bucket?: string;
   readonly key?: string;
   readonly bootstrapRoleName?: string;
+  /** Being removed: its access role goes, its bucket and log stay in its account, forgotten by the state. */
+  readonly retired?: boolean;
 }
 
-const TARGET_FIELDS = new Set(["account", "region", "bucket", "key", "bootstrapRoleName"]);
+const TARGET_FIELDS = new Set(["account", "region", "bucket", "key", "bootstrapRoleName", "retired"]);
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 
 /** TARGETS: a JSON list of entries, or `account[:region]` entries separated by commas. */
@@ -193,7 +195,12 @@ function targetList(text: string): readonly TargetEntry[] {
     }
     const bootstrapRoleName = text("bootstrapRoleName");
     if (bootstrapRoleName !== undefined && !ROLE_NAME.test(bootstrapRoleName)) throw new Invalid(`${at} has a bootstrap role name IAM does not accept`, "use 1-64 characters of letters, digits and +=,.@_-");
-    return { account, ...(region && { region }), ...(bucket && { bucket }), ...(key && { key }), ...(bootstrapRoleName && { bootstrapRoleName }) };
+    if (e.retired !== undefined && typeof e.retired !== "boolean") throw new Invalid(`${at} has "retired" that is not true or false`, 'write "retired": true to remove the target (see docs/targets.md)');
+    if (e.retired === true && i === 0) {
+      throw new Invalid(`${at} is retired, but the first target holds the single pair's names (the account_b provider, the bootstrap stack)`,
+        "retire only targets after the first; to move the first, see docs/targets.md (Removing a target)");
+    }
+    return { account, ...(region && { region }), ...(bucket && { bucket }), ...(key && { key }), ...(bootstrapRoleName && { bootstrapRoleName }), ...(e.retired === true && { retired: true }) };
   });
   const accounts = targets.map((t) => t.account);
   const twice = accounts.find((a, i) => accounts.indexOf(a) !== i);
@@ -227,7 +234,7 @@ export const SETTINGS = {
   }),
   targets: setting({
     env: "TARGETS", context: "targets",
-    description: "Several accounts B, each with its own bootstrap role, access role, bucket and log: `account[:region]` entries separated by commas, or a JSON list of `{account, region?, bucket?, key?, bootstrapRoleName?}` (in cdktf.json, the list itself). What an entry leaves out comes from REGION_B, the default bucket name, OBJECT_KEY and BOOTSTRAP_ROLE_NAME. Replaces ACCOUNT_B_ID; one entry is the same deployment as ACCOUNT_B_ID alone.",
+    description: "Several accounts B, each with its own bootstrap role, access role, bucket and log: `account[:region]` entries separated by commas, or a JSON list of `{account, region?, bucket?, key?, bootstrapRoleName?, retired?}` (in cdktf.json, the list itself; `retired: true` removes a target but keeps its bucket and log, see docs/targets.md). What an entry leaves out comes from REGION_B, the default bucket name, OBJECT_KEY and BOOTSTRAP_ROLE_NAME. Replaces ACCOUNT_B_ID; one entry is the same deployment as ACCOUNT_B_ID alone.",
     parse: targetList,
     defaultDoc: "the one account of `ACCOUNT_B_ID`",
   }),

@@ -178,6 +178,8 @@ describe("Lambda's retry of the same event, once access is repaired", () => {
   });
 
   it("fails again for the one target still broken, and for it alone", () => {
-    expect(runLine(retry.outcome)[0]).toMatchObject({ msg: "run failed", error: "ForeignObjectError" });
+    const [line] = runLine(retry.outcome);
+    expect(line).toMatchObject({ msg: "run failed", error: "TargetsFailedError" });
+    expect(String(line.message)).toMatch(/^1 of 6 targets failed: 444444444444: ForeignObjectError: /);
   });
 });

@@ -205,9 +205,9 @@ describe("runTracker: several targets, each on its own", () => {
     s3.on(PutObjectCommand, { Bucket: B.bucket }).resolves({ ETag: '"e1"' });
     s3.on(PutObjectCommand, { Bucket: C.bucket }).rejects(Object.assign(new Error("denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } }));
     const error = await run([B, C]).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/^AccessDenied: PutObject \(create\) on s3:\/\/reports-333333333333\/iss_position\.txt/);
+    expect((error as Error).message).toMatch(/^1 of 2 targets failed: 333333333333: StoreAccessDeniedError: AccessDenied: PutObject \(create\) on s3:\/\/reports-333333333333\/iss_position\.txt/);
     const runLine = lines.at(-1)!;
-    expect(runLine).toMatchObject({ level: "error", msg: "run failed", error: "StoreAccessDeniedError" });
+    expect(runLine).toMatchObject({ level: "error", msg: "run failed", error: "TargetsFailedError" });
     expect((runLine.targets as Array<{ target: string; outcome: string }>).map((t) => [t.target, t.outcome])).toEqual([[B.id, "appended"], [C.id, "failed"]]);
     expect(dropped).toEqual([`${C.id}:ASIA-${C.id}`]);
   });

@@ -42,6 +42,7 @@ describe("loadConfig defaults", () => {
         accountId: "222222222222", region: "us-east-1", bucketName: "iss-tracker-reports-222222222222-us-east-1", objectKey: "iss_position.txt", bootstrapRoleName: "terraform",
         externalId: deriveExternalId("222222222222", "iss-tracker", "iss-tracker-reports-222222222222-us-east-1", "iss_position.txt"),
       }],
+      retiredTargets: [],
     });
   });
 

@@ -87,3 +87,42 @@ describe("TARGETS with three accounts", () => {
     expect(bootstraps[1].json.terraform.backend).toEqual({ local: { path: `../../../terraform.bootstrap-${C}.tfstate` } });
   });
 });
+
+describe("a retired target (\"retired\": true): removing an account without losing its log", () => {
+  const list = (retired: boolean) => `[{"account":"${B}"},{"account":"${C}"${retired ? ',"retired":true' : ""}},{"account":"${D}"}]`;
+  const before = synthAll({ TARGETS: list(false) });
+  const after = synthAll({ TARGETS: list(true) });
+  const ofAccount = (json: { resource: Record<string, Record<string, { provider?: string }>> }, account: string) =>
+    Object.entries(json.resource).flatMap(([type, byId]) => Object.entries(byId).filter(([, r]) => r.provider === `aws.account_${account}`).map(([id]) => `${type}.${id}`)).sort();
+
+  it("forgets its bucket's resources instead of destroying them: a removed block with destroy = false for each address they had", () => {
+    const bucketAddresses = ofAccount(before.tracker, C).filter((a) => a.startsWith("aws_s3_"));
+    expect(bucketAddresses.length).toBeGreaterThanOrEqual(6);
+    expect(after.tracker.removed).toEqual(bucketAddresses.map((from) => ({ from, lifecycle: { destroy: false } })));
+    expect(ofAccount(after.tracker, C)).toEqual([]);
+  });
+
+  it("keeps its provider (Terraform destroys its access role through it) and its bootstrap stack; the others' resources stay exactly as they were", () => {
+    expect(after.tracker.provider.aws.map((p: { alias?: string }) => p.alias)).toEqual([undefined, "account_b", `account_${D}`, `account_${C}`]);
+    expect(after.bootstraps.map((b) => b.name)).toEqual(["bootstrap", `bootstrap-${D}`, `bootstrap-${C}`]);
+    for (const account of [D]) expect(ofAccount(after.tracker, account)).toEqual(ofAccount(before.tracker, account));
+    for (const type of ["aws_s3_bucket", "aws_iam_role"]) {
+      const firsts = (json: typeof before.tracker) => Object.entries(json.resource[type]).filter(([, r]) => (r as { provider?: string }).provider === "aws.account_b");
+      expect(firsts(after.tracker)).toEqual(firsts(before.tracker));
+    }
+  });
+
+  it("is no longer told to the function, assumed by the execution role or watched by an alarm", () => {
+    const env = Object.values<{ environment: { variables: Record<string, string> } }>(after.tracker.resource.aws_lambda_function)[0].environment.variables;
+    expect(JSON.parse(env.TARGETS).map((t: { account: string }) => t.account)).toEqual([B, D]);
+    const assume = policyOf(Object.values<{ name: string; policy: string }>(after.tracker.resource.aws_iam_role_policy).find((p) => p.name === "assume-report-access-role")!);
+    expect(JSON.stringify(assume)).not.toContain(C);
+    expect(Object.keys(after.tracker.resource.aws_cloudwatch_metric_alarm).filter((id) => id.includes(C))).toEqual([]);
+    expect(Object.keys(after.tracker.output).filter((name) => name.includes(C))).toEqual([]);
+  });
+
+  it("cannot be the first target (it holds the single pair's names), nor be anything but true or false", () => {
+    expect(() => loadConfig({ env: { TARGETS: `[{"account":"${B}","retired":true},{"account":"${C}"}]` } })).toThrow(/TARGETS .*entry 1 .* is retired, but the first target holds the single pair's names.*Fix: retire only targets after the first/s);
+    expect(() => loadConfig({ env: { TARGETS: `[{"account":"${B}"},{"account":"${C}","retired":"yes"}]` } })).toThrow(/has "retired" that is not true or false/);
+  });
+});

@@ -61,6 +61,7 @@ describe("Terraform validity", () => {
     ["the bootstrap stack", () => synthBootstrap().json],
     ["the deliberate-destroy variant of the iss-tracker stack (ALLOW_BUCKET_DESTROY=true)", () => synthTracker({ ALLOW_BUCKET_DESTROY: "true" }).json],
     ["the iss-tracker stack with three target accounts (one provider each)", () => synthTracker({ ACCOUNT_B_ID: "", TARGETS: "222222222222,333333333333:eu-west-1,444444444444" }).json],
+    ["the iss-tracker stack with a retired target (its bucket's resources in removed blocks)", () => synthTracker({ ACCOUNT_B_ID: "", TARGETS: '[{"account":"222222222222"},{"account":"333333333333","retired":true}]' }).json],
   ])("validates %s (JSON) against the real provider, without a single warning", (_name, json) => {
     expect(validate(jsonDir(json())).map(describeWarning)).toEqual([]);
   }, 60_000);

@@ -39,6 +39,8 @@ import { MONITORING_CHECKS } from "./monitoring";
 
 export interface DoctorOptions {
   readonly config: AppConfig;
+  /** Which target to check (its index in config.targets; default: the first). */
+  readonly targetIndex?: number;
   /** Emulator endpoint (e.g. the one `npm start -- --keep` prints); unset for real AWS. */
   readonly endpoint?: string;
   /** Profile for account A (default: the SDK's default chain, e.g. AWS_PROFILE). */
@@ -116,4 +118,15 @@ export function formatReport(results: readonly CheckResult[]): string {
   const skipped = count("skip");
   return [...lines, "", `doctor: ${count("pass")} passed, ${count("fail")} failed, ${skipped} skipped${warned ? `, ${warned} warning${warned === 1 ? "" : "s"}` : ""}` +
     (skipped ? " (SKIP: not checked, for the reason shown; never a pass)" : "")].join("\n");
+}
+
+/** With several targets: one row per target checked (its counts and the checks that failed). */
+export function formatTargetTable(reports: ReadonlyArray<{ readonly target: string; readonly results: readonly CheckResult[] }>): string {
+  const count = (results: readonly CheckResult[], s: CheckStatus) => String(results.filter((r) => r.status === s).length);
+  const rows = [["target", "pass", "fail", "skip", "warn", "failed checks"], ...reports.map(({ target, results }) => [
+    target, count(results, "pass"), count(results, "fail"), count(results, "skip"), count(results, "warn"),
+    results.filter((r) => r.status === "fail").map((r) => r.id).join(", ") || "-",
+  ])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }

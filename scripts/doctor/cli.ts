@@ -10,34 +10,40 @@
  *                                                                      export the keys it printed; ACCOUNT_B_ID
  *                                                                      defaults to 222222222222 there)
  * Configuration as for synth (NAME_PREFIX, BUCKET_NAME, OBJECT_KEY, EXTERNAL_ID, ...): doctor
- * compares what is deployed with what that configuration would deploy.
+ * compares what is deployed with what that configuration would deploy. With several targets
+ * (TARGETS) it checks each (or the one --target names) and ends with a table of all.
  */
 import { ConfigError, loadConfig } from "../../stacks/config";
-import { ACCOUNT_OPTIONS, accountFlags, parseCommandLine, runCommand, type AccountFlags } from "../shared/cli";
-import { formatReport, runDoctor, type DoctorOptions } from "./checks";
+import { ACCOUNT_OPTIONS, accountFlags, parseCommandLine, runCommand, selectTargets, TARGET_OPTION, usageError, type AccountFlags } from "../shared/cli";
+import { formatReport, formatTargetTable, runDoctor, type CheckResult, type DoctorOptions } from "./checks";
 
-export const USAGE = `usage: npm run doctor -- [--endpoint http://127.0.0.1:PORT] [--profile-a NAME] [--profile-b NAME] [--help]
+export const USAGE = `usage: npm run doctor -- [--target ACCOUNT] [--endpoint http://127.0.0.1:PORT] [--profile-a NAME] [--profile-b NAME] [--help]
 
 Checks a deployed iss-tracker chain step by step, read-only, and prints PASS/FAIL/WARN with the fix.
 
+  --target ACCOUNT  check only that account B's chain (default: every target, then a table of all)
   --endpoint URL    the local emulator left up by npm start -- --keep (loopback only)
   --profile-a NAME  account A's profile (default: the SDK's default chain, e.g. AWS_PROFILE)
-  --profile-b NAME  read B directly with this profile instead of through the bootstrap role
+  --profile-b NAME  read B directly with this profile instead of through the bootstrap role (one target)
   --help            this text
 
-Configuration as for synth (ACCOUNT_B_ID, NAME_PREFIX, BUCKET_NAME, OBJECT_KEY, EXTERNAL_ID, ...).
+Configuration as for synth (ACCOUNT_B_ID or TARGETS, NAME_PREFIX, BUCKET_NAME, OBJECT_KEY, EXTERNAL_ID, ...).
 Exit codes: 0 healthy (WARN included), 1 a check failed, 2 usage or configuration error.`;
 
-export type DoctorFlags = AccountFlags;
+export interface DoctorFlags extends AccountFlags {
+  /** The one account B to check (default: every target). */
+  readonly target?: string;
+}
 
 export function parseDoctorFlags(argv: readonly string[]): DoctorFlags {
-  return accountFlags(parseCommandLine(argv, ACCOUNT_OPTIONS, USAGE), USAGE);
+  const values = parseCommandLine(argv, { ...TARGET_OPTION, ...ACCOUNT_OPTIONS }, USAGE);
+  return { target: values.target, ...accountFlags(values, USAGE) };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseDoctorFlags(argv);
   const env: Record<string, string | undefined> = { ...process.env, ISS_TRACKER_LOCAL_ENDPOINT: undefined };
-  if (args.endpoint && !env.ACCOUNT_B_ID) env.ACCOUNT_B_ID = "222222222222";
+  if (args.endpoint && !env.ACCOUNT_B_ID && !env.TARGETS) env.ACCOUNT_B_ID = "222222222222";
   const config = loadConfig({ env });
   const options: DoctorOptions = {
     config,
@@ -48,10 +54,18 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(args.endpoint && !process.env.AWS_ACCESS_KEY_ID && !args.profileA && !process.env.AWS_PROFILE
       ? { credentialsA: { accessKeyId: "doctor", secretAccessKey: "doctor" } } : {}),
   };
-  console.log(`doctor: ${args.endpoint ? `emulator ${args.endpoint}` : "AWS"}, B=${config.accountBId}, prefix ${config.namePrefix}, bucket ${config.bucketName}, key ${config.objectKey} (read-only)\n`);
-  const results = await runDoctor(options);
-  console.log(formatReport(results));
-  return results.some((r) => r.status === "fail") ? 1 : 0;
+  const targets = selectTargets(config, args.target, USAGE);
+  if (targets.length > 1 && args.profileB) throw usageError(`--profile-b is one account's: add --target with one of ${targets.map((t) => t.accountId).join(", ")}`, USAGE);
+  const reports: Array<{ target: string; results: CheckResult[] }> = [];
+  for (const target of targets) {
+    console.log(`${reports.length ? "\n" : ""}doctor: ${args.endpoint ? `emulator ${args.endpoint}` : "AWS"}, B=${target.accountId}, prefix ${config.namePrefix}, ` +
+      `bucket ${target.bucketName}, key ${target.objectKey} (read-only)\n`);
+    const results = await runDoctor({ ...options, targetIndex: config.targets.indexOf(target) });
+    console.log(formatReport(results));
+    reports.push({ target: target.accountId, results });
+  }
+  if (reports.length > 1) console.log(`\n${formatTargetTable(reports)}`);
+  return reports.some(({ results }) => results.some((r) => r.status === "fail")) ? 1 : 0;
 }
 
 if (require.main === module) {

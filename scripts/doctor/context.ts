@@ -12,6 +12,7 @@ import { assumeRole, errorText, isAccessDenied, isNotFound, parsePolicy, readRol
 import { evaluate, sessionOf, type NamedPolicy } from "../shared/iam";
 import { clientsFor, type AccountClients } from "./aws";
 import type { DoctorOptions } from "./checks";
+import { readTrackerEnvironment, TARGETS_VARIABLE, TRACKER_VARIABLES } from "../../function/contract";
 import { expectationsOf, type Expectations } from "./expectations";
 
 /** A check could not run: a fact it needs could not be read (the message says which). */
@@ -78,7 +79,7 @@ export class DoctorContext {
   readonly a: AccountClients;
 
   constructor(readonly options: DoctorOptions) {
-    this.expected = expectationsOf(options.config);
+    this.expected = expectationsOf(options.config, options.targetIndex ?? 0);
     this.emulator = options.endpoint !== undefined;
     this.a = clientsFor({ region: this.expected.regionA, endpoint: options.endpoint, profile: options.profileA, credentials: options.credentialsA });
   }
@@ -168,7 +169,7 @@ export class DoctorContext {
     return attempt(async (): Promise<DeployedFunctionView> => {
       const fn = await this.a.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: this.expected.functionName }));
       return {
-        env: fn.Environment?.Variables ?? {},
+        env: targetEnvironment(fn.Environment?.Variables ?? {}, this.expected.accountBId),
         functionArn: fn.FunctionArn,
         roleArn: fn.Role ?? "",
         logGroupName: fn.LoggingConfig?.LogGroup ?? `/aws/lambda/${this.expected.functionName}`,
@@ -270,4 +271,17 @@ export function requiredExternalIds(trust: PolicyDocument): string[] {
   return trust.Statement.filter((s) => s.Effect === "Allow").flatMap((s) =>
     Object.values(s.Condition ?? {}).flatMap((block) =>
       Object.entries(block ?? {}).filter(([key]) => key.toLowerCase() === "sts:externalid").flatMap(([, v]) => (typeof v === "string" ? [v] : [...v]))));
+}
+
+/**
+ * The function's environment as one target sees it: with TARGETS, that target's entry in the
+ * single-account variables (ACCESS_ROLE_ARN, EXTERNAL_ID, BUCKET_NAME, BUCKET_REGION, OBJECT_KEY),
+ * read as the function reads them; a target the function was not told about has none of them.
+ */
+export function targetEnvironment(env: Record<string, string>, accountB: string): Record<string, string> {
+  if (!env[TARGETS_VARIABLE]) return env;
+  const target = readTrackerEnvironment(env).settings?.targets.find((t) => t.id === accountB);
+  if (!target) return env;
+  const fields = Object.entries(TRACKER_VARIABLES).map(([field, v]) => [v.name, target[field as keyof typeof TRACKER_VARIABLES]]);
+  return { ...env, ...Object.fromEntries(fields) };
 }

@@ -5,7 +5,7 @@
  */
 import type { AppConfig } from "../../stacks/config";
 import { APPENDED_PATTERN, monitoringNames } from "../../stacks/constructs/alarms";
-import { derivedArns, resourceNames } from "../../stacks/names";
+import { derivedArns, resourceNames, targetSuffix } from "../../stacks/names";
 import { formatDuration } from "../../stacks/schedule-period";
 
 export interface Expectations {
@@ -40,7 +40,21 @@ export interface Expectations {
 /** Queue names as the stack makes them (see constructs/failure-destination.ts and schedule.ts). */
 export const queueNames = (namePrefix: string) => ({ failure: `${namePrefix}-failed-invocations`, deadLetter: `${namePrefix}-schedule-dlq` });
 
-export function expectationsOf(config: AppConfig): Expectations {
+/**
+ * The configuration as target `index` sees it: the single-account settings (ACCOUNT_B_ID,
+ * REGION_B, BUCKET_NAME, ...) are that target's. Doctor checks one target at a time through it.
+ */
+export function targetView(config: AppConfig, index: number): AppConfig {
+  const t = config.targets[index];
+  if (!t) throw new Error(`the configuration has no target ${index}`);
+  return {
+    ...config, targets: [t], accountBId: t.accountId, regionB: t.region, bucketName: t.bucketName, objectKey: t.objectKey, bootstrapRoleName: t.bootstrapRoleName, externalId: t.externalId,
+  };
+}
+
+/** What doctor expects of target `targetIndex` (default: the first) and of everything in A. */
+export function expectationsOf(appConfig: AppConfig, targetIndex = 0): Expectations {
+  const config = targetView(appConfig, targetIndex);
   const names = resourceNames(config.namePrefix);
   const arns = derivedArns(config);
   const queues = queueNames(config.namePrefix);
@@ -64,9 +78,15 @@ export function expectationsOf(config: AppConfig): Expectations {
     alertEmail: config.alertEmail,
     failureQueueName: queues.failure,
     deadLetterQueueName: queues.deadLetter,
-    monitoring: monitoringNames(config.namePrefix),
+    monitoring: targetMonitoringNames(config, targetIndex),
     appendedPattern: APPENDED_PATTERN,
     stalledAfter: formatDuration(config.alarmMissedRuns * config.schedulePeriodSeconds),
     alarmMissedRuns: config.alarmMissedRuns,
   };
+}
+
+/** The deployment's monitoring names, with the target's own log-stalled alarm (the others' carry their suffix). */
+function targetMonitoringNames(config: AppConfig, targetIndex: number): ReturnType<typeof monitoringNames> {
+  const names = monitoringNames(config.namePrefix);
+  return { ...names, alarms: { ...names.alarms, logStalled: `${names.alarms.logStalled}${targetSuffix(config.targets[0], targetIndex)}` } };
 }

@@ -11,7 +11,10 @@ import { join, resolve } from "node:path";
 import { parseDoctorFlags, USAGE } from "../../../scripts/doctor/cli";
 import { loadConfig } from "../../../stacks/config";
 import { clientsFor, READ_ONLY_OPERATIONS, sentOperations } from "../../../scripts/doctor/aws";
-import { CHECK_IDS, formatReport, runDoctor, type CheckId, type CheckResult } from "../../../scripts/doctor/checks";
+import { CHECK_IDS, formatReport, formatTargetTable, runDoctor, type CheckId, type CheckResult } from "../../../scripts/doctor/checks";
+import { targetEnvironment } from "../../../scripts/doctor/context";
+import { expectationsOf } from "../../../scripts/doctor/expectations";
+import { selectTargets } from "../../../scripts/shared/cli";
 import { subscriptionState } from "../../../scripts/doctor/monitoring";
 import { startLocalAws } from "../../../scripts/emulator/local-aws";
 import { startMoto, type MotoServer } from "../../../scripts/emulator/moto";
@@ -380,5 +383,50 @@ describe("npm run doctor, day two: is anyone told, and is anything waiting?", ()
       { SubscriptionArn: `${TOPIC}:1f0c`, Protocol: "email", Endpoint: "a@example.com" },
       { SubscriptionArn: "PendingConfirmation", Protocol: "email", Endpoint: "b@example.com" },
     ])).toEqual({ confirmed: ["email:a@example.com"], pending: ["email:b@example.com"] });
+  });
+});
+
+describe("doctor with several targets: each checked against its own settings", () => {
+  const fleet = loadConfig({ env: { TARGETS: "222222222222,333333333333" } });
+
+  it("expects the second target's own account, bucket, external id, bootstrap role and log-stalled alarm; A's names stay the deployment's", () => {
+    const [first, second] = [0, 1].map((i) => expectationsOf(fleet, i));
+    expect(second).toMatchObject({
+      accountBId: "333333333333", bucketName: "iss-tracker-reports-333333333333-us-east-1", externalId: fleet.targets[1].externalId,
+      accessRoleArn: "arn:aws:iam::333333333333:role/iss-tracker-report-writer", bootstrapRoleArn: "arn:aws:iam::333333333333:role/terraform",
+      functionName: first.functionName, executionRoleName: first.executionRoleName,
+    });
+    expect(first.monitoring.alarms.logStalled).toBe("iss-tracker-log-stalled");
+    expect(second.monitoring.alarms.logStalled).toBe("iss-tracker-log-stalled-333333333333");
+    expect(second.monitoring.alarms.functionErrors).toBe(first.monitoring.alarms.functionErrors);
+  });
+
+  it("reads the function's TARGETS as the function does, one target at a time; a target it was not told about has no variables", () => {
+    const env = { TARGETS: JSON.stringify([{ account: "222222222222", region: "us-east-1" }, { account: "333333333333", region: "eu-west-1" }]), NAME_PREFIX: "iss-tracker", OBJECT_KEY: "iss_position.txt", ISS_SOURCES: "https://example.com/iss" };
+    expect(targetEnvironment(env, "333333333333")).toMatchObject({
+      ACCESS_ROLE_ARN: "arn:aws:iam::333333333333:role/iss-tracker-report-writer", BUCKET_NAME: "iss-tracker-reports-333333333333-eu-west-1", BUCKET_REGION: "eu-west-1", OBJECT_KEY: "iss_position.txt",
+    });
+    expect(targetEnvironment(env, "444444444444").ACCESS_ROLE_ARN).toBeUndefined();
+    const single = { ACCESS_ROLE_ARN: "arn:aws:iam::222222222222:role/x", EXTERNAL_ID: "e" };
+    expect(targetEnvironment(single, "222222222222")).toBe(single);
+  });
+
+  it("--target picks one configured account and refuses another, naming the configured ones", () => {
+    expect(parseDoctorFlags(["--target", "333333333333"]).target).toBe("333333333333");
+    expect(selectTargets(fleet, "333333333333", USAGE).map((t) => t.accountId)).toEqual(["333333333333"]);
+    expect(selectTargets(fleet, undefined, USAGE)).toHaveLength(2);
+    expect(() => selectTargets(fleet, "444444444444", USAGE)).toThrow("--target 444444444444 is not a configured target (ACCOUNT_B_ID or TARGETS lists 222222222222, 333333333333)");
+  });
+
+  it("ends with one row per target: its counts and the checks that failed", () => {
+    const result = (id: string, status: "pass" | "fail" | "skip" | "warn") => ({ id, title: id, status, detail: "" });
+    expect(formatTargetTable([
+      { target: "222222222222", results: [result("a", "pass"), result("b", "pass")] },
+      { target: "333333333333", results: [result("a", "pass"), result("access-permissions", "fail"), result("c", "skip")] },
+    ]).split("\n")).toEqual([
+      "target        pass  fail  skip  warn  failed checks",
+      "222222222222  2     0     0     0     -",
+      "333333333333  1     1     1     0     access-permissions",
+    ]);
   });
 });
