@@ -39,7 +39,7 @@ export interface Breakage {
   readonly trustPrincipal?: (execArn: string) => string;
   readonly trustExternalId?: string;
   readonly withoutAssumePolicy?: boolean;
-  /** The execution role's sts:AssumeRole statement on "*" (seed 000's policy). */
+  /** The execution role's sts:AssumeRole statement on "*" (a policy as broad as the role allows). */
   readonly assumeAnyRole?: boolean;
   readonly withoutObjectPolicy?: boolean;
   /** Overrides of the function's environment. */

@@ -96,12 +96,12 @@ describe("formatting", () => {
     expect(formatCoordinate(-0.00001)).toBe("0.0000");
     expect(formatCoordinate(-180)).toBe("-180.0000");
   });
-  it("renders an entry in seed 003's format, ending with a blank line", () => {
+  it("renders an entry as Time, Latitude and Longitude lines, ending with a blank line", () => {
     expect(formatEntry({ timestamp: 1765041585, latitude: -50.5587, longitude: 122.1887 })).toBe(
       "Time: 2025-12-06 17:19:45\nLatitude: -50.5587\nLongitude: 122.1887\n\n",
     );
   });
-  it("has the seed's header: the title, a line of 19 '=' (seed 003), a blank line (issue 8 #11)", () => {
+  it("has the log's header: the title, a line of 19 '=', a blank line", () => {
     expect(LOG_HEADER).toBe("ISS Location Logs\n===================\n\n");
     expect(LOG_HEADER.split("\n")[1]).toBe("=".repeat(19));
   });
@@ -119,7 +119,7 @@ describe("duplicate detection", () => {
     expect(isDuplicate(log + formatEntry({ ...position, latitude: 40 }), position)).toBe(true);
     expect(isDuplicate(log, position)).toBe(false);
   });
-  it("finds a duplicate that is not the last entry (a redelivered event after another writer's append; issue 8 #4)", () => {
+  it("finds a duplicate that is not the last entry (a redelivered event after another writer's append)", () => {
     const other = formatEntry({ ...position, timestamp: position.timestamp + 1 });
     expect(isDuplicate(formatEntry(position) + other, position)).toBe(true);
     expect(isDuplicate(log + formatEntry(position) + other + formatEntry({ ...position, timestamp: position.timestamp - 7 }), position)).toBe(true);
@@ -148,12 +148,12 @@ describe("textToAppend (merge)", () => {
   });
 });
 
-describe("isLogHead (a foreign object at the key is refused; issue 8 #6)", () => {
+describe("isLogHead (a foreign object at the key is refused)", () => {
   it.each([
     ["the header this function writes", LOG_HEADER + formatEntry({ timestamp: 1765041585, latitude: 1, longitude: 2 })],
     ["an empty object (a new log)", ""],
     ["17 '=' as older docs showed", "ISS Location Logs\n=================\n"],
-    ["seed 003's file, no blank line after the rule", "ISS Location Logs\n===================\nTime: 2025-12-06 17:19:45\n"],
+    ["an older file, no blank line after the rule", "ISS Location Logs\n===================\nTime: 2025-12-06 17:19:45\n"],
     ["CRLF line ends", "ISS Location Logs\r\n===================\r\n\r\n"],
     ["a rule line cut by the head read", `ISS Location Logs\n${"=".repeat(HEAD_BYTES)}`.slice(0, HEAD_BYTES)],
   ])("accepts %s", (_name, head) => {
@@ -171,7 +171,7 @@ describe("isLogHead (a foreign object at the key is refused; issue 8 #6)", () =>
   });
 });
 
-describe("freshness (issue 8 #3)", () => {
+describe("freshness", () => {
   const at = 1_790_000_000;
   const fix = (timestamp: number) => ({ timestamp, latitude: 1, longitude: 2 });
   it("accepts a fix within the tolerances of the function's clock", () => {

@@ -508,7 +508,7 @@ describe("credentials", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// No s3:ListBucket (issue 9 finding 6): a 403 on the read is resolved by a conditional create.
+// No s3:ListBucket: a 403 on the read is resolved by a conditional create.
 // moto's IAM enforcement answers 403 to a GetObject the role may not do, whether the key exists.
 
 describe("with moto's IAM enforcement: an access role without s3:GetObject and without s3:ListBucket", () => {

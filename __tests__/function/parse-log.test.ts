@@ -36,7 +36,7 @@ describe("parseLog: the log read back, in the function's own format", () => {
     ]);
   });
 
-  it("accepts seed 003's shorter rule, CRLF line ends and entries whose blank line was lost", () => {
+  it("accepts a shorter rule, CRLF line ends and entries whose blank line was lost", () => {
     const seed = `ISS Location Logs\n=================\n\n${formatEntry(positions[0]).trimEnd()}\n${formatEntry(positions[1])}`.replace(/\n/g, "\r\n");
     expect(parseLog(seed)).toEqual({ hasHeader: true, entries: positions.slice(0, 2), unparsed: [] });
   });

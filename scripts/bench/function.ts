@@ -8,7 +8,7 @@
  * 3. Per append against moto, for a 1 KB and a 64 MiB object: the bundled handler runs in a fresh
  *    node process (as a cold start) through a byte-counting TCP proxy in front of moto. Reported:
  *    object bytes through the function (bodies), all bytes on the wire (HTTP headers, STS and
- *    XML included) and peak RSS; the baseline is seed 003's way (GET whole, append, PUT whole),
+ *    XML included) and peak RSS; the baseline is the naive way (GET whole, append, PUT whole),
  *    run the same way. Goal: <= 4 KB through the function and flat memory for both sizes.
  */
 import { execFile } from "node:child_process";
@@ -158,7 +158,7 @@ exports.handler = async () => [S3Client, GetObjectCommand, PutObjectCommand, STS
       return body.length;
     };
 
-    // The baseline: seed 003's algorithm (whole GET, append, whole PUT) with the same SDK.
+    // The baseline: the naive algorithm (whole GET, append, whole PUT) with the same SDK.
     const baselineJs = join(dir, "baseline.js");
     writeFileSync(
       baselineJs,
@@ -175,7 +175,7 @@ const { STSClient, AssumeRoleCommand } = require(${JSON.stringify(require.resolv
   await s3.send(new PutObjectCommand({ Bucket: e.BUCKET_NAME, Key: e.OBJECT_KEY, Body: body }));
   const b = Buffer.byteLength(content), w = Buffer.byteLength(body);
   sample(); clearInterval(timer);
-  console.log(JSON.stringify({ bench: 1, bytesRead: b, bytesWritten: w, path: "seed-003", maxRssKiB: process.resourceUsage().maxRSS, heapKiB: Math.round(peak / 1024) }));
+  console.log(JSON.stringify({ bench: 1, bytesRead: b, bytesWritten: w, path: "naive", maxRssKiB: process.resourceUsage().maxRSS, heapKiB: Math.round(peak / 1024) }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `,
     );
@@ -216,7 +216,7 @@ const { STSClient, AssumeRoleCommand } = require(${JSON.stringify(require.resolv
       const oursRow = await measure(["-e", ourRunner], key, size);
       const baseRow = await measure([baselineJs], key, size);
       results[label] = { ours: oursRow, base: baseRow };
-      for (const [way, row] of [["ours", oursRow], ["seed 003", baseRow]] as const) {
+      for (const [way, row] of [["ours", oursRow], ["naive", baseRow]] as const) {
         console.log(
           `  ${label.padEnd(8)}  ${way.padEnd(9)}  ${row.path.padEnd(17)}  ${fmt(row.bytesRead + row.bytesWritten).padStart(14)} B        ${fmt(row.wire).padStart(12)} B   ${fmt(row.maxRssKiB / 1024, " MiB").padStart(9)}   ${fmt(row.heapKiB / 1024, " MiB").padStart(9)}`,
         );
@@ -229,14 +229,14 @@ const { STSClient, AssumeRoleCommand } = require(${JSON.stringify(require.resolv
     console.log(
       `  through the function: ${fmt(through(small.ours))} B (1 KB), ${fmt(through(big.ours))} B (64 MiB)   (goal <= 4096 B)  ${through(small.ours) <= 4096 && through(big.ours) <= 4096 ? "OK" : "MISSED"}`,
     );
-    console.log(`  vs seed 003 at 64 MiB: ${fmt(through(big.base))} B -> ratio ${(through(big.ours) / through(big.base)).toExponential(2)} (${fmt(through(big.base) / through(big.ours))}x less)`);
+    console.log(`  vs the naive way at 64 MiB: ${fmt(through(big.base))} B -> ratio ${(through(big.ours) / through(big.base)).toExponential(2)} (${fmt(through(big.base) / through(big.ours))}x less)`);
     console.log(
       `  peak RSS: ${fmt(small.ours.maxRssKiB / 1024, " MiB")} (1 KB) vs ${fmt(big.ours.maxRssKiB / 1024, " MiB")} (64 MiB): ${pct(big.ours.maxRssKiB - small.ours.maxRssKiB, small.ours.maxRssKiB)} growth` +
-        `; seed 003: ${fmt(small.base.maxRssKiB / 1024, " MiB")} -> ${fmt(big.base.maxRssKiB / 1024, " MiB")} (ratio ours/seed at 64 MiB ${pct(big.ours.maxRssKiB, big.base.maxRssKiB)})`,
+        `; naive: ${fmt(small.base.maxRssKiB / 1024, " MiB")} -> ${fmt(big.base.maxRssKiB / 1024, " MiB")} (ratio ours/naive at 64 MiB ${pct(big.ours.maxRssKiB, big.base.maxRssKiB)})`,
     );
     console.log(
       `  peak JS heap + Buffers: ${fmt(small.ours.heapKiB / 1024, " MiB")} (1 KB) vs ${fmt(big.ours.heapKiB / 1024, " MiB")} (64 MiB); ` +
-        `seed 003: ${fmt(small.base.heapKiB / 1024, " MiB")} -> ${fmt(big.base.heapKiB / 1024, " MiB")} (ratio ours/seed at 64 MiB ${pct(big.ours.heapKiB, big.base.heapKiB)})`,
+        `naive: ${fmt(small.base.heapKiB / 1024, " MiB")} -> ${fmt(big.base.heapKiB / 1024, " MiB")} (ratio ours/naive at 64 MiB ${pct(big.ours.heapKiB, big.base.heapKiB)})`,
     );
     console.log(`  module load: ${pct(median(ours), median(theirs))} of the naive bundle; artifact ${fmt(bundle.zipBytes / KB, " KB")} zipped`);
 

@@ -1,14 +1,14 @@
 /**
  * `npm run doctor`: checks a deployed trust chain step by step, read-only, and says for each of
- * the seeds' pitfalls whether it is there and how to fix it:
+ * the known cross-account pitfalls whether it is there and how to fix it:
  *
- *   seed 003 #3  Terraform cannot reach B        -> bootstrap-role
- *   seed 000/001/003 #1  not authorized to perform sts:AssumeRole  -> execution-policy
- *   seed 000  Invalid principal ... /service-role/  -> access-trust-principal
- *   seed 000  ExternalId                          -> access-trust-external-id
- *   seed 003 #2  trust does not trust A's role    -> access-trust-principal
- *   seed 003 #2  role in B has no S3 permissions  -> access-permissions, object-read
- *   seed 003 #2  restrictive bucket policy        -> bucket-policy, object-read
+ *   Terraform cannot reach B                           -> bootstrap-role
+ *   not authorized to perform sts:AssumeRole           -> execution-policy
+ *   Invalid principal ... /service-role/               -> access-trust-principal
+ *   a missing or wrong ExternalId                      -> access-trust-external-id
+ *   the trust does not name A's execution role         -> access-trust-principal
+ *   the role in B has no S3 permissions                -> access-permissions, object-read
+ *   a restrictive bucket policy                        -> bucket-policy, object-read
  *   (and: wrong credentials/accounts, missing function or roles, an environment that points elsewhere)
  *
  * Day two (./monitoring.ts): the on-failure destination, what waits in the failure queue and the

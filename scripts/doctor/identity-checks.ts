@@ -115,7 +115,7 @@ export const IDENTITY_CHECKS: readonly Check[] = [
       }
       return verdict(other.identity !== ALLOWED,
         `${execName} (policies: ${attached}) may assume ${accessArn}${other.identity === ALLOWED ? " and any other role (Resource \"*\")" : " and no other role"}`,
-        `restrict the sts:AssumeRole statement of ${execName} to Resource ${accessArn} (seed 000's "Resource": "*" lets the function assume any role that trusts it): ${REDEPLOY}`);
+        `restrict the sts:AssumeRole statement of ${execName} to Resource ${accessArn} ("Resource": "*" lets the function assume any role that trusts it): ${REDEPLOY}`);
     },
   },
   {
@@ -149,7 +149,7 @@ export const IDENTITY_CHECKS: readonly Check[] = [
       let fix: string | undefined;
       if (!named && principals.includes(withoutPath) && withoutPath !== execArn) {
         const path = roleName.slice(0, roleName.lastIndexOf("/") + 1);
-        fix = `the trust policy names ${withoutPath}, but the execution role's ARN has the path /${path}: name ${execArn}; the ARN without /${path} names no role (AWS rejects it with "Invalid principal in policy", seed 000): ${REDEPLOY}`;
+        fix = `the trust policy names ${withoutPath}, but the execution role's ARN has the path /${path}: name ${execArn}; the ARN without /${path} names no role (AWS rejects it with "Invalid principal in policy"): ${REDEPLOY}`;
       } else if (!named && principals.some((p) => /^AROA[A-Z0-9]+$/.test(p))) {
         fix = `the trust policy holds a deleted role's unique id (AROA...): the execution role was re-created after the trust policy was written; ${REDEPLOY} so it names ${execArn} again`;
       } else if (!named) {

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 
 export const MIN_NODE = "20.18.1";
 export const MIN_TERRAFORM = "1.5.0";
-export const MIN_PYTHON = "3.9.0";
+export const MIN_PYTHON = "3.10.0"; // moto 5.2 needs 3.10
 
 /** -1, 0 or 1 as dotted version a is below, equal to or above b. */
 export function compareVersions(a: string, b: string): number {

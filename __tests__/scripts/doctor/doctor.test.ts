@@ -69,14 +69,14 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
     expect(get(results, "object-read").detail).toMatch(/the access role .*: GetObject iss_position.txt: the log exists \(36 bytes, it begins with the log's header\)/);
   });
 
-  it("diagnoses an execution role without sts:AssumeRole on the access role (seed 000/001/003: not authorized to perform sts:AssumeRole)", async () => {
+  it("diagnoses an execution role without sts:AssumeRole on the access role (not authorized to perform sts:AssumeRole)", async () => {
     const { results } = await diagnose({ withoutAssumePolicy: true });
     expect(failing(results)).toEqual(["execution-policy"]);
     expect(get(results, "execution-policy").fix)
       .toBe(`attach to iss-tracker-function-exec a policy allowing sts:AssumeRole on ${ACCESS_ARN} (the stack's assume-report-access-role policy): \`npx cdktf deploy iss-tracker\` with the same configuration`);
   });
 
-  it("flags seed 000's sts:AssumeRole on Resource \"*\" as broader than the one access role", async () => {
+  it("flags sts:AssumeRole on Resource \"*\" as broader than the one access role", async () => {
     const { results } = await diagnose({ assumeAnyRole: true });
     expect(failing(results)).toEqual(["execution-policy"]);
     expect(get(results, "execution-policy").detail).toMatch(/and any other role \(Resource "\*"\)/);
@@ -91,14 +91,14 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
     expect(check.fix).toMatch(/^the function's EXTERNAL_ID and the trust policy's sts:ExternalId differ: redeploy both from one configuration/);
   });
 
-  it("diagnoses a trust principal without the execution role's path (seed 000's Invalid principal … /service-role/)", async () => {
+  it("diagnoses a trust principal without the execution role's path (Invalid principal … /service-role/)", async () => {
     const { results } = await diagnose({ execPath: "/service-role/", trustPrincipal: () => EXEC_ARN });
     expect(failing(results)).toEqual(["access-trust-principal"]);
     expect(get(results, "access-trust-principal").fix).toMatch(
-      new RegExp(`^the trust policy names ${EXEC_ARN}, but the execution role's ARN has the path /service-role/: name arn:aws:iam::${ACCOUNT_A}:role/service-role/iss-tracker-function-exec; the ARN without /service-role/ names no role \\(AWS rejects it with "Invalid principal in policy", seed 000\\)`));
+      new RegExp(`^the trust policy names ${EXEC_ARN}, but the execution role's ARN has the path /service-role/: name arn:aws:iam::${ACCOUNT_A}:role/service-role/iss-tracker-function-exec; the ARN without /service-role/ names no role \\(AWS rejects it with "Invalid principal in policy"\\)`));
   });
 
-  it("diagnoses a trust policy that names another principal instead of the execution role (seed 003 #2)", async () => {
+  it("diagnoses a trust policy that names another principal instead of the execution role", async () => {
     const { results } = await diagnose({ trustPrincipal: () => `arn:aws:iam::${ACCOUNT_A}:role/someone-else` });
     expect(failing(results)).toEqual(["access-trust-principal"]);
     expect(get(results, "access-trust-principal").fix)
@@ -119,13 +119,13 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
     expect(check.fix).toMatch(/never edit it by hand/);
   });
 
-  it("diagnoses an access role without S3 permissions (seed 003 #2)", async () => {
+  it("diagnoses an access role without S3 permissions", async () => {
     const { results } = await diagnose({ withoutObjectPolicy: true });
     expect(failing(results)).toEqual(["access-permissions"]);
     expect(get(results, "access-permissions").fix).toMatch(/^grant iss-tracker-report-writer s3:GetObject, s3:PutObject, s3:AbortMultipartUpload /);
   });
 
-  it("diagnoses a bucket policy that denies the access role (seed 003 #2: restrictive bucket policy)", async () => {
+  it("diagnoses a bucket policy that denies the access role (a restrictive bucket policy)", async () => {
     const { results } = await diagnose({
       extraBucketStatement: (accessArn, bucketArn) => ({ Sid: "NoWriter", Effect: "Deny", Principal: { AWS: accessArn }, Action: "s3:PutObject", Resource: `${bucketArn}/*` }),
     });
@@ -134,7 +134,7 @@ describe("npm run doctor (read-only diagnosis of a deployed chain, on the emulat
     expect(get(results, "bucket-policy").fix).toMatch(/^the bucket policy's statement NoWriter denies the access role: remove it/);
   });
 
-  it("diagnoses a missing bootstrap role (seed 003 #3: Terraform cannot reach B) and checks nothing in B without credentials", async () => {
+  it("diagnoses a missing bootstrap role (Terraform cannot reach B) and checks nothing in B without credentials", async () => {
     const { results } = await diagnose({ withoutBootstrapRole: true });
     expect(failing(results)).toEqual(["bootstrap-role", "identity-b", "access-role"]);
     expect(get(results, "bootstrap-role").fix)

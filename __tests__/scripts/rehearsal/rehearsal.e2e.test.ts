@@ -210,7 +210,7 @@ describe("npm start on the emulator (deployed once)", () => {
     expect(countEntries(await logText())).toBe(before + 1);
   });
 
-  // Day two (issue 10): the monitoring resources as AWS's own APIs return them, and the tools that read them.
+  // Day two: the monitoring resources as AWS's own APIs return them, and the tools that read them.
   // The emulator cannot run Lambda's asynchronous retries nor evaluate or fire alarms: these cases
   // check what is deployed and what the execution role may do, never a retry or an alarm firing.
   it("deploys the on-failure destination, the alert topic, the metric filter and the alarms with the right settings (read back through the AWS APIs)", async () => {
@@ -385,7 +385,7 @@ describe("npm start on the emulator (deployed once)", () => {
   /** Someone opens the access role to all of account A by hand; a re-deploy repairs it (run once; afterAll makes sure it ran). */
   let repairedTrust: Promise<void> | undefined;
   const repairHandWidenedTrust = () => (repairedTrust ??= (async () => {
-      // Someone opens the access role to all of account A by hand (seed 000's broad trust).
+      // Someone opens the access role to all of account A by hand (the broad trust of a whole account).
       const iam = iamB();
       const deployed = (await iam.send(new GetRoleCommand({ RoleName: "iss-tracker-report-writer" }))).Role!.AssumeRolePolicyDocument!;
       await iam.send(new UpdateAssumeRolePolicyCommand({
