@@ -12,6 +12,6 @@ module.exports = {
   testTimeout: 60000,
   testSequencer: "<rootDir>/test-support/sequencer.js",
   // Most of the slow suites wait on child processes (terraform, moto, the bundle): more workers than
-  // cores keeps both cores busy (measured: see README, Tests).
+  // cores keeps both cores busy (measured: see docs/testing.md).
   maxWorkers: 3,
 };

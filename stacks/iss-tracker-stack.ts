@@ -94,7 +94,7 @@ export class IssTrackerStack extends TerraformStack {
     // 4. The function that runs as the execution role, its logs, and where its failed events go.
     this.failureDestination = new FailureDestination(this, "failure-destination", {
       provider: accountA,
-      name: config.namePrefix,
+      queueName: names.failureQueueName,
       executionRole: this.trustChain.executionRole,
     });
     this.tracker = new TrackerFunction(this, "tracker-function", {
@@ -119,7 +119,8 @@ export class IssTrackerStack extends TerraformStack {
     // 5. What runs it.
     this.schedule = new Schedule(this, "schedule", {
       provider: accountA,
-      name: names.scheduleName,
+      ruleName: names.scheduleRuleName,
+      deadLetterQueueName: names.deadLetterQueueName,
       target: this.tracker.function,
       scheduleExpression: config.schedule,
     });

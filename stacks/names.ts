@@ -14,7 +14,11 @@ export function resourceNames(namePrefix: string) {
     accessRoleName: accessRoleName(namePrefix),
     /** The permissions boundary the bootstrap role must attach to the access role. */
     accessBoundaryPolicyName: `${namePrefix}-report-writer-boundary`,
-    scheduleName: namePrefix,
+    scheduleRuleName: `${namePrefix}-schedule`,
+    /** The function's on-failure destination. */
+    failureQueueName: `${namePrefix}-failed-invocations`,
+    /** The schedule's dead-letter queue. */
+    deadLetterQueueName: `${namePrefix}-schedule-dlq`,
   };
 }
 

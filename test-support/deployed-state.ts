@@ -181,13 +181,12 @@ async function deployMonitoring(endpoint: string, config: AppConfig, deployer: C
 
   // The queues, with the stack's own policies.
   const sqs = client(SQSClient);
-  const failureName = `${config.namePrefix}-failed-invocations`;
-  const dlqName = `${config.namePrefix}-schedule-dlq`;
+  const { failureQueueName: failureName, deadLetterQueueName: dlqName } = resourceNames(config.namePrefix);
   const failureUrl = (await sqs.send(new CreateQueueCommand({ QueueName: failureName, Attributes: {
     SqsManagedSseEnabled: "true", MessageRetentionPeriod: "1209600", Policy: JSON.stringify(failureQueuePolicy(arn("sqs", failureName), broken.failureQueueSender ?? execArn)),
   } }))).QueueUrl!;
   const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: dlqName, Attributes: {
-    SqsManagedSseEnabled: "true", Policy: JSON.stringify(deadLetterQueuePolicy(arn("sqs", dlqName), arn("events", `rule/${config.namePrefix}-schedule`))),
+    SqsManagedSseEnabled: "true", Policy: JSON.stringify(deadLetterQueuePolicy(arn("sqs", dlqName), arn("events", `rule/${resourceNames(config.namePrefix).scheduleRuleName}`))),
   } }))).QueueUrl!;
   for (let i = 0; i < (broken.failedRecords ?? 0); i++) await sqs.send(new SendMessageCommand({ QueueUrl: failureUrl, MessageBody: RECORD }));
   for (let i = 0; i < (broken.undeliverableEvents ?? 0); i++) await sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: "{}" }));

@@ -14,7 +14,7 @@ const RUNS = 20;
 /**
  * Each run's deadline here: twice the deployed function's 30 s. What this pins is that no run fails
  * and no entry is lost or doubled; the time it takes is the benchmark's (`npm run bench:append`,
- * 30 s deadline, quiet machine: 20 of 20 on both paths, README). The 20 multipart writers need
+ * 30 s deadline, quiet machine: 20 of 20 on both paths, docs/benchmarks.md). The 20 multipart writers need
  * ~18 s of CPU from one single-threaded moto, the gateway and 20 Node processes; inside `npm test`
  * the two cores are already saturated by the other suites and the end-to-end run's Terraform, and a
  * loaded fresh-clone run once had 2 of 20 give up at 30 s, cleanly, with their entries unwritten.

@@ -37,8 +37,6 @@ export interface Expectations {
   readonly alarmMissedRuns: number;
 }
 
-/** Queue names as the stack makes them (see constructs/failure-destination.ts and schedule.ts). */
-export const queueNames = (namePrefix: string) => ({ failure: `${namePrefix}-failed-invocations`, deadLetter: `${namePrefix}-schedule-dlq` });
 
 /**
  * The configuration as target `index` sees it: the single-account settings (ACCOUNT_B_ID,
@@ -57,7 +55,6 @@ export function expectationsOf(appConfig: AppConfig, targetIndex = 0): Expectati
   const config = targetView(appConfig, targetIndex);
   const names = resourceNames(config.namePrefix);
   const arns = derivedArns(config);
-  const queues = queueNames(config.namePrefix);
   return {
     partition: config.partition,
     regionA: config.regionA,
@@ -76,8 +73,8 @@ export function expectationsOf(appConfig: AppConfig, targetIndex = 0): Expectati
     objectArn: arns.objectArn,
     externalId: config.externalId,
     alertEmail: config.alertEmail,
-    failureQueueName: queues.failure,
-    deadLetterQueueName: queues.deadLetter,
+    failureQueueName: names.failureQueueName,
+    deadLetterQueueName: names.deadLetterQueueName,
     monitoring: targetMonitoringNames(config, targetIndex),
     appendedPattern: APPENDED_PATTERN,
     stalledAfter: formatDuration(config.alarmMissedRuns * config.schedulePeriodSeconds),

@@ -28,7 +28,6 @@ import { evaluate, sessionOf } from "../shared/iam";
 import type { Check, CheckStatus, Outcome } from "./checks";
 import { REDEPLOY, Skip, type DoctorContext } from "./context";
 
-export { queueNames } from "./expectations";
 
 /** A topic's subscriptions as a person reads them: confirmed ones, and ones waiting for a click. */
 export function subscriptionState(subscriptions: readonly Subscription[]): { confirmed: string[]; pending: string[] } {

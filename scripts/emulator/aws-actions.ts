@@ -202,7 +202,7 @@ function s3Call(req: Pick<GatewayRequest, "method" | "url" | "headers">, partiti
   return { service: "s3", operation: row[0], actions: [action], resource: `arn:${partition}:s3:::${bucket}/${key}`, params };
 }
 
-/** Every (operation, action) pair the table knows, for the table's own tests and the README. */
+/** Every (operation, action) pair the table knows, for the table's own tests. */
 export function knownS3Rows(): Array<{ operation: string; method: string; subresource: string; action: string }> {
   const rows: Array<{ operation: string; method: string; subresource: string; action: string }> = [];
   for (const [subresource, methods] of Object.entries(S3_BUCKET)) {

@@ -21,7 +21,7 @@
  */
 import type { AppConfig, TargetConfig } from "../../stacks/config";
 import { targetProviderAlias } from "../../stacks/constructs/providers";
-import { targetArns } from "../../stacks/names";
+import { resourceNames, targetArns } from "../../stacks/names";
 import type { PolicyDocument } from "../../stacks/policy";
 import type { NamedPolicy } from "../shared/iam";
 import { EXAMPLE_ACCOUNT_A, exampleDeployer, reviewConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../shared/synth";
@@ -142,8 +142,9 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks, ta
     if (found.length !== 1) throw new Error(`expected exactly one aws_sqs_queue_policy on ${queueId}, found ${found.length}`);
     return found[0].policy;
   };
-  const [queueId, queueArn] = queueNamed(`${config.namePrefix}-schedule-dlq`);
-  const [failureQueueId, failureQueueArn] = queueNamed(`${config.namePrefix}-failed-invocations`);
+  const queueNames = resourceNames(config.namePrefix);
+  const [queueId, queueArn] = queueNamed(queueNames.deadLetterQueueName);
+  const [failureQueueId, failureQueueArn] = queueNamed(queueNames.failureQueueName);
   const [ruleId, rule] = only(tracker, "aws_cloudwatch_event_rule");
   const ruleArn = `arn:${partition}:events:${region}:${accountA}:rule/${rule.name}`;
   refs.set(`aws_cloudwatch_event_rule.${ruleId}.arn`, ruleArn);

@@ -8,8 +8,8 @@ import { policy, render, type PolicyDocument } from "../policy";
 
 export interface FailureDestinationProps {
   readonly provider: AwsProvider;
-  /** Base name: the queue is `<name>-failed-invocations`. */
-  readonly name: string;
+  /** The queue's name (stacks/names.ts: `<prefix>-failed-invocations`). */
+  readonly queueName: string;
   /**
    * The function's execution role. Lambda delivers an on-failure record with the EXECUTION ROLE's
    * permissions (AWS Lambda Developer Guide, "Configuring destinations for asynchronous
@@ -69,7 +69,7 @@ export class FailureDestination extends Construct {
     const provider = props.provider;
     this.queue = new SqsQueue(this, "queue", {
       provider,
-      name: `${props.name}-failed-invocations`,
+      name: props.queueName,
       sqsManagedSseEnabled: true,
       messageRetentionSeconds: props.retentionSeconds ?? 14 * 24 * 3600,
     });

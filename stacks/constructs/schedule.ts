@@ -11,8 +11,10 @@ import { SETTINGS } from "../settings";
 
 export interface ScheduleProps {
   readonly provider: AwsProvider;
-  /** Base name of the rule and the dead-letter queue. */
-  readonly name: string;
+  /** The rule's name. */
+  readonly ruleName: string;
+  /** The dead-letter queue's name. */
+  readonly deadLetterQueueName: string;
   /** The function the rule invokes. */
   readonly target: LambdaFunction;
   /** EventBridge schedule expression. Default: the SCHEDULE setting's default. */
@@ -53,13 +55,13 @@ export class Schedule extends Construct {
     const provider = props.provider;
     this.deadLetterQueue = new SqsQueue(this, "dead-letter-queue", {
       provider,
-      name: `${props.name}-schedule-dlq`,
+      name: props.deadLetterQueueName,
       sqsManagedSseEnabled: true,
       messageRetentionSeconds: props.deadLetterRetentionSeconds ?? 14 * 24 * 3600,
     });
     this.rule = new CloudwatchEventRule(this, "rule", {
       provider,
-      name: `${props.name}-schedule`,
+      name: props.ruleName,
       description: "Runs the ISS tracker",
       scheduleExpression: props.scheduleExpression ?? SETTINGS.schedule.default,
     });
