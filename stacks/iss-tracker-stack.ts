@@ -72,6 +72,11 @@ export class IssTrackerStack extends TerraformStack {
         allowDestroy: config.allowBucketDestroy,
         logKey: t.objectKey,
         denyInsecureTransport: config.localEndpoint === undefined,
+        guard: {
+          accessRoleArn: targetArns(config, t).accessRoleArn,
+          ownerRootArn: `arn:${config.partition}:iam::${t.accountId}:root`,
+          bootstrapRoleArn: targetArns(config, t).bootstrapRoleArn,
+        },
         destroyProcedureOutput: `log_bucket_destroy_procedure${suffix(i).replace(/-/g, "_")}`,
       });
       this.trustChain.grantObjectReadWrite(bucket.arn, t.objectKey, i);

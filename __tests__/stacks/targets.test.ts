@@ -87,3 +87,14 @@ describe("TARGETS with three accounts", () => {
     expect(bootstraps[1].json.terraform.backend).toEqual({ local: { path: `../../../terraform.bootstrap-${C}.tfstate` } });
   });
 });
+
+describe("TARGETS: each bucket policy guards its own target", () => {
+  it("names that target's access role, root and bootstrap role", () => {
+    const { tracker } = synthAll({ TARGETS: `[{"account":"${B}"},{"account":"${C}","bootstrapRoleName":"tf-c"}]` });
+    const policies = Object.values(resources(tracker, "aws_s3_bucket_policy")).map((p) => policyOf(p).Statement);
+    expect(policies.map((st) => [st[1].Condition.ArnNotEquals["aws:PrincipalArn"], st[2].Condition.ArnEquals["aws:PrincipalArn"]]).sort()).toEqual([
+      [[`arn:aws:iam::${B}:role/iss-tracker-report-writer`, `arn:aws:iam::${B}:root`], `arn:aws:iam::${B}:role/terraform`],
+      [[`arn:aws:iam::${C}:role/iss-tracker-report-writer`, `arn:aws:iam::${C}:root`], `arn:aws:iam::${C}:role/tf-c`],
+    ]);
+  });
+});
