@@ -4,7 +4,7 @@ import { trackerEnvironment } from "../function/contract";
 import { configureBackend } from "./backend";
 import type { AppConfig } from "./config";
 import { AlertTopic } from "./constructs/alert-topic";
-import { Alarms } from "./constructs/alarms";
+import { alarmNames, Alarms } from "./constructs/alarms";
 import { FailureDestination } from "./constructs/failure-destination";
 import { AccountProviders } from "./constructs/providers";
 import { ReportBucket } from "./constructs/report-bucket";
@@ -121,7 +121,7 @@ export class IssTrackerStack extends TerraformStack {
     this.alertTopic = new AlertTopic(this, "alert-topic", {
       provider: accountA,
       name: config.namePrefix,
-      alarmNamePrefix: `${config.namePrefix}-`,
+      alarmNames: alarmNames(config.namePrefix, targets.map((_, i) => suffix(i))),
       email: config.alertEmail,
     });
     this.alarms = new Alarms(this, "alarms", {

@@ -98,3 +98,14 @@ describe("TARGETS: each bucket policy guards its own target", () => {
     ]);
   });
 });
+
+describe("TARGETS: the alert topic admits exactly the deployment's alarms", () => {
+  it("names every alarm the stack creates, and no other, in the topic policy", () => {
+    const { tracker } = synthAll({ TARGETS: `${B},${C}` });
+    const alarms = Object.values(resources(tracker, "aws_cloudwatch_metric_alarm")).map((a) => a.alarm_name).sort();
+    const [statement] = policyOf(Object.values(resources(tracker, "aws_sns_topic_policy"))[0]).Statement;
+    const admitted: string[] = statement.Condition.ArnEquals["aws:SourceArn"].map((arn: string) => arn.split(":alarm:")[1]);
+    expect(admitted.sort()).toEqual(alarms);
+    expect(alarms).toHaveLength(7);
+  });
+});

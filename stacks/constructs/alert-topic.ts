@@ -16,8 +16,8 @@ export interface AlertTopicProps {
   readonly provider: AwsProvider;
   /** Base name: the topic is `<name>-alerts`, its key's alias `alias/<name>-alerts`. */
   readonly name: string;
-  /** Names of the alarms that may publish start with this (the topic policy's aws:SourceArn). */
-  readonly alarmNamePrefix: string;
+  /** Names of the alarms that may publish, exactly (the topic policy's aws:SourceArn). */
+  readonly alarmNames: readonly string[];
   /** An address to subscribe (SNS mails it a confirmation link). Default: no subscription. */
   readonly email?: string;
   /**
@@ -60,14 +60,14 @@ export function alertKeyPolicy(accountRootArn: string): PolicyDocument {
  * (aws:SourceArn / aws:SourceAccount, the confused-deputy guard CloudWatch documents for alarm
  * actions). Principals of account A keep what their own IAM policies give them.
  */
-export function alertTopicPolicy(topicArn: string, alarmArnPattern: string, accountId: string): PolicyDocument {
+export function alertTopicPolicy(topicArn: string, alarmArns: string | readonly string[], accountId: string): PolicyDocument {
   return policy({
     Sid: "ThisDeploymentsAlarmsPublish",
     Effect: "Allow",
     Principal: { Service: CLOUDWATCH_SERVICE },
     Action: "sns:Publish",
     Resource: topicArn,
-    Condition: { ArnLike: { "aws:SourceArn": alarmArnPattern }, StringEquals: { "aws:SourceAccount": accountId } },
+    Condition: { ArnEquals: { "aws:SourceArn": alarmArns }, StringEquals: { "aws:SourceAccount": accountId } },
   });
 }
 
@@ -104,7 +104,7 @@ export class AlertTopic extends Construct {
     new SnsTopicPolicy(this, "topic-policy", {
       provider,
       arn: this.topic.arn,
-      policy: render(this, alertTopicPolicy(this.topic.arn, `arn:${partition}:cloudwatch:${region}:${account}:alarm:${props.alarmNamePrefix}*`, account)),
+      policy: render(this, alertTopicPolicy(this.topic.arn, props.alarmNames.map((n) => `arn:${partition}:cloudwatch:${region}:${account}:alarm:${n}`), account)),
     });
     if (props.email !== undefined) {
       this.subscription = new SnsTopicSubscription(this, "email", {
