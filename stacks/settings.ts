@@ -94,9 +94,10 @@ const deployerPrincipal = (text: string): string => {
   return text;
 };
 
+/** HTTPS first: open-notify answers over plain HTTP only, so its fix could be forged on the way; it stays as the fallback. */
 export const DEFAULT_ISS_SOURCES = [
-  "http://api.open-notify.org/iss-now.json",
   "https://api.wheretheiss.at/v1/satellites/25544",
+  "http://api.open-notify.org/iss-now.json",
 ] as const;
 
 /** CloudWatch Logs accepts only these retention values. */

@@ -12,6 +12,13 @@ function problemsOf(env: Record<string, string>, context: Record<string, unknown
   throw new Error("expected the configuration to be rejected");
 }
 
+describe("ISS_SOURCES default", () => {
+  it("asks the HTTPS source first, the plain-HTTP one only as the fallback", () => {
+    expect(DEFAULT_ISS_SOURCES[0]).toMatch(/^https:\/\//);
+    expect(DEFAULT_ISS_SOURCES.findIndex((u) => u.startsWith("http:"))).toBeGreaterThan(DEFAULT_ISS_SOURCES.findIndex((u) => u.startsWith("https:")));
+  });
+});
+
 describe("loadConfig defaults", () => {
   it("needs only ACCOUNT_B_ID and fills documented defaults", () => {
     const config = loadConfig({ env: B });
