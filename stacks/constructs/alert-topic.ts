@@ -36,7 +36,7 @@ export interface AlertTopicProps {
  * encrypted topics": use a customer managed key and add exactly this statement for the service).
  * The first statement is KMS's default: account A administers the key through IAM.
  */
-export function alertKeyPolicy(accountRootArn: string): PolicyDocument {
+export function alertKeyPolicy(accountRootArn: string, accountId: string): PolicyDocument {
   return policy(
     {
       Sid: "AccountAdministersKeyThroughIam",
@@ -51,6 +51,8 @@ export function alertKeyPolicy(accountRootArn: string): PolicyDocument {
       Principal: { Service: CLOUDWATCH_SERVICE },
       Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
       Resource: "*",
+      // The confused-deputy guard: only for alarms of this account.
+      Condition: { StringEquals: { "aws:SourceAccount": accountId } },
     },
   );
 }
@@ -92,7 +94,7 @@ export class AlertTopic extends Construct {
       description: `Encrypts the ${props.name} alarm notifications (SNS topic ${props.name}-alerts)`,
       enableKeyRotation: true,
       deletionWindowInDays: props.keyDeletionWindowDays ?? 7,
-      policy: render(this, alertKeyPolicy(`arn:${partition}:iam::${account}:root`)),
+      policy: render(this, alertKeyPolicy(`arn:${partition}:iam::${account}:root`, account)),
     });
     new KmsAlias(this, "key-alias", { provider, name: `alias/${props.name}-alerts`, targetKeyId: this.key.keyId });
     this.topic = new SnsTopic(this, "topic", {

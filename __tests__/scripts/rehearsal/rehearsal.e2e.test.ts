@@ -240,7 +240,7 @@ describe("npm start on the emulator (deployed once)", () => {
     const key = (await kms.send(new DescribeKeyCommand({ KeyId: topic.KmsMasterKeyId }))).KeyMetadata!;
     expect(key).toMatchObject({ Arn: topic.KmsMasterKeyId, KeyManager: "CUSTOMER", KeyState: "Enabled" });
     expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).KeyRotationEnabled).toBe(true);
-    expect(parsePolicy((await kms.send(new GetKeyPolicyCommand({ KeyId: key.KeyId, PolicyName: "default" }))).Policy)).toEqual(alertKeyPolicy(`arn:aws:iam::${A}:root`));
+    expect(parsePolicy((await kms.send(new GetKeyPolicyCommand({ KeyId: key.KeyId, PolicyName: "default" }))).Policy)).toEqual(alertKeyPolicy(`arn:aws:iam::${A}:root`, A));
     expect((await kms.send(new ListAliasesCommand({ KeyId: key.KeyId }))).Aliases?.map((x) => x.AliasName)).toEqual(["alias/iss-tracker-alerts"]);
     // npm start sets no ALERT_EMAIL.
     expect((await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }))).Subscriptions).toEqual([]);

@@ -32,7 +32,7 @@ describe("alert topic (account A)", () => {
         { Sid: "AccountAdministersKeyThroughIam", Effect: "Allow", Principal: { AWS: `arn:${PARTITION}:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
         {
           Sid: "CloudWatchAlarmsEncryptNotifications", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" },
-          Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: "*",
+          Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: "*", Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
         },
       ],
     });
@@ -96,9 +96,11 @@ describe("the topic's policies, evaluated", () => {
 
   it("gives CloudWatch the two KMS actions a publisher to an encrypted topic needs, on this key only", async () => {
     const keyArn = `arn:aws:kms:us-east-1:${A}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
-    const keyPolicy = alertKeyPolicy(`arn:aws:iam::${A}:root`);
+    const keyPolicy = alertKeyPolicy(`arn:aws:iam::${A}:root`, A);
     for (const action of ["kms:GenerateDataKey", "kms:Decrypt"]) {
-      expect((await evaluate({ principal: "cloudwatch.amazonaws.com", action, resource: keyArn, resourceAccount: A, resourcePolicy: keyPolicy })).decision).toBe("Allowed");
+      expect((await evaluate({ principal: "cloudwatch.amazonaws.com", action, resource: keyArn, resourceAccount: A, resourcePolicy: keyPolicy, context: { "aws:SourceAccount": A } })).decision).toBe("Allowed");
+      // On behalf of another account's alarm: refused.
+      expect((await evaluate({ principal: "cloudwatch.amazonaws.com", action, resource: keyArn, resourceAccount: A, resourcePolicy: keyPolicy, context: { "aws:SourceAccount": "999999999999" } })).decision).toBe("ImplicitlyDenied");
     }
     expect((await evaluate({ principal: "cloudwatch.amazonaws.com", action: "kms:ScheduleKeyDeletion", resource: keyArn, resourceAccount: A, resourcePolicy: keyPolicy })).decision).toBe("ImplicitlyDenied");
     // A's administrators keep the key manageable through IAM (no lock-out).
