@@ -182,8 +182,8 @@ export class BootstrapStack extends TerraformStack {
       default: config.deployerPrincipalArn,
       validation: [
         {
-          condition: `\${can(regex("^arn:${config.partition}:iam::[0-9]{12}:(root|user/.+|role/.+)$", var.deployer_principal_arn))}`,
-          errorMessage: `deployer_principal_arn must be an IAM user, role or root ARN in account A (partition ${config.partition}), e.g. arn:${config.partition}:iam::111111111111:user/alice.`,
+          condition: `\${can(regex("^arn:${config.partition}:iam::[0-9]{12}:(user/.+|role/.+)$", var.deployer_principal_arn))}`,
+          errorMessage: `deployer_principal_arn must be an IAM user or role ARN in account A (partition ${config.partition}; not the account root, not an sts assumed-role session), e.g. arn:${config.partition}:iam::111111111111:user/alice.`,
         },
       ],
     });

@@ -140,6 +140,11 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     problem("deployerPrincipalArn", v.deployerPrincipalArn, `is in partition ${deployerPartition}, but the regions are in ${partition}`,
       `use the deployer's ARN in ${partition} (arn:${partition}:iam::<A>:...)`);
   }
+  const deployerAccount = ok("deployerPrincipalArn") ? v.deployerPrincipalArn.split(":")[4] : undefined;
+  if (deployerAccount !== undefined && ok("accountAId") && deployerAccount !== v.accountAId) {
+    problem("deployerPrincipalArn", v.deployerPrincipalArn, `is in account ${deployerAccount}, but ACCOUNT_A_ID is ${v.accountAId}`,
+      `name the deploying user or role of account A (arn:${partition}:iam::${v.accountAId}:...), or fix ACCOUNT_A_ID`);
+  }
   let period = 0;
   if (ok("schedule")) period = schedulePeriodSeconds(v.schedule);
   if (ok("schedule") && ok("alarmMissedRuns") && v.alarmMissedRuns * period > ALARM_WINDOW_MAX_SECONDS) {

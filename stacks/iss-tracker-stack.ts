@@ -4,7 +4,7 @@ import { trackerEnvironment } from "../function/contract";
 import { configureBackend } from "./backend";
 import type { AppConfig } from "./config";
 import { AlertTopic } from "./constructs/alert-topic";
-import { Alarms } from "./constructs/alarms";
+import { alarmNames, Alarms } from "./constructs/alarms";
 import { FailureDestination } from "./constructs/failure-destination";
 import { forgetConstruct } from "./constructs/forget";
 import { AccountProviders } from "./constructs/providers";
@@ -79,6 +79,11 @@ export class IssTrackerStack extends TerraformStack {
       allowDestroy: config.allowBucketDestroy,
       logKey: t.objectKey,
       denyInsecureTransport: config.localEndpoint === undefined,
+      guard: {
+        accessRoleArn: targetArns(config, t).accessRoleArn,
+        ownerRootArn: `arn:${config.partition}:iam::${t.accountId}:root`,
+        bootstrapRoleArn: targetArns(config, t).bootstrapRoleArn,
+      },
       destroyProcedureOutput: `log_bucket_destroy_procedure${idSuffix.replace(/-/g, "_")}`,
     });
     this.reportBuckets = targets.map((t, i) => {
@@ -130,7 +135,7 @@ export class IssTrackerStack extends TerraformStack {
     this.alertTopic = new AlertTopic(this, "alert-topic", {
       provider: accountA,
       name: config.namePrefix,
-      alarmNamePrefix: `${config.namePrefix}-`,
+      alarmNames: alarmNames(config.namePrefix, targets.map((_, i) => suffix(i))),
       email: config.alertEmail,
     });
     this.alarms = new Alarms(this, "alarms", {

@@ -74,9 +74,30 @@ const bucketName = (fix: string) => (text: string) => {
   return text;
 };
 
+/**
+ * The deploying identity: an IAM user or role ARN. Not the account root (the trust would then admit
+ * every principal of A whose own policy allows sts:AssumeRole), not an STS session (a trust naming
+ * arn:aws:sts::<A>:assumed-role/... matches only that one session name and breaks at the next one).
+ */
+const deployerPrincipal = (text: string): string => {
+  const fix = "use the Arn printed by `aws sts get-caller-identity` in account A; for an assumed role, its role ARN arn:aws:iam::<A>:role/<name>";
+  const session = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/.+$/.exec(text);
+  if (session) {
+    throw new Invalid("is an STS session (assumed-role) ARN, which names one session and stops matching at the next one",
+      `use its role ARN arn:${session[1]}:iam::${session[2]}:role/${session[3]} (with the role's path, if it has one)`);
+  }
+  if (/^arn:aws[a-z-]*:iam::\d{12}:root$/.test(text)) {
+    throw new Invalid("is account A's root, which would let every principal of A that may call sts:AssumeRole become the bootstrap role",
+      "name the one IAM user or role that deploys (arn:aws:iam::<A>:user/<name> or arn:aws:iam::<A>:role/<name>)");
+  }
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:(user|role)\/[\w+=,.@/-]+$/.test(text)) throw new Invalid("is not an IAM user or role ARN", fix);
+  return text;
+};
+
+/** HTTPS first: open-notify answers over plain HTTP only, so its fix could be forged on the way; it stays as the fallback. */
 export const DEFAULT_ISS_SOURCES = [
-  "http://api.open-notify.org/iss-now.json",
   "https://api.wheretheiss.at/v1/satellites/25544",
+  "http://api.open-notify.org/iss-now.json",
 ] as const;
 
 /** CloudWatch Logs accepts only these retention values. */
@@ -253,9 +274,7 @@ export const SETTINGS = {
   deployerPrincipalArn: setting({
     env: "DEPLOYER_PRINCIPAL_ARN", context: "deployerPrincipalArn",
     description: "Bootstrap stack: the identity in A allowed to assume the bootstrap role.",
-    parse: matching(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+|assumed-role\/[\w+=,.@/-]+)$/,
-      "is not an IAM user, role or account-root ARN",
-      "use the Arn printed by `aws sts get-caller-identity` in account A (for an assumed role, its role ARN arn:aws:iam::<A>:role/<name>)"),
+    parse: deployerPrincipal,
     defaultDoc: "asked at deploy",
   }),
   namePrefix: setting({

@@ -206,7 +206,7 @@ async function deployMonitoring(endpoint: string, config: AppConfig, deployer: C
   const topicName = `${config.namePrefix}-alerts`;
   let keyId = "alias/aws/sns";
   if (broken.topicKey !== "aws-managed") {
-    const keyPolicy = alertKeyPolicy(`arn:aws:iam::${ACCOUNT_A}:root`);
+    const keyPolicy = alertKeyPolicy(`arn:aws:iam::${ACCOUNT_A}:root`, ACCOUNT_A);
     const policy = broken.topicKey === "without-cloudwatch" ? { ...keyPolicy, Statement: keyPolicy.Statement.slice(0, 1) } : keyPolicy;
     const kms = client(KMSClient);
     keyId = (await kms.send(new CreateKeyCommand({ Policy: JSON.stringify(policy), Description: "alerts" }))).KeyMetadata!.Arn!;

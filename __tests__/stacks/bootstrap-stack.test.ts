@@ -40,8 +40,8 @@ describe("bootstrap stack (account B, deployed once with B's credentials)", () =
   it("asks for the deployer at deploy time when DEPLOYER_PRINCIPAL_ARN is unset, and validates it", () => {
     const variable = synthBootstrap().json.variable.deployer_principal_arn;
     expect(variable.default).toBeUndefined();
-    expect(variable.validation[0].error_message).toMatch(/deployer_principal_arn must be an IAM user, role or root ARN in account A \(partition aws\)/);
-    expect(variable.validation[0].condition).toContain('regex("^arn:aws:iam::[0-9]{12}:(root|user/.+|role/.+)$", var.deployer_principal_arn)');
+    expect(variable.validation[0].error_message).toMatch(/deployer_principal_arn must be an IAM user or role ARN in account A \(partition aws; not the account root, not an sts assumed-role session\)/);
+    expect(variable.validation[0].condition).toContain('regex("^arn:aws:iam::[0-9]{12}:(user/.+|role/.+)$", var.deployer_principal_arn)');
   });
 
   it("creates the access role's permissions boundary: at most the tracker's object actions on the one object", () => {

@@ -12,6 +12,13 @@ function problemsOf(env: Record<string, string>, context: Record<string, unknown
   throw new Error("expected the configuration to be rejected");
 }
 
+describe("ISS_SOURCES default", () => {
+  it("asks the HTTPS source first, the plain-HTTP one only as the fallback", () => {
+    expect(DEFAULT_ISS_SOURCES[0]).toMatch(/^https:\/\//);
+    expect(DEFAULT_ISS_SOURCES.findIndex((u) => u.startsWith("http:"))).toBeGreaterThan(DEFAULT_ISS_SOURCES.findIndex((u) => u.startsWith("https:")));
+  });
+});
+
 describe("loadConfig defaults", () => {
   it("needs only ACCOUNT_B_ID and fills documented defaults", () => {
     const config = loadConfig({ env: B });
@@ -241,6 +248,9 @@ describe("loadConfig rejects bad input with the setting's name and the fix", () 
     ["regions in two partitions", { ...B, REGION_A: "us-east-1", REGION_B: "cn-north-1" }, /^REGION_A .*"us-east-1": is in partition aws but REGION_B cn-north-1 is in aws-cn, and AssumeRole does not cross partitions\. Fix: /],
     ["deployer in another partition than the regions", { ...B, DEPLOYER_PRINCIPAL_ARN: "arn:aws:iam::111111111111:user/alice", REGION_A: "us-gov-west-1", REGION_B: "us-gov-west-1" }, /^DEPLOYER_PRINCIPAL_ARN .*is in partition aws, but the regions are in aws-us-gov\. Fix: use the deployer's ARN in aws-us-gov/],
     ["deployer that is not an ARN", { ...B, DEPLOYER_PRINCIPAL_ARN: "alice" }, /^DEPLOYER_PRINCIPAL_ARN .*Fix: use the Arn printed by `aws sts get-caller-identity`/],
+    ["deployer that is account A's root", { ...B, DEPLOYER_PRINCIPAL_ARN: "arn:aws:iam::111111111111:root" }, /^DEPLOYER_PRINCIPAL_ARN .*is account A's root, .*Fix: name the one IAM user or role that deploys/],
+    ["deployer that is an STS session", { ...B, DEPLOYER_PRINCIPAL_ARN: "arn:aws:sts::111111111111:assumed-role/deploy/ci-run-42" }, /^DEPLOYER_PRINCIPAL_ARN .*is an STS session .*Fix: use its role ARN arn:aws:iam::111111111111:role\/deploy /],
+    ["deployer in another account than ACCOUNT_A_ID", { ...B, ACCOUNT_A_ID: "111111111111", DEPLOYER_PRINCIPAL_ARN: "arn:aws:iam::999999999999:role/deploy" }, /^DEPLOYER_PRINCIPAL_ARN .*is in account 999999999999, but ACCOUNT_A_ID is 111111111111\. Fix: name the deploying user or role of account A/],
     ["state key prefix without a state bucket", { ...B, STATE_KEY_PREFIX: "x" }, /^STATE_KEY_PREFIX .*only applies to the S3 state backend.*Fix: set STATE_BUCKET too/],
     ["state bucket with a bad name", { ...B, STATE_BUCKET: "Bad_Bucket" }, /^STATE_BUCKET .*not a valid S3 bucket name/],
     ["state lock table with a bad name", { ...B, STATE_BUCKET: "tf-state", STATE_LOCK_TABLE: "a b" }, /^STATE_LOCK_TABLE /],

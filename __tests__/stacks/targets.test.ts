@@ -126,3 +126,25 @@ describe("a retired target (\"retired\": true): removing an account without losi
     expect(() => loadConfig({ env: { TARGETS: `[{"account":"${B}"},{"account":"${C}","retired":"yes"}]` } })).toThrow(/has "retired" that is not true or false/);
   });
 });
+
+describe("TARGETS: each bucket policy guards its own target", () => {
+  it("names that target's access role, root and bootstrap role", () => {
+    const { tracker } = synthAll({ TARGETS: `[{"account":"${B}"},{"account":"${C}","bootstrapRoleName":"tf-c"}]` });
+    const policies = Object.values(resources(tracker, "aws_s3_bucket_policy")).map((p) => policyOf(p).Statement);
+    expect(policies.map((st) => [st[1].Condition.ArnNotEquals["aws:PrincipalArn"], st[2].Condition.ArnEquals["aws:PrincipalArn"]]).sort()).toEqual([
+      [[`arn:aws:iam::${B}:role/iss-tracker-report-writer`, `arn:aws:iam::${B}:root`], `arn:aws:iam::${B}:role/terraform`],
+      [[`arn:aws:iam::${C}:role/iss-tracker-report-writer`, `arn:aws:iam::${C}:root`], `arn:aws:iam::${C}:role/tf-c`],
+    ]);
+  });
+});
+
+describe("TARGETS: the alert topic admits exactly the deployment's alarms", () => {
+  it("names every alarm the stack creates, and no other, in the topic policy", () => {
+    const { tracker } = synthAll({ TARGETS: `${B},${C}` });
+    const alarms = Object.values(resources(tracker, "aws_cloudwatch_metric_alarm")).map((a) => a.alarm_name).sort();
+    const [statement] = policyOf(Object.values(resources(tracker, "aws_sns_topic_policy"))[0]).Statement;
+    const admitted: string[] = statement.Condition.ArnEquals["aws:SourceArn"].map((arn: string) => arn.split(":alarm:")[1]);
+    expect(admitted.sort()).toEqual(alarms);
+    expect(alarms).toHaveLength(7);
+  });
+});

@@ -313,6 +313,11 @@ async function liveRead(ctx: DoctorContext): Promise<Outcome> {
     throw new Skip(`${why}; and B is reached here through the bootstrap role, which by design may not read the log (--profile-b <profile of B> reads it with B's own credentials)`);
   }
   const asB = await getObject(ctx, b, "B's credentials");
+  const guarded = policy?.Statement.some((st) => st.Sid === "OnlyAccessRoleTouchesObjects");
+  if (asB.status === "fail" && guarded && /AccessDenied|Forbidden|403/.test(asB.detail)) {
+    // By design: the bucket policy lets only the access role (and B's root user) touch the objects.
+    throw new Skip(`${why}; and the bucket policy's OnlyAccessRoleTouchesObjects keeps B's other principals out of the log, as designed (read it as B's root user)`);
+  }
   if (asB.status === "fail") return asB;
   throw new Skip(`${why}; read with B's credentials instead: ${asB.detail.replace(/^B's credentials: /, "")}`);
 }

@@ -218,7 +218,7 @@ async function alertTopic(ctx: DoctorContext): Promise<Outcome> {
         const keyArn = keyId.startsWith("arn:") ? keyId : `arn:${x.partition}:kms:${x.regionA}:${accountA}:key/${keyId}`;
         const denied: string[] = [];
         for (const action of ["kms:GenerateDataKey", "kms:Decrypt"]) {
-          const decision = await evaluate({ principal: CLOUDWATCH_SERVICE, action, resource: keyArn, resourceAccount: accountA, resourcePolicy: keyPolicy });
+          const decision = await evaluate({ principal: CLOUDWATCH_SERVICE, action, resource: keyArn, resourceAccount: accountA, resourcePolicy: keyPolicy, context: { "aws:SourceAccount": accountA } });
           if (decision.decision !== "Allowed") denied.push(action);
         }
         if (denied.length) problems.push(`its key's policy does not let ${CLOUDWATCH_SERVICE} ${denied.join(" and ")}: alarms cannot publish to it`);

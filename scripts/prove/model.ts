@@ -54,8 +54,9 @@ export function expectations(model: AccessModel): Expectation[] {
   // A bucket policy Terraform's role could write (it manages the bucket policy), granting the log to a principal.
   const bucketPolicyGranting = (principalArn: string) => ({
     Version: "2012-10-17" as const,
-    Statement: [...(model.bucketPolicy?.Statement ?? []), { Sid: "Rewritten", Effect: "Allow" as const, Principal: { AWS: principalArn }, Action: "s3:*", Resource: [model.bucketArn, `${model.bucketArn}/*`] }],
+    Statement: [...(model.bucketPolicy?.Statement ?? []), { Sid: "Rewritten", Effect: "Allow" as const, Principal: principalArn === "*" ? "*" as const : { AWS: principalArn }, Action: "s3:*", Resource: [model.bucketArn, `${model.bucketArn}/*`] }],
   });
+  const otherAccount = `arn:${p}:iam::333333333333:role/attacker`;
 
   const system = "What the system needs";
   const chain = "The trust chain admits the execution role only, with the external id";
@@ -65,6 +66,7 @@ export function expectations(model: AccessModel): Expectation[] {
   const escalation = "Terraform's bootstrap role (and its deployer) cannot escalate in B";
   const bounded = "The access role under its permissions boundary, whatever policy it is given";
   const residual = "Residual: allowed by necessity";
+  const guarded = "The bucket policy: only the access role touches the log, Terraform's role cannot reconfigure the bucket";
   const failures = "The on-failure queue takes records from the execution role only";
   const failureQueue = { action: "sqs:SendMessage", resource: model.failureQueueArn, resourceAccount: accountA, resourcePolicy: model.failureQueuePolicy };
 
@@ -143,21 +145,32 @@ export function expectations(model: AccessModel): Expectation[] {
     { group: bounded, description: "access role given Action * creates an IAM role", expected: "deny", ...escalatedAccess, action: "iam:CreateRole", resource: `arn:${p}:iam::${B}:role/escalate`, resourceAccount: B },
     { group: bounded, description: "access role given Action * assumes another role in B that trusts it", expected: "deny", ...escalatedAccess, action: "sts:AssumeRole", resource: `arn:${p}:iam::${B}:role/admin`, resourceAccount: B, resourcePolicy: { Version: "2012-10-17", Statement: [{ Sid: "TrustsAccountB", Effect: "Allow", Principal: { AWS: `arn:${p}:iam::${B}:root` }, Action: "sts:AssumeRole" }] } },
 
+    { group: guarded, description: "Terraform's role puts a bucket policy granting s3:* to another principal", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:PutBucketPolicy", ...bucket },
+    { group: guarded, description: "Terraform's role deletes the bucket policy", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:DeleteBucketPolicy", ...bucket },
+    { group: guarded, description: "Terraform's role suspends versioning", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:PutBucketVersioning", ...bucket },
+    { group: guarded, description: "Terraform's role adds a lifecycle rule expiring the log", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:PutLifecycleConfiguration", ...bucket },
+    { group: guarded, description: "Terraform's role deletes the bucket", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:DeleteBucket", ...bucket },
+    { group: guarded, description: "Terraform's role removes the public access block", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:PutBucketPublicAccessBlock", ...bucket },
+    { group: guarded, description: "Terraform's role re-enables ACLs (ownership controls)", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:PutBucketOwnershipControls", ...bucket },
+    { group: guarded, description: "Terraform's role changes the default encryption", expected: "deny", explicitDeny: true, ...bootstrap, action: "s3:PutEncryptionConfiguration", ...bucket },
+    { group: guarded, description: "another account reads the object, even through a bucket policy granting it", expected: "deny", explicitDeny: true, ...adminOf(otherAccount), action: "s3:GetObject", ...object, resourcePolicy: bucketPolicyGranting(otherAccount) },
+    { group: guarded, description: "another account overwrites the object, even through a bucket policy granting it", expected: "deny", explicitDeny: true, ...adminOf(otherAccount), action: "s3:PutObject", ...object, resourcePolicy: bucketPolicyGranting(otherAccount) },
+    { group: guarded, description: "the public reads the object, even through a bucket policy granting everyone", expected: "deny", explicitDeny: true, principal: "anonymous", action: "s3:GetObject", ...object, resourcePolicy: bucketPolicyGranting("*") },
+    { group: guarded, description: "the deployer reads the object, even through a bucket policy granting it", expected: "deny", explicitDeny: true, ...adminOf(model.deployerArn), action: "s3:GetObject", ...object, resourcePolicy: bucketPolicyGranting(model.deployerArn) },
+    { group: guarded, description: "an administrator of B reads the object directly", expected: "deny", explicitDeny: true, ...adminOf(`arn:${p}:iam::${B}:role/admin`), action: "s3:GetObject", ...object },
+    { group: guarded, description: "an administrator of B deletes a version of the log", expected: "deny", explicitDeny: true, ...adminOf(`arn:${p}:iam::${B}:role/admin`), action: "s3:DeleteObjectVersion", ...object },
+
     {
-      group: residual, description: "Terraform's role writes the bucket policy", expected: "allow", ...bootstrap, action: "s3:PutBucketPolicy", ...bucket,
-      residual: "Terraform manages the TLS-only bucket policy, so its role (and whoever may assume it) could write a policy that opens the bucket to another principal. Its own role stays out of the objects (explicit deny).",
+      group: residual, description: "Terraform's role writes the bucket policy before one exists (the first deploy)", expected: "allow", ...bootstrap, action: "s3:PutBucketPolicy", resource: model.bucketArn, resourceAccount: B,
+      residual: "Terraform creates the bucket and its policy, so a compromised first deploy could write a weaker policy; every deploy after is denied (TerraformSetsProtectionsOnce). Detected: npm run doctor's bucket-policy checks compare the live policy with the synthesized one.",
     },
     {
-      group: residual, description: "Terraform's role changes the lifecycle rules", expected: "allow", ...bootstrap, action: "s3:PutLifecycleConfiguration", ...bucket,
-      residual: "Terraform manages the lifecycle and versioning, so its role could expire or stop keeping the log's versions. Deploying is trusting the deployer with the bucket's configuration.",
+      group: residual, description: "an administrator of B rewrites the bucket policy", expected: "allow", ...adminOf(`arn:${p}:iam::${B}:role/admin`), action: "s3:PutBucketPolicy", ...bucket,
+      residual: "B's administrators (and B's root, which S3 always lets change the bucket policy: the recovery path) can lift the guard; no policy the stacks write can keep an account's administrator out (an organization's SCP or resource control policy can).",
     },
     {
       group: residual, description: "the deployer assumes the access role after Terraform's role made it trust the deployer", expected: "allow", ...adminOf(model.deployerArn), action: "sts:AssumeRole", resource: accessRole.arn, resourceAccount: B, resourcePolicy: trustOf(model.deployerArn),
       residual: "Terraform manages the access role's trust, so the deployer can rewrite it to let itself in. The boundary caps what that yields (last row).",
-    },
-    {
-      group: residual, description: "an administrator of B reads the object directly", expected: "allow", ...adminOf(`arn:${p}:iam::${B}:role/admin`), action: "s3:GetObject", ...object,
-      residual: "B's own administrators can read anything in B: no policy the stacks write can keep an account's administrator out (an organization's SCP or resource control policy can).",
     },
     {
       group: residual, description: "access role given Action * writes the log (the boundary's own grant)", expected: "allow", ...escalatedAccess, action: "s3:PutObject", ...object,

@@ -54,6 +54,16 @@ export const ADMINISTRATOR: readonly NamedPolicy[] = [{
   policy: { Version: "2012-10-17", Statement: [{ Sid: "Everything", Effect: "Allow", Action: "*", Resource: "*" }] },
 }];
 
+/**
+ * aws:PrincipalArn as AWS sets it (the evaluator does not derive it): a role session's role ARN,
+ * an IAM user's or root's own ARN; absent for services and anonymous callers.
+ */
+function principalArnOf(principal: string): Record<string, string> {
+  const session = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(principal);
+  if (session) return { "aws:PrincipalArn": `arn:${session[1]}:iam::${session[2]}:role/${session[3]}` };
+  return /^arn:aws[a-z-]*:iam::\d{12}:/.test(principal) ? { "aws:PrincipalArn": principal } : {};
+}
+
 /** Evaluates one request with the real evaluator. */
 export async function evaluate(request: AccessRequest): Promise<Evaluation> {
   const anonymous = request.principal === "anonymous";
@@ -69,7 +79,7 @@ export async function evaluate(request: AccessRequest): Promise<Evaluation> {
       action: request.action,
       principal: anonymous ? anonymousPrincipal : request.principal,
       resource: { accountId: request.resourceAccount, resource: request.resource },
-      contextVariables: { "aws:SecureTransport": "true", ...request.context },
+      contextVariables: { "aws:SecureTransport": "true", ...principalArnOf(request.principal), ...request.context },
     },
   };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -48,6 +48,16 @@ export function monitoringNames(namePrefix: string) {
   };
 }
 
+/** The name of every alarm a deployment creates, given its targets' suffixes ("" for the first): what may publish to its topic. */
+export function alarmNames(namePrefix: string, targetSuffixes: readonly string[]): string[] {
+  const names = monitoringNames(namePrefix);
+  return [
+    names.alarms.functionErrors, names.alarms.failedInvocations, names.alarms.undeliverableEvents,
+    ...targetSuffixes.map((suffix) => `${names.alarms.logStalled}${suffix}`),
+    ...(targetSuffixes.length > 1 ? targetSuffixes.map((suffix) => `${names.targetFailedAlarm}${suffix}`) : []),
+  ];
+}
+
 export interface AlarmsProps {
   readonly provider: AwsProvider;
   readonly namePrefix: string;

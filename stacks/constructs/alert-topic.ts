@@ -16,8 +16,8 @@ export interface AlertTopicProps {
   readonly provider: AwsProvider;
   /** Base name: the topic is `<name>-alerts`, its key's alias `alias/<name>-alerts`. */
   readonly name: string;
-  /** Names of the alarms that may publish start with this (the topic policy's aws:SourceArn). */
-  readonly alarmNamePrefix: string;
+  /** Names of the alarms that may publish, exactly (the topic policy's aws:SourceArn). */
+  readonly alarmNames: readonly string[];
   /** An address to subscribe (SNS mails it a confirmation link). Default: no subscription. */
   readonly email?: string;
   /**
@@ -36,7 +36,7 @@ export interface AlertTopicProps {
  * encrypted topics": use a customer managed key and add exactly this statement for the service).
  * The first statement is KMS's default: account A administers the key through IAM.
  */
-export function alertKeyPolicy(accountRootArn: string): PolicyDocument {
+export function alertKeyPolicy(accountRootArn: string, accountId: string): PolicyDocument {
   return policy(
     {
       Sid: "AccountAdministersKeyThroughIam",
@@ -51,6 +51,8 @@ export function alertKeyPolicy(accountRootArn: string): PolicyDocument {
       Principal: { Service: CLOUDWATCH_SERVICE },
       Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
       Resource: "*",
+      // The confused-deputy guard: only for alarms of this account.
+      Condition: { StringEquals: { "aws:SourceAccount": accountId } },
     },
   );
 }
@@ -60,14 +62,14 @@ export function alertKeyPolicy(accountRootArn: string): PolicyDocument {
  * (aws:SourceArn / aws:SourceAccount, the confused-deputy guard CloudWatch documents for alarm
  * actions). Principals of account A keep what their own IAM policies give them.
  */
-export function alertTopicPolicy(topicArn: string, alarmArnPattern: string, accountId: string): PolicyDocument {
+export function alertTopicPolicy(topicArn: string, alarmArns: string | readonly string[], accountId: string): PolicyDocument {
   return policy({
     Sid: "ThisDeploymentsAlarmsPublish",
     Effect: "Allow",
     Principal: { Service: CLOUDWATCH_SERVICE },
     Action: "sns:Publish",
     Resource: topicArn,
-    Condition: { ArnLike: { "aws:SourceArn": alarmArnPattern }, StringEquals: { "aws:SourceAccount": accountId } },
+    Condition: { ArnEquals: { "aws:SourceArn": alarmArns }, StringEquals: { "aws:SourceAccount": accountId } },
   });
 }
 
@@ -92,7 +94,7 @@ export class AlertTopic extends Construct {
       description: `Encrypts the ${props.name} alarm notifications (SNS topic ${props.name}-alerts)`,
       enableKeyRotation: true,
       deletionWindowInDays: props.keyDeletionWindowDays ?? 7,
-      policy: render(this, alertKeyPolicy(`arn:${partition}:iam::${account}:root`)),
+      policy: render(this, alertKeyPolicy(`arn:${partition}:iam::${account}:root`, account)),
     });
     new KmsAlias(this, "key-alias", { provider, name: `alias/${props.name}-alerts`, targetKeyId: this.key.keyId });
     this.topic = new SnsTopic(this, "topic", {
@@ -104,7 +106,7 @@ export class AlertTopic extends Construct {
     new SnsTopicPolicy(this, "topic-policy", {
       provider,
       arn: this.topic.arn,
-      policy: render(this, alertTopicPolicy(this.topic.arn, `arn:${partition}:cloudwatch:${region}:${account}:alarm:${props.alarmNamePrefix}*`, account)),
+      policy: render(this, alertTopicPolicy(this.topic.arn, props.alarmNames.map((n) => `arn:${partition}:cloudwatch:${region}:${account}:alarm:${n}`), account)),
     });
     if (props.email !== undefined) {
       this.subscription = new SnsTopicSubscription(this, "email", {

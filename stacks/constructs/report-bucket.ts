@@ -49,22 +49,55 @@ export interface ReportBucketProps {
    * caller (it ignores the condition), and the emulator speaks plain HTTP on loopback anyway.
    */
   readonly denyInsecureTransport?: boolean;
+  /**
+   * Who may touch the bucket's objects, and who may not reconfigure it: with these, the bucket
+   * policy also denies every object read, write and delete to anyone but the access role (and the
+   * owner's root, the recovery path), and denies the bootstrap role every change of the bucket's
+   * protections once the policy exists. Default: none (TLS only).
+   */
+  readonly guard?: BucketGuard;
 }
+
+/** The principals the bucket policy names, as ARNs (the condition keys compare ARNs, so a recreated role matches too). */
+export interface BucketGuard {
+  /** The only role that may read and write objects (the access role). */
+  readonly accessRoleArn: string;
+  /** The bucket's account's root user: recovery (S3 lets it change the bucket policy whatever the policy says). */
+  readonly ownerRootArn: string;
+  /** Terraform's role in the bucket's account: may create the policy once, never change the protections after. */
+  readonly bootstrapRoleArn: string;
+}
+
+/**
+ * What the bootstrap role may no longer do once the bucket policy exists: every change that would
+ * open, expire, stop keeping or erase the log. Terraform creates these once (the policy last);
+ * a later change is B's administrators' to make.
+ */
+export const SET_ONCE_BUCKET_ACTIONS = [
+  "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration",
+  "s3:PutBucketPublicAccessBlock", "s3:DeleteBucket", "s3:PutBucketObjectLockConfiguration",
+  "s3:PutBucketOwnershipControls", "s3:PutEncryptionConfiguration",
+] as const;
+
+/** The object actions only the access role (and the owner's root) may perform. */
+export const GUARDED_OBJECT_ACTIONS = ["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*"] as const;
 
 /** The default configuration's note: why a destroy stops, and the deliberate path. */
 export function destroyProcedure(bucketName: string, logKey: string): string {
   return `s3://${bucketName}/${logKey} holds the log, so a destroy stops before it touches anything (prevent_destroy on the bucket). ` +
-    `To destroy deliberately: archive the log (aws s3 cp s3://${bucketName}/${logKey} ./iss-log-archive.txt with account B's credentials), ` +
-    "delete every version and delete marker in the bucket, then run ALLOW_BUCKET_DESTROY=true npx cdktf destroy iss-tracker.";
+    `To destroy deliberately: archive the log (aws s3 cp s3://${bucketName}/${logKey} ./iss-log-archive.txt as account B's root user: the bucket policy lets only the access role and B's root touch the objects), ` +
+    `delete every version and delete marker in the bucket, and the bucket policy (aws s3api delete-bucket-policy --bucket ${bucketName}: Terraform's role may change none of the bucket's protections), ` +
+    "then run ALLOW_BUCKET_DESTROY=true npx cdktf destroy iss-tracker.";
 }
 
 /** What a deliberate destroy says while the log is still in the bucket. */
 export function logStillPresentMessage(bucketName: string, logKey: string): string {
   const log = `s3://${bucketName}/${logKey}`;
   return `ALLOW_BUCKET_DESTROY=true, but ${log} still holds the log, so nothing was destroyed. ` +
-    `To keep it, archive it first with account B's credentials: aws s3 cp ${log} ./iss-log-archive.txt ` +
+    `To keep it, archive it first as account B's root user (the bucket policy lets only the access role and B's root touch the objects): aws s3 cp ${log} ./iss-log-archive.txt ` +
     `(earlier versions: aws s3api list-object-versions --bucket ${bucketName}). Then empty the bucket, every version and delete marker ` +
-    `(aws s3api delete-objects --bucket ${bucketName} --delete file://versions.json, or the console's Empty button), and destroy again. ` +
+    `(aws s3api delete-objects --bucket ${bucketName} --delete file://versions.json, or the console's Empty button), delete the bucket policy ` +
+    `(aws s3api delete-bucket-policy --bucket ${bucketName}: Terraform's role may not), and destroy again. ` +
     "To keep the bucket instead, unset ALLOW_BUCKET_DESTROY.";
 }
 
@@ -78,6 +111,37 @@ export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
     Resource: [bucketArn, `${bucketArn}/*`],
     Condition: { Bool: { "aws:SecureTransport": "false" } },
   });
+}
+
+/**
+ * The report bucket's policy: TLS only; with a guard, also (1) no object read, write or delete by
+ * anyone but the access role and the owner's root, whatever an identity policy or a later bucket
+ * policy statement allows (an explicit Deny wins), and (2) the bootstrap role can change none of the
+ * bucket's protections, the policy itself included. S3 always lets the owner's root user change
+ * or delete the bucket policy, so the bucket cannot be locked out.
+ */
+export function reportBucketPolicy(bucketArn: string, guard?: BucketGuard): PolicyDocument {
+  const [tls] = tlsOnlyBucketPolicy(bucketArn).Statement;
+  if (!guard) return policy(tls);
+  return policy(
+    tls,
+    {
+      Sid: "OnlyAccessRoleTouchesObjects",
+      Effect: "Deny",
+      Principal: "*",
+      Action: [...GUARDED_OBJECT_ACTIONS],
+      Resource: `${bucketArn}/*`,
+      Condition: { ArnNotEquals: { "aws:PrincipalArn": [guard.accessRoleArn, guard.ownerRootArn] } },
+    },
+    {
+      Sid: "TerraformSetsProtectionsOnce",
+      Effect: "Deny",
+      Principal: "*",
+      Action: [...SET_ONCE_BUCKET_ACTIONS],
+      Resource: bucketArn,
+      Condition: { ArnEquals: { "aws:PrincipalArn": guard.bootstrapRoleArn } },
+    },
+  );
 }
 
 /**
@@ -117,7 +181,7 @@ export class ReportBucket extends Construct {
       }
     }
 
-    new S3BucketPublicAccessBlock(this, "public-access-block", {
+    const publicAccessBlock = new S3BucketPublicAccessBlock(this, "public-access-block", {
       provider,
       bucket,
       blockPublicAcls: true,
@@ -125,12 +189,12 @@ export class ReportBucket extends Construct {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketOwnershipControls(this, "ownership", {
+    const ownership = new S3BucketOwnershipControls(this, "ownership", {
       provider,
       bucket,
       rule: { objectOwnership: "BucketOwnerEnforced" },
     });
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+    const encryption = new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       provider,
       bucket,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
@@ -140,7 +204,7 @@ export class ReportBucket extends Construct {
       bucket,
       versioningConfiguration: { status: "Enabled" },
     });
-    new S3BucketLifecycleConfiguration(this, "lifecycle", {
+    const lifecycle = new S3BucketLifecycleConfiguration(this, "lifecycle", {
       provider,
       bucket,
       dependsOn: [versioning],
@@ -166,7 +230,9 @@ export class ReportBucket extends Construct {
       new S3BucketPolicy(this, "policy", {
         provider,
         bucket,
-        policy: render(this, tlsOnlyBucketPolicy(this.bucket.arn)),
+        policy: render(this, reportBucketPolicy(this.bucket.arn, props.guard)),
+        // Last: once it exists, the bootstrap role may change none of the others.
+        dependsOn: props.guard ? [publicAccessBlock, ownership, encryption, versioning, lifecycle] : undefined,
       });
     }
   }

@@ -37,7 +37,7 @@ async function decisionsOf(model: ReturnType<typeof accessModelFrom>, ...descrip
 }
 
 describe("npm run prove: the synthesized policies under a real IAM evaluator", () => {
-  it("allows exactly the 13 paths the system needs, denies every other path, and lists 5 residual allows with their reason (default configuration)", async () => {
+  it("allows exactly the 13 paths the system needs, denies every other path, and lists 4 residual allows with their reason (default configuration)", async () => {
     const { rows } = await prove({});
     expect(rows.filter((r) => !r.ok)).toEqual([]);
     expect(rows.filter((r) => r.expected === "allow" && !r.residual).map((r) => r.description)).toEqual([
@@ -56,14 +56,13 @@ describe("npm run prove: the synthesized policies under a real IAM evaluator", (
       "execution role sends a failed run's record to its on-failure queue",
     ]);
     expect(rows.filter((r) => r.residual).map((r) => [r.description, r.decision])).toEqual([
-      ["Terraform's role writes the bucket policy", "Allowed"],
-      ["Terraform's role changes the lifecycle rules", "Allowed"],
+      ["Terraform's role writes the bucket policy before one exists (the first deploy)", "Allowed"],
+      ["an administrator of B rewrites the bucket policy", "Allowed"],
       ["the deployer assumes the access role after Terraform's role made it trust the deployer", "Allowed"],
-      ["an administrator of B reads the object directly", "Allowed"],
       ["access role given Action * writes the log (the boundary's own grant)", "Allowed"],
     ]);
     expect(rows.filter((r) => r.expected === "deny" && r.decision === "Allowed")).toEqual([]);
-    expect(rows.filter((r) => r.expected === "deny")).toHaveLength(53);
+    expect(rows.filter((r) => r.expected === "deny")).toHaveLength(67);
     // Only the execution role may send to the on-failure queue: an explicit Deny for anyone else.
     expect(row(rows, "an administrator of A sends to the on-failure queue")).toMatchObject({ decision: "ExplicitlyDenied", resourceDenies: ["NoOtherSender"] });
   });
@@ -146,11 +145,11 @@ describe("npm run prove: the synthesized policies under a real IAM evaluator", (
     const text = formatProof(model, rows);
     expect(text).toContain("arn:aws:iam::111111111111:role/iss-tracker-function-exec");
     expect(text).toMatch(/^execution role assumes the access role with the external id\s+allow\s+Allowed\s+Allowed\s+Allowed\s+-\s+cross\s+ok$/m);
-    expect(text).toMatch(/^anonymous reads the object\s+deny\s+ImplicitlyDenied\s+-\s+ImplicitlyDenied\s+-\s+cross\s+ok$/m);
+    expect(text).toMatch(/^anonymous reads the object\s+deny\s+ExplicitlyDenied\s+-\s+ExplicitlyDenied\s+-\s+cross\s+ok$/m);
     expect(text).toMatch(/^access role given Action \* deletes the log\s+deny\s+ImplicitlyDenied\s+Allowed\s+ImplicitlyDenied\s+ImplicitlyDenied\s+same\s+ok$/m);
     expect(text).toContain("# Terraform's bootstrap role (and its deployer) cannot escalate in B");
-    expect(text).toMatch(/^ {2}- Terraform's role writes the bucket policy: Terraform manages the TLS-only bucket policy/m);
-    expect(text.trim().split("\n").pop()).toBe("71 passed, 0 failed");
+    expect(text).toMatch(/^ {2}- Terraform's role writes the bucket policy before one exists \(the first deploy\): .*Detected: npm run doctor/m);
+    expect(text.trim().split("\n").pop()).toBe("84 passed, 0 failed");
   });
 });
 
@@ -207,6 +206,46 @@ describe("the proof fails when a policy is weakened", () => {
     }));
     expect(await decisionsOf(weakened, "access role reads the object over plain HTTP"))
       .toEqual({ "access role reads the object over plain HTTP": "Allowed" });
+  });
+
+  const bucketPolicyWithout = (sid: string, edit?: (st: Json) => void) => accessModelFrom(config, altered((tracker) => {
+    const policy = Object.values<Json>(tracker.resource.aws_s3_bucket_policy)[0];
+    const doc = JSON.parse(policy.policy);
+    if (edit) edit(doc.Statement.find((st: Json) => st.Sid === sid));
+    else doc.Statement = doc.Statement.filter((st: Json) => st.Sid !== sid);
+    policy.policy = JSON.stringify(doc);
+  }));
+  const guardGroup = "The bucket policy: only the access role touches the log, Terraform's role cannot reconfigure the bucket";
+
+  it("a bucket policy without TerraformSetsProtectionsOnce lets Terraform's role rewrite or drop the policy, versioning, lifecycle, public access block and the bucket", async () => {
+    const rows = await proveModel(bucketPolicyWithout("TerraformSetsProtectionsOnce"));
+    expect(rows.filter((r) => !r.ok).map((r) => [r.description, r.decision])).toEqual([
+      "Terraform's role puts a bucket policy granting s3:* to another principal", "Terraform's role deletes the bucket policy", "Terraform's role suspends versioning",
+      "Terraform's role adds a lifecycle rule expiring the log", "Terraform's role deletes the bucket", "Terraform's role removes the public access block",
+      "Terraform's role re-enables ACLs (ownership controls)", "Terraform's role changes the default encryption",
+    ].map((d) => [d, "Allowed"]));
+  });
+
+  it("a TerraformSetsProtectionsOnce naming another role leaves the bootstrap role free", async () => {
+    const rows = await proveModel(bucketPolicyWithout("TerraformSetsProtectionsOnce", (st) => { st.Condition.ArnEquals["aws:PrincipalArn"] = "arn:aws:iam::222222222222:role/other"; }));
+    expect(rows.filter((r) => r.group === guardGroup && !r.ok).map((r) => r.description)).toHaveLength(8);
+  });
+
+  it("a bucket policy without OnlyAccessRoleTouchesObjects lets another account, the public, the deployer and B's administrators at the log through a granting statement", async () => {
+    const rows = await proveModel(bucketPolicyWithout("OnlyAccessRoleTouchesObjects"));
+    expect(rows.filter((r) => !r.ok).map((r) => [r.description, r.decision])).toEqual([
+      ["another account reads the object, even through a bucket policy granting it", "Allowed"],
+      ["another account overwrites the object, even through a bucket policy granting it", "Allowed"],
+      ["the public reads the object, even through a bucket policy granting everyone", "Allowed"],
+      ["the deployer reads the object, even through a bucket policy granting it", "Allowed"],
+      ["an administrator of B reads the object directly", "Allowed"],
+      ["an administrator of B deletes a version of the log", "Allowed"],
+    ]);
+  });
+
+  it("an OnlyAccessRoleTouchesObjects that also exempts an administrator of B lets that administrator read and delete the log", async () => {
+    const rows = await proveModel(bucketPolicyWithout("OnlyAccessRoleTouchesObjects", (st) => { st.Condition.ArnNotEquals["aws:PrincipalArn"].push("arn:aws:iam::222222222222:role/admin"); }));
+    expect(rows.filter((r) => !r.ok).map((r) => r.description)).toEqual(["an administrator of B reads the object directly", "an administrator of B deletes a version of the log"]);
   });
 
   it("a function permission without the rule's source ARN lets any rule invoke the function", async () => {
@@ -321,16 +360,19 @@ describe("several targets: each reaches only its own log", () => {
     expect(text.trim().split("\n").pop()).toBe(`${rows.length} passed, 0 failed`);
   });
 
-  it("a bucket policy of one member granting another member account fails the question: that account's administrators read the log", async () => {
+  it("a bucket policy of one member granting another member account fails the question once the guard is gone: that account's administrators read the log", async () => {
     const question = "an administrator of its account reads target 333333333333's log";
-    const grant = (tracker: Json) => {
+    const grant = (dropGuard: boolean) => (tracker: Json) => {
       const policy = ofProvider(tracker, "aws_s3_bucket_policy", "aws.account_333333333333");
       const doc = JSON.parse(policy.policy);
+      if (dropGuard) doc.Statement = doc.Statement.filter((st: { Sid?: string }) => st.Sid !== "OnlyAccessRoleTouchesObjects");
       doc.Statement.push({ Sid: "MemberReads", Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:root" }, Action: "s3:GetObject", Resource: doc.Statement[0].Resource });
       policy.policy = JSON.stringify(doc);
     };
-    expect(await across(() => undefined, question)).toEqual({ [question]: "ImplicitlyDenied" });
-    expect(await across(grant, question)).toEqual({ [question]: "Allowed" });
+    expect(await across(() => undefined, question)).toEqual({ [question]: "ExplicitlyDenied" });
+    // The guard (only the access role touches objects) holds even against the grant.
+    expect(await across(grant(false), question)).toEqual({ [question]: "ExplicitlyDenied" });
+    expect(await across(grant(true), question)).toEqual({ [question]: "Allowed" });
   });
 
   it("an access role trusting another member account fails the question: that account's administrators become it", async () => {

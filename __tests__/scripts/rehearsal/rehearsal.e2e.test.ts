@@ -27,7 +27,7 @@ import { parseLog } from "../../../function/core";
 import { bootstrapGrantedActions } from "../../../stacks/bootstrap-stack";
 import { loadConfig } from "../../../stacks/config";
 import { alertKeyPolicy, alertTopicPolicy } from "../../../stacks/constructs/alert-topic";
-import { APPENDED_PATTERN } from "../../../stacks/constructs/alarms";
+import { alarmNames, APPENDED_PATTERN } from "../../../stacks/constructs/alarms";
 import { failureQueuePolicy, sendFailedInvocationsPolicy } from "../../../stacks/constructs/failure-destination";
 import { IssTrackerStack } from "../../../stacks/iss-tracker-stack";
 import { runDoctor } from "../../../scripts/doctor/checks";
@@ -235,12 +235,12 @@ describe("npm start on the emulator (deployed once)", () => {
     expect(topicArn).toBe(`arn:aws:sns:us-east-1:${A}:iss-tracker-alerts`);
     const sns = new SNSClient(a);
     const topic = (await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes!;
-    expect(parsePolicy(topic.Policy)).toEqual(alertTopicPolicy(topicArn, `arn:aws:cloudwatch:us-east-1:${A}:alarm:iss-tracker-*`, A));
+    expect(parsePolicy(topic.Policy)).toEqual(alertTopicPolicy(topicArn, alarmNames("iss-tracker", [""]).map((n) => `arn:aws:cloudwatch:us-east-1:${A}:alarm:${n}`), A));
     const kms = new KMSClient(a);
     const key = (await kms.send(new DescribeKeyCommand({ KeyId: topic.KmsMasterKeyId }))).KeyMetadata!;
     expect(key).toMatchObject({ Arn: topic.KmsMasterKeyId, KeyManager: "CUSTOMER", KeyState: "Enabled" });
     expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId }))).KeyRotationEnabled).toBe(true);
-    expect(parsePolicy((await kms.send(new GetKeyPolicyCommand({ KeyId: key.KeyId, PolicyName: "default" }))).Policy)).toEqual(alertKeyPolicy(`arn:aws:iam::${A}:root`));
+    expect(parsePolicy((await kms.send(new GetKeyPolicyCommand({ KeyId: key.KeyId, PolicyName: "default" }))).Policy)).toEqual(alertKeyPolicy(`arn:aws:iam::${A}:root`, A));
     expect((await kms.send(new ListAliasesCommand({ KeyId: key.KeyId }))).Aliases?.map((x) => x.AliasName)).toEqual(["alias/iss-tracker-alerts"]);
     // npm start sets no ALERT_EMAIL.
     expect((await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }))).Subscriptions).toEqual([]);

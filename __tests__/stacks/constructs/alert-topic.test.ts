@@ -2,6 +2,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { ADMINISTRATOR, evaluate } from "../../../scripts/shared/iam";
 import { alertKeyPolicy, alertTopicPolicy } from "../../../stacks/constructs/alert-topic";
+import { alarmNames } from "../../../stacks/constructs/alarms";
 import { only, policyOf, resources, synthTracker } from "../../../test-support/synth";
 
 const { synthesized, json } = synthTracker();
@@ -31,7 +32,7 @@ describe("alert topic (account A)", () => {
         { Sid: "AccountAdministersKeyThroughIam", Effect: "Allow", Principal: { AWS: `arn:${PARTITION}:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
         {
           Sid: "CloudWatchAlarmsEncryptNotifications", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" },
-          Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: "*",
+          Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: "*", Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
         },
       ],
     });
@@ -46,7 +47,7 @@ describe("alert topic (account A)", () => {
         Sid: "ThisDeploymentsAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish",
         Resource: `\${aws_sns_topic.${topicId}.arn}`,
         Condition: {
-          ArnLike: { "aws:SourceArn": `arn:${PARTITION}:cloudwatch:${REGION}:${ACCOUNT}:alarm:iss-tracker-*` },
+          ArnEquals: { "aws:SourceArn": ["function-errors", "failed-invocations", "undeliverable-events", "log-stalled"].map((n) => `arn:${PARTITION}:cloudwatch:${REGION}:${ACCOUNT}:alarm:iss-tracker-${n}`) },
           StringEquals: { "aws:SourceAccount": ACCOUNT },
         },
       }],
@@ -71,14 +72,15 @@ describe("alert topic (account A)", () => {
     const other = synthTracker({ NAME_PREFIX: "iss-prod" }).json;
     expect(only(other, "aws_sns_topic").name).toBe("iss-prod-alerts");
     expect(only(other, "aws_kms_alias").name).toBe("alias/iss-prod-alerts");
-    expect(only(other, "aws_sns_topic_policy").policy).toContain(":alarm:iss-prod-*");
+    expect(only(other, "aws_sns_topic_policy").policy).toContain(":alarm:iss-prod-log-stalled\"");
+    expect(only(other, "aws_sns_topic_policy").policy).not.toContain("*");
   });
 });
 
 describe("the topic's policies, evaluated", () => {
   const A = "123456789012";
   const topicArn = `arn:aws:sns:us-east-1:${A}:iss-tracker-alerts`;
-  const resourcePolicy = alertTopicPolicy(topicArn, `arn:aws:cloudwatch:us-east-1:${A}:alarm:iss-tracker-*`, A);
+  const resourcePolicy = alertTopicPolicy(topicArn, alarmNames("iss-tracker", [""]).map((n) => `arn:aws:cloudwatch:us-east-1:${A}:alarm:${n}`), A);
   const publish = (sourceArn: string, sourceAccount = A) => evaluate({
     principal: "cloudwatch.amazonaws.com", action: "sns:Publish", resource: topicArn, resourceAccount: A, resourcePolicy,
     context: { "aws:SourceArn": sourceArn, "aws:SourceAccount": sourceAccount },
@@ -87,14 +89,18 @@ describe("the topic's policies, evaluated", () => {
   it("admits this deployment's alarms and refuses other alarms and other accounts' alarms", async () => {
     expect((await publish(`arn:aws:cloudwatch:us-east-1:${A}:alarm:iss-tracker-log-stalled`)).decision).toBe("Allowed");
     expect((await publish(`arn:aws:cloudwatch:us-east-1:${A}:alarm:someone-elses-alarm`)).decision).toBe("ImplicitlyDenied");
+    // Another alarm that merely shares the prefix (anyone in A may create one) is refused too.
+    expect((await publish(`arn:aws:cloudwatch:us-east-1:${A}:alarm:iss-tracker-lookalike`)).decision).toBe("ImplicitlyDenied");
     expect((await publish("arn:aws:cloudwatch:us-east-1:999999999999:alarm:iss-tracker-x", "999999999999")).decision).toBe("ImplicitlyDenied");
   });
 
   it("gives CloudWatch the two KMS actions a publisher to an encrypted topic needs, on this key only", async () => {
     const keyArn = `arn:aws:kms:us-east-1:${A}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
-    const keyPolicy = alertKeyPolicy(`arn:aws:iam::${A}:root`);
+    const keyPolicy = alertKeyPolicy(`arn:aws:iam::${A}:root`, A);
     for (const action of ["kms:GenerateDataKey", "kms:Decrypt"]) {
-      expect((await evaluate({ principal: "cloudwatch.amazonaws.com", action, resource: keyArn, resourceAccount: A, resourcePolicy: keyPolicy })).decision).toBe("Allowed");
+      expect((await evaluate({ principal: "cloudwatch.amazonaws.com", action, resource: keyArn, resourceAccount: A, resourcePolicy: keyPolicy, context: { "aws:SourceAccount": A } })).decision).toBe("Allowed");
+      // On behalf of another account's alarm: refused.
+      expect((await evaluate({ principal: "cloudwatch.amazonaws.com", action, resource: keyArn, resourceAccount: A, resourcePolicy: keyPolicy, context: { "aws:SourceAccount": "999999999999" } })).decision).toBe("ImplicitlyDenied");
     }
     expect((await evaluate({ principal: "cloudwatch.amazonaws.com", action: "kms:ScheduleKeyDeletion", resource: keyArn, resourceAccount: A, resourcePolicy: keyPolicy })).decision).toBe("ImplicitlyDenied");
     // A's administrators keep the key manageable through IAM (no lock-out).

@@ -24,7 +24,7 @@ describe("report bucket (account B)", () => {
       description: "Why a destroy stops, and how to proceed deliberately",
     });
     expect(json.output.log_bucket_destroy_procedure.value).toMatch(
-      /^s3:\/\/iss-tracker-reports-222222222222-us-east-1\/iss_position\.txt holds the log, so a destroy stops before it touches anything \(prevent_destroy on the bucket\)\. To destroy deliberately: archive the log \(aws s3 cp .*\), delete every version and delete marker in the bucket, then run ALLOW_BUCKET_DESTROY=true npx cdktf destroy iss-tracker\.$/,
+      /^s3:\/\/iss-tracker-reports-222222222222-us-east-1\/iss_position\.txt holds the log, so a destroy stops before it touches anything \(prevent_destroy on the bucket\)\. To destroy deliberately: archive the log \(aws s3 cp .* as account B's root user: .*\), delete every version and delete marker in the bucket, and the bucket policy \(aws s3api delete-bucket-policy .*\), then run ALLOW_BUCKET_DESTROY=true npx cdktf destroy iss-tracker\.$/,
     );
   });
 
@@ -92,17 +92,44 @@ describe("report bucket (account B)", () => {
   it("denies every request that does not use TLS", () => {
     const bucketPolicy = only(json, "aws_s3_bucket_policy");
     expect(bucketPolicy.provider).toBe("aws.account_b");
-    expect(policyOf(bucketPolicy)).toEqual({
-      Version: "2012-10-17",
-      Statement: [{
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [`\${aws_s3_bucket.${bucketId}.arn}`, `\${aws_s3_bucket.${bucketId}.arn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      }],
+    expect(policyOf(bucketPolicy).Statement[0]).toEqual({
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: [`\${aws_s3_bucket.${bucketId}.arn}`, `\${aws_s3_bucket.${bucketId}.arn}/*`],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
     });
+  });
+
+  it("denies every object read, write and delete to anyone but the access role and B's root, and every change of the bucket's protections to the bootstrap role", () => {
+    const statements = policyOf(only(json, "aws_s3_bucket_policy")).Statement;
+    expect(statements.map((st: Json) => st.Sid)).toEqual(["DenyInsecureTransport", "OnlyAccessRoleTouchesObjects", "TerraformSetsProtectionsOnce"]);
+    expect(statements[1]).toEqual({
+      Sid: "OnlyAccessRoleTouchesObjects",
+      Effect: "Deny",
+      Principal: "*",
+      Action: ["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*"],
+      Resource: `\${aws_s3_bucket.${bucketId}.arn}/*`,
+      Condition: { ArnNotEquals: { "aws:PrincipalArn": ["arn:aws:iam::222222222222:role/iss-tracker-report-writer", "arn:aws:iam::222222222222:root"] } },
+    });
+    expect(statements[2]).toMatchObject({
+      Sid: "TerraformSetsProtectionsOnce",
+      Effect: "Deny",
+      Principal: "*",
+      Resource: `\${aws_s3_bucket.${bucketId}.arn}`,
+      Condition: { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::222222222222:role/terraform" } },
+    });
+    expect(statements[2].Action).toEqual(expect.arrayContaining(["s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration",
+      "s3:PutBucketPublicAccessBlock", "s3:DeleteBucket", "s3:PutBucketObjectLockConfiguration"]));
+  });
+
+  it("creates the bucket policy last, so Terraform's role sets every other protection before the policy stops it changing them", () => {
+    const dependsOn: string[] = only(json, "aws_s3_bucket_policy").depends_on;
+    for (const type of ["aws_s3_bucket_public_access_block", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_server_side_encryption_configuration",
+      "aws_s3_bucket_versioning", "aws_s3_bucket_lifecycle_configuration"]) {
+      expect(dependsOn).toContain(`${type}.${Object.keys(resources(json, type))[0]}`);
+    }
   });
 
   it("leaves the log object to the function: Terraform manages no object", () => {

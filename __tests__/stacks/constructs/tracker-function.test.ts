@@ -36,7 +36,7 @@ describe("tracker function (account A)", () => {
       BUCKET_NAME: `\${aws_s3_bucket.${bucketId}.bucket}`,
       BUCKET_REGION: "us-east-1",
       OBJECT_KEY: "iss_position.txt",
-      ISS_SOURCES: "http://api.open-notify.org/iss-now.json,https://api.wheretheiss.at/v1/satellites/25544",
+      ISS_SOURCES: "https://api.wheretheiss.at/v1/satellites/25544,http://api.open-notify.org/iss-now.json",
     });
   });
 
