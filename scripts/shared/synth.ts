@@ -4,13 +4,14 @@
  * emulator's local mode; the user's cdktf.out is never touched (a temporary directory by default).
  */
 import { App } from "cdktf";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addStacks } from "../../stacks/app";
 import { BOOTSTRAP_STACK_NAME } from "../../stacks/bootstrap-stack";
 import { loadConfig, partitionOf, type AppConfig } from "../../stacks/config";
 import { TRACKER_STACK_NAME } from "../../stacks/iss-tracker-stack";
+import { PIPELINE_STACK_NAME } from "../../stacks/pipeline-stack";
 
 /** Account A when ACCOUNT_A_ID is unset (no policy depends on its value). */
 export const EXAMPLE_ACCOUNT_A = "111111111111";
@@ -25,6 +26,8 @@ export type Json = any;
 export interface SynthesizedStacks {
   readonly tracker: Json;
   readonly bootstrap: Json;
+  /** The pipeline stack, when PIPELINE_REPOSITORY is set. */
+  readonly pipeline?: Json;
 }
 
 /** The configuration review tools use: the environment's settings, example accounts where unset, normal (non-local) mode. */
@@ -51,7 +54,8 @@ export function synthesizeStacks(config: AppConfig, outdir?: string): Synthesize
     addStacks(app, config);
     app.synth();
     const read = (stack: string) => JSON.parse(readFileSync(join(dir, "stacks", stack, "cdk.tf.json"), "utf8"));
-    return { tracker: read(TRACKER_STACK_NAME), bootstrap: read(BOOTSTRAP_STACK_NAME) };
+    const pipeline = existsSync(join(dir, "stacks", PIPELINE_STACK_NAME)) ? { pipeline: read(PIPELINE_STACK_NAME) } : {};
+    return { tracker: read(TRACKER_STACK_NAME), bootstrap: read(BOOTSTRAP_STACK_NAME), ...pipeline };
   } finally {
     if (!outdir) rmSync(dir, { recursive: true, force: true });
   }
