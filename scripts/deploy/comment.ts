@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   const number = JSON.parse(readFileSync(eventPath, "utf8")).pull_request?.number;
   if (!number) throw new Error("not a pull_request event");
   const headers = { authorization: `Bearer ${token}`, accept: "application/vnd.github+json", "content-type": "application/json" };
-  const comments: Array<{ id: number; body?: string }> = await (await fetch(`${api}/repos/${repo}/issues/${number}/comments?per_page=100`, { headers })).json();
+  const comments = (await (await fetch(`${api}/repos/${repo}/issues/${number}/comments?per_page=100`, { headers })).json()) as Array<{ id: number; body?: string }>;
   const existing = comments.find((c) => c.body?.startsWith(marker(stack)));
   const body = JSON.stringify({ body: commentBody(stack, summary) });
   const response = existing
