@@ -26,7 +26,7 @@ afterAll(async () => {
   process.env = saved;
   await local?.stop();
   if (outdir) rmSync(outdir, { recursive: true, force: true });
-  if (local) rmSync(join(localStateDir(local.motoEndpoint), "bootstrap.tfstate"), { force: true });
+  if (local) rmSync(localStateDir(local.motoEndpoint), { recursive: true, force: true });
 });
 
 it("plans, applies exactly the saved plan and destroys the bootstrap stack with plain terraform", async () => {
