@@ -20,6 +20,7 @@ module.exports = {
     "/__tests__/scripts/emulator/(iam|lifecycle|s3)-gate\\.test\\.ts$", // moto
     "/__tests__/scripts/shared/python-tools\\.test\\.ts$", // builds venvs
     "/__tests__/scripts/review/.*\\.terraform\\.test\\.ts$", // terraform fmt/init/validate/lock of the reviewed output
+    "/__tests__/scripts/deploy/.*\\.terraform\\.test\\.ts$", // plain terraform plan/apply/destroy on moto
     "/__tests__/scripts/workflows/", // actionlint and zizmor from their venv
   ],
 };

@@ -9,6 +9,7 @@ import type { AppConfig, TargetConfig } from "./config";
 import { localProviderSettings } from "./constructs/providers";
 import { accessBoundaryPolicy } from "./constructs/trust-chain";
 import { resourceNames, targetArns } from "./names";
+import { addPlanRoleInB } from "./pipeline-stack";
 import { policy, render, type PolicyDocument } from "./policy";
 
 export const BOOTSTRAP_STACK_NAME = "bootstrap";
@@ -207,6 +208,8 @@ export class BootstrapStack extends TerraformStack {
       name: "manage-iss-tracker",
       policy: render(this, bootstrapPermissionsPolicy(arns)),
     });
+    // With the pipeline, a read-only path for its plan role beside the bootstrap role.
+    addPlanRoleInB(this, config, target, arns.accessBoundaryArn);
     new TerraformOutput(this, "bootstrap_role_arn", { value: this.role.arn, description: "Role the account_b provider assumes" });
     new TerraformOutput(this, "access_role_boundary_arn", { value: this.accessBoundary.arn, description: "Permissions boundary the access role must carry" });
   }

@@ -8,6 +8,7 @@
  * the fix, so a bad value fails `cdktf synth` before anything is planned.
  */
 import { defaultBucketName, deriveExternalId, partitionOf } from "../function/contract";
+import { pipelineRoleNames } from "./pipeline-names";
 import { formatDuration, schedulePeriodSeconds } from "./schedule-period";
 import { ALARM_WINDOW_MAX_SECONDS, Invalid, SETTINGS, type Setting, type SettingName, type SettingValue } from "./settings";
 
@@ -160,6 +161,26 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     }
   } else if (v.localEndpoint !== undefined) {
     problem("stateBucket", stateBucket, "cannot be used in local emulator mode", "unset STATE_BUCKET when running npm start");
+  }
+
+  // The pipeline: its settings mean nothing without the repository; its role ARNs need account A.
+  const pipelineRepository = given("pipelineRepository");
+  if (pipelineRepository === undefined) {
+    for (const name of ["pipelineEnvironment", "pipelineOidcProviderArn"] as const) {
+      const text = given(name);
+      if (text !== undefined && !invalid.has(name)) problem(name, text, "only applies to the pipeline stack, which is off", "set PIPELINE_REPOSITORY=<owner>/<repo> too, or unset this");
+    }
+  } else if (!invalid.has("pipelineRepository")) {
+    if (given("accountAId") === undefined) {
+      problem("accountAId", undefined, "is required with PIPELINE_REPOSITORY (the pipeline's roles and OIDC provider live in account A)", "set ACCOUNT_A_ID to account A's 12-digit id");
+    } else if (ok("accountAId") && ok("pipelineOidcProviderArn") && v.pipelineOidcProviderArn!.split(":")[4] !== v.accountAId) {
+      problem("pipelineOidcProviderArn", v.pipelineOidcProviderArn, `is in account ${v.pipelineOidcProviderArn!.split(":")[4]}, not account A (${v.accountAId})`, "reuse the provider of account A, or unset it to create one");
+    }
+    if (v.localEndpoint !== undefined) problem("pipelineRepository", pipelineRepository, "cannot be used in local emulator mode", "unset PIPELINE_REPOSITORY when running npm start");
+  }
+  // With the pipeline, the bootstrap roles trust its deploy role unless DEPLOYER_PRINCIPAL_ARN says otherwise (a given ARN wins).
+  if (pipelineRepository !== undefined && problems.length === 0 && values.deployerPrincipalArn === undefined) {
+    values.deployerPrincipalArn = `arn:${partition}:iam::${v.accountAId}:role/${pipelineRoleNames(v.namePrefix).deploy}`;
   }
 
   // The targets: TARGETS' entries with the single-account settings as their defaults, or the one account of ACCOUNT_B_ID.

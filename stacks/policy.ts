@@ -24,7 +24,7 @@ export type Conditions = Partial<Record<ConditionOperator, Record<string, OneOrM
 
 export type Principal =
   | "*"
-  | { readonly AWS?: OneOrMany<string>; readonly Service?: OneOrMany<string> };
+  | { readonly AWS?: OneOrMany<string>; readonly Service?: OneOrMany<string>; readonly Federated?: string };
 
 export interface Statement {
   readonly Sid: string;

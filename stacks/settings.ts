@@ -400,6 +400,33 @@ export const SETTINGS = {
     },
     defaultDoc: "unset",
   }),
+  pipelineRepository: setting({
+    env: "PIPELINE_REPOSITORY", context: "pipelineRepository",
+    description: "GitHub repository (`owner/repo`) whose workflows deploy: adds the `pipeline` stack (GitHub's OIDC provider, a read-only plan role for its pull requests, a deploy role for its deployment environment) and makes the bootstrap role trust that deploy role. Needs ACCOUNT_A_ID. Not GITHUB_REPOSITORY, which every Actions run sets.",
+    parse: (text) => {
+      if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/.test(text) || /\/\.\.?$/.test(text)) {
+        throw new Invalid("is not a GitHub repository in owner/repo form (it becomes the OIDC subject the roles trust, matched exactly)",
+          "give the repository as shown in its URL, e.g. PIPELINE_REPOSITORY=octo-org/iss-tracker (no wildcard, no https://github.com/ prefix)");
+      }
+      return text;
+    },
+    defaultDoc: "no pipeline stack",
+  }),
+  pipelineEnvironment: setting({
+    env: "PIPELINE_ENVIRONMENT", context: "pipelineEnvironment",
+    description: "GitHub deployment environment whose jobs may assume the deploy role (the OIDC subject `repo:<owner>/<repo>:environment:<name>`). Pipeline only.",
+    parse: matching(/^[A-Za-z0-9_.-]{1,255}$/, "is not a GitHub environment name the role can match exactly",
+      "use 1-255 letters, digits and _.- (no spaces, no '*' or ':'), e.g. production"),
+    default: "production",
+  }),
+  pipelineOidcProviderArn: setting({
+    env: "PIPELINE_OIDC_PROVIDER_ARN", context: "pipelineOidcProviderArn",
+    description: "An existing IAM OIDC provider for token.actions.githubusercontent.com in account A to reuse (an account holds one per URL); unset, the pipeline stack creates it.",
+    parse: matching(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/,
+      "is not the ARN of GitHub's OIDC provider",
+      "use arn:aws:iam::<A>:oidc-provider/token.actions.githubusercontent.com (aws iam list-open-id-connect-providers in A), or unset it to create one"),
+    defaultDoc: "created",
+  }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

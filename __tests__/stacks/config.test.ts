@@ -25,6 +25,7 @@ describe("loadConfig defaults", () => {
     expect(config).toEqual({
       accountBId: "222222222222",
       accountAId: undefined,
+      pipelineEnvironment: "production",
       regionA: "us-east-1",
       regionB: "us-east-1",
       bootstrapRoleName: "terraform",

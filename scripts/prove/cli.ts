@@ -8,11 +8,16 @@
  */
 import { ConfigError } from "../../stacks/config";
 import { formatProof, prove } from "./model";
+import { buildPipelineModel, formatPipelineProof, provePipeline } from "./pipeline-model";
 
 async function main(): Promise<number> {
   const { models, rows } = await prove(process.env);
   console.log(formatProof(models, rows));
-  return rows.every((r) => r.ok) ? 0 : 1;
+  // The pipeline's OIDC identity (an example repository when PIPELINE_REPOSITORY is unset).
+  const pipeline = buildPipelineModel(process.env);
+  const pipelineRows = await provePipeline(pipeline);
+  console.log(`\n${formatPipelineProof(pipeline, pipelineRows)}`);
+  return rows.every((r) => r.ok) && pipelineRows.every((r) => r.ok) ? 0 : 1;
 }
 
 main().then((code) => process.exit(code), (error) => {

@@ -11,6 +11,8 @@
  * The review folder is a complete Terraform root: `terraform init && terraform plan` there is the
  * way to run the stack without cdktf (the local state path is relative, the same file as cdktf's).
  */
+import { PIPELINE_STACK_NAME } from "../../stacks/pipeline-stack";
+import { pipelineModelFrom } from "../prove/pipeline-model";
 import { App } from "cdktf";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -106,9 +108,18 @@ export async function synthForReview(outdir: string = DEFAULT_OUTDIR, env: Recor
   const byName = Object.fromEntries(stacks.map((s) => [s.name, s.json]));
   const model = accessModelFrom(config, { tracker: byName[TRACKER_STACK_NAME], bootstrap: byName[BOOTSTRAP_STACK_NAME] });
   const rows = await proveModel(model);
+  /** The pipeline stack's roles beside the others, for its digest. */
+  const withPipelineRoles = (m: typeof model, json: Record<string, Json>): typeof model => {
+    const pm = pipelineModelFrom(config, { tracker: json[TRACKER_STACK_NAME], bootstrap: json[BOOTSTRAP_STACK_NAME], pipeline: json[PIPELINE_STACK_NAME] });
+    const extra = Object.fromEntries([pm.planRole, pm.deployRole].map((r) => {
+      const name = r.arn.replace(/^.*:role\//, "");
+      return [name, { name, arn: r.arn, accountId: pm.accountA, trustPolicy: r.trustPolicy, policies: r.policies }];
+    }));
+    return { ...m, roles: { ...m.roles, ...extra } };
+  };
   const reviewed = stacks.map((s) => {
     const dir = join(outdir, "review", s.name);
-    const hclLines = writeReviewFolder(dir, s.name, s.dir, s.json, digest(s.name, s.json, model, rows));
+    const hclLines = writeReviewFolder(dir, s.name, s.dir, s.json, digest(s.name, s.json, s.name === PIPELINE_STACK_NAME ? withPipelineRoles(model, byName) : model, rows));
     return { name: s.name, json: s.file, dir, hclLines };
   });
   return { stacks: reviewed, rows };

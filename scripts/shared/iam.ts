@@ -108,3 +108,42 @@ export async function evaluate(request: AccessRequest): Promise<Evaluation> {
 export const sessionOf = (roleArn: string, sessionName: string) =>
   roleArn.replace(/^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, `arn:$1:sts::$2:assumed-role/$3/${sessionName}`);
 
+
+/** A web identity request: a token of `provider` (its OIDC provider ARN) with these claims as context keys. */
+export interface WebIdentityRequest {
+  readonly provider: string;
+  readonly roleArn: string;
+  readonly accountId: string;
+  readonly trustPolicy: PolicyDocument;
+  /** e.g. { "token.actions.githubusercontent.com:sub": "repo:o/r:pull_request", "...:aud": "sts.amazonaws.com" } */
+  readonly claims: Readonly<Record<string, string>>;
+}
+
+/**
+ * sts:AssumeRoleWithWebIdentity against a role's trust policy, by the same evaluator's core engine.
+ * runSimulation drops GitHub's `:sub` and `:aud` keys (its action data does not list them for
+ * AssumeRoleWithWebIdentity), which would deny every token for the wrong reason; and
+ * runUnsafeSimulation loses the trust policy's name. So this calls the engine with the claims as given.
+ */
+export function evaluateWebIdentity(request: WebIdentityRequest): Decision {
+  const dist = (path: string) => require(require.resolve("@cloud-copilot/iam-simulate").replace(/index\.js$/, path));
+  const { authorize } = dist("core_engine/CoreSimulatorEngine.js");
+  const { AwsRequestImpl } = dist("request/request.js");
+  const { RequestContextImpl } = dist("requestContext.js");
+  const { DiscoveryContextKeyConstraints } = dist("context_keys/discoveryContextKeyConstraints.js");
+  // The evaluator's own policy loader (a dependency of iam-simulate, not of this project).
+  const { loadPolicy } = require(require.resolve("@cloud-copilot/iam-policy", { paths: [require.resolve("@cloud-copilot/iam-simulate")] }));
+  const analysis = authorize({
+    request: new AwsRequestImpl(request.provider, { resource: request.roleArn, accountId: request.accountId }, "sts:AssumeRoleWithWebIdentity", new RequestContextImpl({ ...request.claims })),
+    sessionPolicy: undefined,
+    identityPolicies: [],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: loadPolicy(request.trustPolicy, { name: "trust" }),
+    permissionBoundaries: undefined,
+    vpcEndpointPolicies: undefined,
+    simulationParameters: { simulationMode: "Strict", discoveryContextKeyConstraints: new DiscoveryContextKeyConstraints([]) },
+    serviceSettings: { s3: {} },
+  });
+  return analysis.result;
+}

@@ -4,12 +4,13 @@
  * emulator's local mode; the user's cdktf.out is never touched (a temporary directory by default).
  */
 import { App } from "cdktf";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addStacks, bootstrapStackName } from "../../stacks/app";
 import { loadConfig, partitionOf, type AppConfig } from "../../stacks/config";
 import { TRACKER_STACK_NAME } from "../../stacks/iss-tracker-stack";
+import { PIPELINE_STACK_NAME } from "../../stacks/pipeline-stack";
 
 /** Account A when ACCOUNT_A_ID is unset (no policy depends on its value). */
 export const EXAMPLE_ACCOUNT_A = "111111111111";
@@ -27,6 +28,8 @@ export interface SynthesizedStacks {
   readonly bootstrap: Json;
   /** Every target's bootstrap stack, in the targets' order (the first is `bootstrap`; absent: that one alone). */
   readonly bootstraps?: readonly Json[];
+  /** The pipeline stack, when PIPELINE_REPOSITORY is set. */
+  readonly pipeline?: Json;
 }
 
 /** The configuration review tools use: the environment's settings, example accounts where unset, normal (non-local) mode. */
@@ -54,7 +57,8 @@ export function synthesizeStacks(config: AppConfig, outdir?: string): Synthesize
     app.synth();
     const read = (stack: string) => JSON.parse(readFileSync(join(dir, "stacks", stack, "cdk.tf.json"), "utf8"));
     const bootstraps = config.targets.map((t, i) => read(bootstrapStackName(t.accountId, i)));
-    return { tracker: read(TRACKER_STACK_NAME), bootstrap: bootstraps[0], bootstraps };
+    const pipeline = existsSync(join(dir, "stacks", PIPELINE_STACK_NAME)) ? { pipeline: read(PIPELINE_STACK_NAME) } : {};
+    return { tracker: read(TRACKER_STACK_NAME), bootstrap: bootstraps[0], bootstraps, ...pipeline };
   } finally {
     if (!outdir) rmSync(dir, { recursive: true, force: true });
   }

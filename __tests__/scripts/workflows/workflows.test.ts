@@ -58,7 +58,10 @@ describe("the GitHub Actions workflows", () => {
       expect([ref, comment.trim()]).toEqual([expect.stringMatching(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/), expect.stringMatching(/^# v\d+\.\d+\.\d+$/)]);
     }
     expect(workflow).toMatch(/^permissions:\n {2}contents: read\n/m);
-    expect(workflow).not.toMatch(/permissions:[^\n]*write|: write$/m);
+    // Writes only where a job needs them: the deploy workflow's OIDC token and its plan comment.
+    const writes = [...workflow.matchAll(/^( *)([\w-]+): write$/gm)].map((m) => `${m[1].length} ${m[2]}`);
+    expect(writes.filter((w) => !["6 id-token", "6 pull-requests"].includes(w))).toEqual([]);
+    expect(workflow).not.toMatch(/permissions:[^\n]*write/);
     expect(workflow).not.toMatch(/pull_request_target|secrets\./);
     const checkouts = uses.filter(([, ref]) => ref.startsWith("actions/checkout@")).length;
     expect(workflow.match(/persist-credentials: false/g)?.length).toBe(checkouts);
@@ -80,5 +83,20 @@ describe("the GitHub Actions workflows", () => {
       if (script) expect([r, PACKAGE.scripts[script] === undefined ? "missing" : "defined"]).toEqual([r, "defined"]);
     }
     expect(runs.filter((r) => !r.startsWith("npm ") && !/^mkdir -p /.test(r))).toEqual([]);
+  });
+
+  it("deploy.yml: plans read-only for the repository's own pull requests only, applies behind the production environment", () => {
+    const deploy = text("deploy.yml");
+    const job = (name: string) => new RegExp(`^  ${name}:\\n([\\s\\S]*?)(?=^  \\w|(?![\\s\\S]))`, "m").exec(deploy)?.[1] ?? "";
+    expect(job("plan")).toContain("github.event.pull_request.head.repo.full_name == github.repository");
+    expect(job("plan")).toMatch(/permissions:\n {6}contents: read\n {6}id-token: write\n {6}pull-requests: write\n/);
+    expect(job("plan")).toContain("role-to-assume: ${{ vars.PLAN_ROLE_ARN }}");
+    expect(job("plan")).toContain("npm run plan -- iss-tracker --read-only-b");
+    expect(job("plan")).not.toContain("environment:");
+    expect(job("apply")).toContain("environment: production");
+    expect(job("apply")).toMatch(/permissions:\n {6}contents: read\n {6}id-token: write\n {4}steps/);
+    expect(job("apply")).toContain("role-to-assume: ${{ vars.DEPLOY_ROLE_ARN }}");
+    expect(job("apply")).toContain("github.event_name == 'push' && github.ref == 'refs/heads/main'");
+    expect(deploy).not.toMatch(/pull_request_target|secrets\.|aws-access-key-id/);
   });
 });
