@@ -3,7 +3,7 @@
  * outputs) are what the code renders, every npm script they name exists, the log format they show is
  * the function's, and every relative link leads to a file and heading that exist.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { LOG_HEADER } from "../function/core";
@@ -46,18 +46,19 @@ describe("the README and help", () => {
   it("npm run docs rewrites a stale block and leaves the text around it alone", () => {
     const root = mkdtempSync(join(tmpdir(), "docs-"));
     const stale = (text: string, block: GeneratedBlock) => withBlock(text, block, "stale");
-    writeFileSync(join(root, "README.md"), BLOCKS.filter((b) => b.file === "README.md").reduce(stale, README));
-    writeFileSync(join(root, "help"), BLOCKS.filter((b) => b.file === "help").reduce(stale, HELP));
-    expect(generate({ write: false, root })).toEqual(["README.md: settings", "README.md: outputs", "help: settings"]);
+    const files = [...new Set(BLOCKS.map((b) => b.file))];
+    mkdirSync(join(root, "docs"));
+    for (const file of files) writeFileSync(join(root, file), BLOCKS.filter((b) => b.file === file).reduce(stale, read(file)));
+    expect(generate({ write: false, root })).toEqual(["README.md: settings", "docs/operations.md: outputs", "help: settings"]);
     expect(generate({ write: true, root })).toHaveLength(3);
-    expect([readFileSync(join(root, "README.md"), "utf8"), readFileSync(join(root, "help"), "utf8")]).toEqual([README, HELP]);
+    expect(files.map((file) => readFileSync(join(root, file), "utf8"))).toEqual(files.map(read));
     expect(generate({ write: false, root })).toEqual([]);
   });
 
   it("hold each generated block between one pair of markers", () => {
     for (const [text, begin, end] of [
       [README, "<!-- BEGIN GENERATED: settings (npm run docs) -->", "<!-- END GENERATED: settings -->"],
-      [README, "<!-- BEGIN GENERATED: outputs (npm run docs) -->", "<!-- END GENERATED: outputs -->"],
+      [read("docs/operations.md"), "<!-- BEGIN GENERATED: outputs (npm run docs) -->", "<!-- END GENERATED: outputs -->"],
       [HELP, "  BEGIN GENERATED: settings (npm run docs)", "  END GENERATED: settings"],
     ]) {
       const lines = text.split("\n");

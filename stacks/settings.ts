@@ -311,7 +311,7 @@ export const SETTINGS = {
     env: "ISS_SOURCES", context: "issSources",
     description: "Comma-separated ISS position URLs, tried in order.",
     parse: issSources, default: DEFAULT_ISS_SOURCES,
-    defaultDoc: "open-notify, then `api.wheretheiss.at`",
+    defaultDoc: "`api.wheretheiss.at` (HTTPS), then open-notify (HTTP only)",
   }),
   logRetentionDays: setting({
     env: "LOG_RETENTION_DAYS", context: "logRetentionDays",

@@ -38,7 +38,7 @@ export function settingsLines(): string {
   return rows.map((r) => `    ${r[0].padEnd(width(0))}  ${r[1].padEnd(width(1))}  ${r[2]}`.trimEnd()).join("\n");
 }
 
-/** README: every output of both stacks, as a synth of the example configuration declares it. */
+/** docs/operations.md: every output of both stacks, as a synth of the example configuration declares it. */
 export function outputsTable(): string {
   const stacks = synthesizeStacks(reviewConfig());
   const rows = (stack: string, json: Json) =>
@@ -48,7 +48,7 @@ export function outputsTable(): string {
 
 export const BLOCKS: readonly GeneratedBlock[] = [
   { file: "README.md", name: "settings", begin: "<!-- BEGIN GENERATED: settings (npm run docs) -->", end: "<!-- END GENERATED: settings -->", render: settingsTable },
-  { file: "README.md", name: "outputs", begin: "<!-- BEGIN GENERATED: outputs (npm run docs) -->", end: "<!-- END GENERATED: outputs -->", render: outputsTable },
+  { file: "docs/operations.md", name: "outputs", begin: "<!-- BEGIN GENERATED: outputs (npm run docs) -->", end: "<!-- END GENERATED: outputs -->", render: outputsTable },
   { file: "help", name: "settings", begin: "  BEGIN GENERATED: settings (npm run docs)", end: "  END GENERATED: settings", render: settingsLines },
 ];
 
