@@ -6,7 +6,27 @@
  */
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
-import { assumeRole } from "../shared/aws";
+import { assumeRole, type Credentials } from "../shared/aws";
+
+/** Who a gate reads a bucket as: one administrator, or the administrator of the bucket's account. */
+export type BucketReader = Credentials | ((bucket: string) => Credentials | Promise<Credentials>);
+
+/**
+ * S3 clients straight to moto (no retries: a gate's read must not hide a fault) as the
+ * administrator `readAs` names for each bucket, one client per set of credentials.
+ */
+export function bucketAdminClients(options: { readonly readAs: BucketReader; readonly upstream: string; readonly region?: string }): (bucket: string) => Promise<S3Client> {
+  const clients = new Map<string, S3Client>();
+  return async (bucket) => {
+    const credentials = typeof options.readAs === "function" ? await options.readAs(bucket) : options.readAs;
+    let client = clients.get(credentials.accessKeyId);
+    if (!client) {
+      client = new S3Client({ region: options.region ?? "us-east-1", endpoint: options.upstream, forcePathStyle: true, credentials, maxAttempts: 1 });
+      clients.set(credentials.accessKeyId, client);
+    }
+    return client;
+  };
+}
 
 /**
  * An account's S3 straight to moto, as that account's administrator: moto serves any account id

@@ -34,9 +34,9 @@
  * `appliesTo` limits the faults to some requests (e.g. one object key), so the rest of a shared
  * emulator (Terraform's calls, an administrator's reads) is never hit.
  */
-import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
-import type { Credentials } from "../shared/aws";
+import { GetObjectCommand, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
 import { s3Error, type Gate, type GatewayReply, type GatewayRequest } from "./gateway";
+import { bucketAdminClients, type BucketReader } from "./s3-admin";
 import { classify, header, isGetObject, isS3, parseS3Target, type S3Target } from "./s3-request";
 
 export type FaultRate = { readonly every: number } | { readonly fraction: number; readonly seed?: number };
@@ -64,7 +64,7 @@ export interface S3FaultsOptions {
   /** moto's endpoint: the gate reads earlier versions there directly. */
   readonly upstream: string;
   /** Credentials of its own reads: an administrator of the bucket's account (moto's IAM enforcement may be on). */
-  readonly readAs: Credentials | ((bucket: string) => Credentials | Promise<Credentials>);
+  readonly readAs: BucketReader;
   /** Signing region of those reads. Default us-east-1. */
   readonly region?: string;
 }
@@ -123,17 +123,8 @@ export function s3Faults(options: S3FaultsOptions): S3Faults {
   let settings: FaultSettings = {};
   let pick: { [K in keyof FaultSettings]?: () => boolean } = {};
   let filter: ((target: S3Target, req: GatewayRequest) => boolean) | undefined;
-  const clients = new Map<string, S3Client>();
 
-  const clientFor = async (bucket: string): Promise<S3Client> => {
-    const credentials = typeof options.readAs === "function" ? await options.readAs(bucket) : options.readAs;
-    let client = clients.get(credentials.accessKeyId);
-    if (!client) {
-      client = new S3Client({ region: options.region ?? "us-east-1", endpoint: options.upstream, forcePathStyle: true, credentials, maxAttempts: 1 });
-      clients.set(credentials.accessKeyId, client);
-    }
-    return client;
-  };
+  const clientFor = bucketAdminClients(options);
 
   /** The version written just before `versionId` (undefined when there is none). */
   const previousVersion = async (bucket: string, key: string, versionId: string): Promise<string | undefined> => {

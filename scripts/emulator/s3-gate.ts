@@ -48,9 +48,9 @@
  * Create/AbortMultipartUpload, subresources (?acl, ?tagging, ...). Requests are read by the one S3
  * request parser (./s3-request.ts), in path and virtual-host style.
  */
-import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type { Credentials } from "../shared/aws";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { s3Error, type Gate, type GatewayReply, type GatewayRequest } from "./gateway";
+import { bucketAdminClients, type BucketReader } from "./s3-admin";
 import { classify, deleteObjectsKeys, header, isS3, parseCopySource, parseS3Target, type S3Target, type S3WriteOperation } from "./s3-request";
 
 /** The writes and copies the gate understands; everything else is "other" and passes through. */
@@ -77,7 +77,7 @@ export interface S3GateOptions {
    * Credentials the gate's own HeadObject calls are signed with: an administrator of the bucket's
    * account (moto's IAM enforcement may be on). A function when buckets live in several accounts.
    */
-  readonly readAs: Credentials | ((bucket: string) => Credentials | Promise<Credentials>);
+  readonly readAs: BucketReader;
   /** Signing region of those calls. Default us-east-1. */
   readonly region?: string;
 }
@@ -141,19 +141,10 @@ interface Current {
 export function s3Gate(options: S3GateOptions): S3Gate {
   const mutex = new KeyedMutex();
   const decisions: S3GateDecision[] = [];
-  const clients = new Map<string, S3Client>();
   let refused = 0;
   let forwarded = 0;
 
-  const clientFor = async (bucket: string): Promise<S3Client> => {
-    const credentials = typeof options.readAs === "function" ? await options.readAs(bucket) : options.readAs;
-    let client = clients.get(credentials.accessKeyId);
-    if (!client) {
-      client = new S3Client({ region: options.region ?? "us-east-1", endpoint: options.upstream, forcePathStyle: true, credentials, maxAttempts: 1 });
-      clients.set(credentials.accessKeyId, client);
-    }
-    return client;
-  };
+  const clientFor = bucketAdminClients(options);
 
   /** The object's current ETag and date, by the gate's own HeadObject to moto. */
   const current = async (bucket: string, key: string, versionId?: string): Promise<Current> => {

@@ -118,12 +118,13 @@ export class Alarms extends Construct {
 
     /** An alarm on a metric reaching 1 within 5 minutes; no data means nothing happened. */
     const atLeastOne = (alarmId: string, alarmName: string, description: string,
-      metric: { namespace: string; metricName: string; dimensions: Record<string, string>; statistic: string }) =>
+      metric: { namespace: string; metricName: string; dimensions: Record<string, string>; statistic: string }, dependsOn?: CloudwatchLogMetricFilter[]) =>
       new CloudwatchMetricAlarm(this, alarmId, {
         provider,
         alarmName,
         alarmDescription: description,
         ...metric,
+        ...(dependsOn && { dependsOn }),
         period: STANDARD_PERIOD_SECONDS,
         evaluationPeriods: 1,
         threshold: 1,
@@ -179,22 +180,9 @@ export class Alarms extends Construct {
       pattern: linePattern(LOG_MESSAGES.targetFailed),
       metricTransformation: { namespace: names.metricNamespace, name: names.targetFailuresMetric, value: "1", unit: "Count", dimensions: TARGET_DIMENSION },
     });
-    this.targetFailed = props.targets.map((target) => new CloudwatchMetricAlarm(this, `target-failed${target.suffix}`, {
-      provider,
-      alarmName: `${names.targetFailedAlarm}${target.suffix}`,
-      alarmDescription: `A run could not append to the log of account ${target.id} at least once in 5 minutes (the other targets are not held up). ` +
+    this.targetFailed = props.targets.map((target) => atLeastOne(`target-failed${target.suffix}`, `${names.targetFailedAlarm}${target.suffix}`,
+      `A run could not append to the log of account ${target.id} at least once in 5 minutes (the other targets are not held up). ` +
         `Its 'target failed' line in ${props.logGroup.name} names the error; npm run doctor -- --target ${target.id} checks its chain.`,
-      namespace: names.metricNamespace,
-      metricName: names.targetFailuresMetric,
-      dimensions: { Target: target.id },
-      statistic: "Sum",
-      period: STANDARD_PERIOD_SECONDS,
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      ...notify,
-      dependsOn: [failures],
-    }));
+      { namespace: names.metricNamespace, metricName: names.targetFailuresMetric, dimensions: { Target: target.id }, statistic: "Sum" }, [failures]));
   }
 }
