@@ -1,0 +1,167 @@
+/**
+ * parliament (duo-labs' IAM policy linter; pinned in ./requirements.txt, its own venv
+ * .venv-parliament, installed on first use) over every policy the stacks synthesize, with every
+ * Terraform reference resolved to an ARN: the policies come from the access model `npm run prove`
+ * reasons about (scripts/prove/access-model.ts), one per target. parliament has no separate
+ * resource-policy mode: it lints resource policies (trust, bucket, queue, function policies) with
+ * the same auditors and checks their Principal elements. Used by `npm run lint:iam` and the
+ * parliament test.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import type { PolicyDocument } from "../../stacks/policy";
+import { buildAccessModels, type AccessModel } from "../prove/access-model";
+import { ensurePythonTool, PARLIAMENT } from "../shared/python-tools";
+
+export interface LintedPolicy {
+  /** e.g. "target 0 role terraform: inline terraform-bootstrap". */
+  readonly label: string;
+  /** The role the policy belongs to (identity policies, boundaries and trust policies), if any. */
+  readonly role?: string;
+  readonly kind: "identity" | "boundary" | "trust" | "resource";
+  readonly policy: PolicyDocument;
+}
+
+export interface Finding {
+  readonly policy: string;
+  readonly role?: string;
+  readonly kind: LintedPolicy["kind"];
+  readonly issue: string;
+  readonly severity: string;
+  readonly title: string;
+  readonly detail: string;
+}
+
+export interface AcceptedFinding {
+  /** The role whose policy it is on (any when absent). */
+  readonly role?: string;
+  /** The kind of policy (any when absent). */
+  readonly kind?: LintedPolicy["kind"];
+  readonly issue: string;
+  /** Matches parliament's whole detail. */
+  readonly detail: RegExp;
+  readonly reason: string;
+}
+
+/**
+ * Findings parliament reports on target `m`'s policies that cannot be exploited, each with why.
+ * Anything else fails the parliament test.
+ */
+export function acceptedFindings(m: AccessModel): readonly AcceptedFinding[] {
+  const bootstrap = m.bootstrapRole.name;
+  const bucket = m.bucketArn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return [
+    {
+      role: bootstrap, issue: "RESOURCE_POLICY_PRIVILEGE_ESCALATION",
+      detail: new RegExp(`^Possible resource policy privilege escalation on ${bucket} due to s3:(PutObject|GetObject|DeleteObject) not being allowed, but does allow s3:PutBucketPolicy$`),
+      reason: "the bucket policy's TerraformSetsProtectionsOnce statement denies the bootstrap role s3:PutBucketPolicy and s3:DeleteBucketPolicy once the policy exists, and its OnlyAccessRoleTouchesObjects statement denies object access to every principal but the access role and B's root; only the first deploy writes the policy (npm run prove's residual, checked live by npm run doctor)",
+    },
+    {
+      role: bootstrap, issue: "RESOURCE_POLICY_PRIVILEGE_ESCALATION",
+      detail: new RegExp(`^Possible resource policy privilege escalation on ${bucket} due to s3:DeleteObject not being allowed, but does allow s3:PutLifecycleConfiguration$`),
+      reason: "the bucket policy's TerraformSetsProtectionsOnce statement denies the bootstrap role s3:PutLifecycleConfiguration once the policy exists, so it cannot add an expiry rule that deletes the log",
+    },
+    {
+      role: bootstrap, issue: "PERMISSIONS_MANAGEMENT_ACTIONS", detail: /^$/,
+      reason: "managing the access role is the bootstrap role's job: its IAM writes name that one role's ARN and require the access role's boundary (ChangeAccessRoleOnlyWithinBoundary, so the boundary condition caps iam:PutRolePolicy and iam:CreateRole), and the boundary can be neither removed, replaced nor edited (the Never* denies)",
+    },
+    {
+      role: bootstrap, issue: "UNKNOWN_CONDITION_FOR_ACTION",
+      detail: /^Unknown condition iam:PermissionsBoundary for action iam:(UpdateAssumeRolePolicy|DeleteRole)$/,
+      reason: "fails closed: these requests carry no iam:PermissionsBoundary key, so the boundary-conditioned Allow never grants them (the bootstrap role cannot change the access role's trust policy or delete it); a deploy that must do either needs the statement split, never a wider grant",
+    },
+    {
+      role: bootstrap, issue: "MISMATCHED_TYPE_BUT_USABLE",
+      detail: /^Type mismatch: String(Not)?Equals requires a value of type String but given Arn$/,
+      reason: "iam:PermissionsBoundary holds the boundary's exact ARN; StringEquals/StringNotEquals compare it exactly, as AWS's own permissions-boundary examples do",
+    },
+    {
+      role: m.executionRole.name, kind: "identity", issue: "CREDENTIALS_EXPOSURE", detail: /^$/,
+      reason: "sts:AssumeRole of the one access role is what the function is for; those credentials are capped by the access role's policy and boundary (one object, read and write)",
+    },
+    {
+      kind: "trust", issue: "CREDENTIALS_EXPOSURE", detail: /^$/,
+      reason: "a trust policy's sts:AssumeRole (or sts:AssumeRoleWithWebIdentity) names who may take the role; npm run prove's trust questions check exactly who that is",
+    },
+  ];
+}
+
+/** Every policy of every target's access model, deduplicated (the pipeline roles and boundary are shared). */
+export function policiesOf(models: readonly AccessModel[]): LintedPolicy[] {
+  const out = new Map<string, LintedPolicy>();
+  const add = (p: LintedPolicy) => {
+    const key = `${p.kind} ${p.role ?? ""} ${JSON.stringify(p.policy)}`;
+    if (!out.has(key)) out.set(key, p);
+  };
+  for (const m of models) {
+    const t = `target ${m.targetIndex}`;
+    for (const role of Object.values(m.roles)) {
+      for (const p of role.policies) add({ label: `${t} role ${role.name}: inline ${p.name}`, role: role.name, kind: "identity", policy: p.policy });
+      if (role.boundary) add({ label: `${t} role ${role.name}: boundary ${role.boundary.name}`, role: role.name, kind: "boundary", policy: role.boundary.policy });
+      // A trust policy's resource is its role: parliament wants a Resource in every statement.
+      const trust = { ...role.trustPolicy, Statement: role.trustPolicy.Statement.map((s) => ({ ...s, Resource: role.arn })) };
+      add({ label: `${t} role ${role.name}: trust policy (Resource: the role)`, role: role.name, kind: "trust", policy: trust as PolicyDocument });
+    }
+    for (const [arn, policy] of Object.entries(m.managedPolicies)) add({ label: `${t} managed policy ${arn}`, kind: "boundary", policy });
+    if (m.bucketPolicy) add({ label: `${t} bucket policy ${m.bucketArn}`, kind: "resource", policy: m.bucketPolicy });
+    add({ label: `${t} queue policy ${m.queueArn}`, kind: "resource", policy: m.queuePolicy });
+    add({ label: `${t} queue policy ${m.failureQueueArn}`, kind: "resource", policy: m.failureQueuePolicy });
+    add({ label: `${t} function policy ${m.functionArn}`, kind: "resource", policy: m.functionPolicy });
+  }
+  return [...out.values()];
+}
+
+/** Runs the pinned parliament CLI (community auditors included, every severity) on these policies. */
+export function lintPolicies(policies: readonly LintedPolicy[]): Finding[] {
+  const python = ensurePythonTool(PARLIAMENT);
+  const dir = mkdtempSync(join(tmpdir(), "iss-parliament-"));
+  try {
+    const byFile = new Map<string, LintedPolicy>();
+    policies.forEach((p, i) => {
+      const file = `policy-${i}.json`;
+      byFile.set(file, p);
+      writeFileSync(join(dir, file), JSON.stringify(p.policy, null, 2));
+    });
+    const run = spawnSync(join(python, "..", "parliament"),
+      ["--directory", dir, "--include_policy_extension", ".json", "--include-community-auditors", "--minimum_severity", "INFO", "--json"],
+      { encoding: "utf8", maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
+    // Exit 1 means findings were printed; anything else (or stderr output) is parliament failing.
+    if (run.error || (run.status !== 0 && run.status !== 1)) {
+      throw new Error(`parliament failed (${run.error?.message ?? `exit ${run.status}`}):\n${run.stderr.slice(-3000)}`);
+    }
+    return run.stdout.split("\n").filter((l) => l.trim()).map((line) => {
+      const f = JSON.parse(line);
+      const file = basename(String(f.location?.filepath ?? ""));
+      const p = byFile.get(file);
+      if (!p) throw new Error(`parliament reported a finding for an unknown file: ${line}`);
+      return { policy: p.label, role: p.role, kind: p.kind, issue: f.issue, severity: f.severity, title: f.title, detail: typeof f.detail === "string" ? f.detail : JSON.stringify(f.detail) };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The accepted-finding entry that explains `f`, if any. */
+export function acceptedReason(m: AccessModel, f: Finding): string | undefined {
+  return acceptedFindings(m).find((a) => (a.role === undefined || a.role === f.role) && (a.kind === undefined || a.kind === f.kind) && a.issue === f.issue && a.detail.test(f.detail))?.reason;
+}
+
+if (require.main === module) {
+  const models = buildAccessModels(process.env);
+  const policies = policiesOf(models);
+  const findings = lintPolicies(policies);
+  let unexplained = 0;
+  for (const p of policies) {
+    const own = findings.filter((f) => f.policy === p.label);
+    console.log(`${p.label} (${p.kind}): ${own.length ? `${own.length} finding(s)` : "no findings"}`);
+    for (const f of own) {
+      const reason = models.map((m) => acceptedReason(m, f)).find(Boolean);
+      if (!reason) unexplained++;
+      console.log(`  ${f.severity} ${f.issue}: ${f.detail}${reason ? `\n    accepted: ${reason}` : ""}`);
+    }
+  }
+  console.log(`${policies.length} policies, ${findings.length} findings, ${unexplained} not accepted`);
+  process.exitCode = unexplained ? 1 : 0;
+}
