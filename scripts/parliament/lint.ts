@@ -8,9 +8,6 @@
  * parliament test.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
 import type { PolicyDocument } from "../../stacks/policy";
 import { buildAccessModels, type AccessModel } from "../prove/access-model";
 import { ensurePythonTool, PARLIAMENT } from "../shared/python-tools";
@@ -113,34 +110,39 @@ export function policiesOf(models: readonly AccessModel[]): LintedPolicy[] {
   return [...out.values()];
 }
 
-/** Runs the pinned parliament CLI (community auditors included, every severity) on these policies. */
+/**
+ * parliament's own entry point per policy (analyze_policy_string, community auditors included,
+ * every severity, as its CLI's --include-community-auditors --minimum_severity INFO), in one
+ * process. Not the CLI's --directory mode: its add_finding shares one default location dict, so a
+ * finding without a location (the cross-statement ones, e.g. RESOURCE_POLICY_PRIVILEGE_ESCALATION)
+ * is reported against whichever file first had one.
+ */
+const DRIVER = `
+import json, sys
+from pathlib import Path
+import parliament
+from parliament import analyze_policy_string, enhance_finding, override_config
+# What the CLI's --include-community-auditors loads: the community auditors' issue definitions.
+override_config(Path(parliament.__file__).parent / "community_auditors" / "config_override.yaml")
+out = []
+for i, policy in enumerate(json.load(sys.stdin)):
+    for f in analyze_policy_string(json.dumps(policy), include_community_auditors=True).findings:
+        f = enhance_finding(f)
+        out.append({"index": i, "issue": f.issue, "severity": f.severity, "title": f.title, "detail": f.detail if isinstance(f.detail, str) else json.dumps(f.detail)})
+print(json.dumps(out))
+`;
+
+/** Runs the pinned parliament (installing it first when needed) on these policies. */
 export function lintPolicies(policies: readonly LintedPolicy[]): Finding[] {
   const python = ensurePythonTool(PARLIAMENT);
-  const dir = mkdtempSync(join(tmpdir(), "iss-parliament-"));
-  try {
-    const byFile = new Map<string, LintedPolicy>();
-    policies.forEach((p, i) => {
-      const file = `policy-${i}.json`;
-      byFile.set(file, p);
-      writeFileSync(join(dir, file), JSON.stringify(p.policy, null, 2));
-    });
-    const run = spawnSync(join(python, "..", "parliament"),
-      ["--directory", dir, "--include_policy_extension", ".json", "--include-community-auditors", "--minimum_severity", "INFO", "--json"],
-      { encoding: "utf8", maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
-    // Exit 1 means findings were printed; anything else (or stderr output) is parliament failing.
-    if (run.error || (run.status !== 0 && run.status !== 1)) {
-      throw new Error(`parliament failed (${run.error?.message ?? `exit ${run.status}`}):\n${run.stderr.slice(-3000)}`);
-    }
-    return run.stdout.split("\n").filter((l) => l.trim()).map((line) => {
-      const f = JSON.parse(line);
-      const file = basename(String(f.location?.filepath ?? ""));
-      const p = byFile.get(file);
-      if (!p) throw new Error(`parliament reported a finding for an unknown file: ${line}`);
-      return { policy: p.label, role: p.role, kind: p.kind, issue: f.issue, severity: f.severity, title: f.title, detail: typeof f.detail === "string" ? f.detail : JSON.stringify(f.detail) };
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const run = spawnSync(python, ["-c", DRIVER], {
+    input: JSON.stringify(policies.map((p) => p.policy)), encoding: "utf8", maxBuffer: 16 * 1024 * 1024, timeout: 120_000,
+  });
+  if (run.error || run.status !== 0) throw new Error(`parliament failed (${run.error?.message ?? `exit ${run.status}`}):\n${run.stderr.slice(-3000)}`);
+  return (JSON.parse(run.stdout) as Array<{ index: number; issue: string; severity: string; title: string; detail: string }>).map((f) => {
+    const p = policies[f.index];
+    return { policy: p.label, role: p.role, kind: p.kind, issue: f.issue, severity: f.severity, title: f.title, detail: f.detail };
+  });
 }
 
 /** The accepted-finding entry that explains `f`, if any. */
