@@ -82,4 +82,3 @@ describe("parliament on every synthesized policy", () => {
     expect(unexplained).toContain(finding);
   });
 });
-});
