@@ -29,6 +29,8 @@ export interface Finding {
   readonly severity: string;
   readonly title: string;
   readonly detail: string;
+  /** What parliament points at, as JSON (the community auditors put their actions here). */
+  readonly location: string;
 }
 
 export interface AcceptedFinding {
@@ -39,6 +41,8 @@ export interface AcceptedFinding {
   readonly issue: string;
   /** Matches parliament's whole detail. */
   readonly detail: RegExp;
+  /** Equals what the finding points at (the auditors' action lists, sorted), when given. */
+  readonly location?: string;
   readonly reason: string;
 }
 
@@ -62,6 +66,7 @@ export function acceptedFindings(m: AccessModel): readonly AcceptedFinding[] {
     },
     {
       role: bootstrap, issue: "PERMISSIONS_MANAGEMENT_ACTIONS", detail: /^$/,
+      location: JSON.stringify({ actions: ["iam:createrole", "iam:deleterole", "iam:deleterolepolicy", "iam:putrolepermissionsboundary", "iam:putrolepolicy", "iam:updateassumerolepolicy", "s3:deletebucketpolicy", "s3:putbucketpolicy", "s3:putbucketpublicaccessblock"] }),
       reason: "managing the access role is the bootstrap role's job: its IAM writes name that one role's ARN and require the access role's boundary (ChangeAccessRoleOnlyWithinBoundary, so the boundary condition caps iam:PutRolePolicy and iam:CreateRole), and the boundary can be neither removed, replaced nor edited (the Never* denies)",
     },
     {
@@ -75,12 +80,12 @@ export function acceptedFindings(m: AccessModel): readonly AcceptedFinding[] {
       reason: "iam:PermissionsBoundary holds the boundary's exact ARN; StringEquals/StringNotEquals compare it exactly, as AWS's own permissions-boundary examples do",
     },
     {
-      role: m.executionRole.name, kind: "identity", issue: "CREDENTIALS_EXPOSURE", detail: /^$/,
+      role: m.executionRole.name, kind: "identity", issue: "CREDENTIALS_EXPOSURE", detail: /^$/, location: JSON.stringify({ actions: ["sts:assumerole"] }),
       reason: "sts:AssumeRole of the one access role is what the function is for; those credentials are capped by the access role's policy and boundary (one object, read and write)",
     },
     {
-      kind: "trust", issue: "CREDENTIALS_EXPOSURE", detail: /^$/,
-      reason: "a trust policy's sts:AssumeRole (or sts:AssumeRoleWithWebIdentity) names who may take the role; npm run prove's trust questions check exactly who that is",
+      kind: "trust", issue: "CREDENTIALS_EXPOSURE", detail: /^$/, location: JSON.stringify({ actions: ["sts:assumerole"] }),
+      reason: "a trust policy's sts:AssumeRole names who may take the role; npm run prove's trust questions check exactly who that is",
     },
   ];
 }
@@ -128,7 +133,8 @@ out = []
 for i, policy in enumerate(json.load(sys.stdin)):
     for f in analyze_policy_string(json.dumps(policy), include_community_auditors=True).findings:
         f = enhance_finding(f)
-        out.append({"index": i, "issue": f.issue, "severity": f.severity, "title": f.title, "detail": f.detail if isinstance(f.detail, str) else json.dumps(f.detail)})
+        out.append({"index": i, "issue": f.issue, "severity": f.severity, "title": f.title, "detail": f.detail if isinstance(f.detail, str) else json.dumps(f.detail),
+                    "location": json.dumps({k: sorted(v) if isinstance(v, list) else v for k, v in f.location.items() if k not in ("filepath", "lineno", "column")}, sort_keys=True)})
 print(json.dumps(out))
 `;
 
@@ -139,15 +145,21 @@ export function lintPolicies(policies: readonly LintedPolicy[]): Finding[] {
     input: JSON.stringify(policies.map((p) => p.policy)), encoding: "utf8", maxBuffer: 16 * 1024 * 1024, timeout: 120_000,
   });
   if (run.error || run.status !== 0) throw new Error(`parliament failed (${run.error?.message ?? `exit ${run.status}`}):\n${run.stderr.slice(-3000)}`);
-  return (JSON.parse(run.stdout) as Array<{ index: number; issue: string; severity: string; title: string; detail: string }>).map((f) => {
+  return (JSON.parse(run.stdout) as Array<{ index: number; issue: string; severity: string; title: string; detail: string; location: string }>).map((f) => {
     const p = policies[f.index];
-    return { policy: p.label, role: p.role, kind: p.kind, issue: f.issue, severity: f.severity, title: f.title, detail: f.detail };
+    return { policy: p.label, role: p.role, kind: p.kind, issue: f.issue, severity: f.severity, title: f.title, detail: f.detail, location: f.location };
   });
+}
+
+/** Whether accepted entry `a` covers finding `f`. */
+export function explains(a: AcceptedFinding, f: Finding): boolean {
+  return (a.role === undefined || a.role === f.role) && (a.kind === undefined || a.kind === f.kind) && a.issue === f.issue &&
+    a.detail.test(f.detail) && (a.location === undefined || a.location === JSON.stringify(JSON.parse(f.location)));
 }
 
 /** The accepted-finding entry that explains `f`, if any. */
 export function acceptedReason(m: AccessModel, f: Finding): string | undefined {
-  return acceptedFindings(m).find((a) => (a.role === undefined || a.role === f.role) && (a.kind === undefined || a.kind === f.kind) && a.issue === f.issue && a.detail.test(f.detail))?.reason;
+  return acceptedFindings(m).find((a) => explains(a, f))?.reason;
 }
 
 if (require.main === module) {
@@ -161,7 +173,7 @@ if (require.main === module) {
     for (const f of own) {
       const reason = models.map((m) => acceptedReason(m, f)).find(Boolean);
       if (!reason) unexplained++;
-      console.log(`  ${f.severity} ${f.issue}: ${f.detail}${reason ? `\n    accepted: ${reason}` : ""}`);
+      console.log(`  ${f.severity} ${f.issue}: ${f.detail || f.location}${reason ? `\n    accepted: ${reason}` : ""}`);
     }
   }
   console.log(`${policies.length} policies, ${findings.length} findings, ${unexplained} not accepted`);
