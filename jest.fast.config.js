@@ -22,5 +22,6 @@ module.exports = {
     "/__tests__/scripts/review/.*\\.terraform\\.test\\.ts$", // terraform fmt/init/validate/lock of the reviewed output
     "/__tests__/scripts/deploy/.*\\.terraform\\.test\\.ts$", // plain terraform plan/apply/destroy on moto
     "/__tests__/scripts/workflows/", // actionlint and zizmor from their venv
+    "/__tests__/scripts/parliament/", // parliament from its venv
   ],
 };

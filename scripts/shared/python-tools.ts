@@ -67,6 +67,14 @@ export const CHECKOV: PythonTool = {
   fullyPinned: true,
 };
 
+/** parliament, the IAM policy linter run over every synthesized policy (scripts/parliament/lint.ts). */
+export const PARLIAMENT: PythonTool = {
+  name: "parliament (the IAM policy linter)",
+  requirements: join(PROJECT_ROOT, "scripts", "parliament", "requirements.txt"),
+  venv: join(PROJECT_ROOT, ".venv-parliament"),
+  fullyPinned: true,
+};
+
 /** actionlint and zizmor, the GitHub Actions workflow linters (both single wheels with their binary inside). */
 export const WORKFLOW_LINTERS: PythonTool = {
   name: "actionlint and zizmor (the workflow linters)",

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { CHECKOV, ensurePythonTool, MOTO, pinsOf, unhashedPins, UV_REQUIREMENTS, WORKFLOW_LINTERS, type PythonTool } from "../../../scripts/shared/python-tools";
+import { CHECKOV, ensurePythonTool, MOTO, PARLIAMENT, pinsOf, unhashedPins, UV_REQUIREMENTS, WORKFLOW_LINTERS, type PythonTool } from "../../../scripts/shared/python-tools";
 
 /** six 1.17.0 with the sha256 of both files PyPI serves for it. */
 const SIX = "six==1.17.0 \\\n    --hash=sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274 \\\n    --hash=sha256:ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81";
@@ -76,12 +76,12 @@ describe("the project's Python tools", () => {
   }, 180_000);
 
   it("carries a sha256 for every pin of every full freeze (uv's own pin included), and finds a pin without one", () => {
-    for (const file of [CHECKOV.requirements, WORKFLOW_LINTERS.requirements, UV_REQUIREMENTS]) {
+    for (const file of [CHECKOV.requirements, WORKFLOW_LINTERS.requirements, PARLIAMENT.requirements, UV_REQUIREMENTS]) {
       const text = readFileSync(file, "utf8");
       expect(pinsOf(text).size).toBeGreaterThan(0);
       expect([file, unhashedPins(text)]).toEqual([file, []]);
     }
-    expect(CHECKOV.fullyPinned && WORKFLOW_LINTERS.fullyPinned).toBe(true);
+    expect(CHECKOV.fullyPinned && WORKFLOW_LINTERS.fullyPinned && PARLIAMENT.fullyPinned).toBe(true);
     expect(unhashedPins(`${SIX}\nattrs==26.1.0\n# a comment\n`)).toEqual(["attrs==26.1.0"]);
   });
 
