@@ -344,6 +344,25 @@ describe("npm run doctor: drift of what protects the log, against what the stack
     expect(get(results, "access-trust-drift").fix).toMatch(/^someone edited the access role's trust policy .*: `npx cdktf deploy iss-tracker` with the same configuration writes the stack's again$/);
   });
 
+  it("compares the noncurrent-version rule's NewerNoncurrentVersions where the emulator keeps it (its lifecycle gate), as on AWS", async () => {
+    const local = await startLocalAws({ gates: ["lifecycle"] });
+    try {
+      const run = async (days: number) => {
+        await local.reset();
+        const deployment = await deploy(local.endpoint, loadConfig({ env: { ACCOUNT_B_ID: B, NONCURRENT_VERSION_DAYS: String(days) } }), { localMode: true });
+        return get(await runDoctor({ config, endpoint: local.endpoint, credentialsA: deployment.deployer }), "bucket-lifecycle");
+      };
+      const healthy = await run(config.noncurrentVersionDays);
+      expect(healthy).toMatchObject({ status: "pass", detail: `${config.bucketName}: expire-noncurrent-versions, abort-incomplete-multipart-uploads, as the stack declares them` });
+      const shortened = await run(config.noncurrentVersionDays + 1);
+      expect(shortened.status).toBe("fail");
+      expect(shortened.detail).toContain(`rule expire-noncurrent-versions is {"id":"expire-noncurrent-versions","noncurrentVersionExpiration":{"noncurrentDays":${config.noncurrentVersionDays + 1},"newerNoncurrentVersions":${config.newerNoncurrentVersions}}}`);
+      expect(shortened.fix).toBe("the lifecycle rules were changed: `npx cdktf deploy iss-tracker` with the same configuration puts it back");
+    } finally {
+      await local.stop();
+    }
+  }, 60_000);
+
   it("compares policies statement by statement, whatever the order and one-or-many forms; a non-AWS principal added is drift too", () => {
     const expected = accessTrustPolicy(EXEC_ARN, "id");
     const [stmt] = expected.Statement;
