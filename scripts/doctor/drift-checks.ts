@@ -155,7 +155,10 @@ export const DRIFT_CHECKS: readonly Check[] = [
       if (!policy) return fail(`${x.bucketName} has no bucket policy`, `the bucket lost its policy (TLS only, only the access role touches the objects, the protections set once): ${REDEPLOY} writes it again`);
       const drift = policyDrift(x.bucketPolicy, policy);
       const detail = isClean(drift) ? `${x.bucketName}: ${policy.Statement.map((s) => s.Sid).join(", ")}, as the stack writes them` : `${x.bucketName}: ${describeDrift(drift)}`;
-      return isClean(drift) ? pass(detail) : fail(detail,
+      if (isClean(drift)) return pass(detail);
+      // Without its set-once statement the policy no longer stops the bootstrap role: a redeploy restores it.
+      if (!policy.Statement.some((s) => s.Sid === SET_ONCE_SID)) return fail(detail, `the bucket policy was changed by hand (its ${SET_ONCE_SID} is gone too): ${REDEPLOY} writes the stack's again`);
+      return fail(detail,
         `the bucket policy was changed by hand; the bootstrap role cannot restore it (the policy's ${SET_ONCE_SID} denies it any change of the policy), so only B's administrators or B's root can: ` +
         `delete it (aws s3api delete-bucket-policy --bucket ${x.bucketName}) and run ${REDEPLOY}, which writes the stack's again (docs/security.md)`);
     },
