@@ -8,7 +8,7 @@ import { alarmNames, Alarms } from "./constructs/alarms";
 import { FailureDestination } from "./constructs/failure-destination";
 import { forgetConstruct } from "./constructs/forget";
 import { AccountProviders } from "./constructs/providers";
-import { ReportBucket } from "./constructs/report-bucket";
+import { bucketGuard, ReportBucket } from "./constructs/report-bucket";
 import { Schedule } from "./constructs/schedule";
 import { TrackerFunction } from "./constructs/tracker-function";
 import { TrustChain } from "./constructs/trust-chain";
@@ -79,11 +79,7 @@ export class IssTrackerStack extends TerraformStack {
       allowDestroy: config.allowBucketDestroy,
       logKey: t.objectKey,
       denyInsecureTransport: config.localEndpoint === undefined,
-      guard: {
-        accessRoleArn: targetArns(config, t).accessRoleArn,
-        ownerRootArn: `arn:${config.partition}:iam::${t.accountId}:root`,
-        bootstrapRoleArn: targetArns(config, t).bootstrapRoleArn,
-      },
+      guard: bucketGuard(config.partition, t.accountId, targetArns(config, t)),
       destroyProcedureOutput: `log_bucket_destroy_procedure${idSuffix.replace(/-/g, "_")}`,
     });
     this.reportBuckets = targets.map((t, i) => {

@@ -11,7 +11,10 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutRolePolicyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { CreateFunctionCommand, LambdaClient, PutFunctionEventInvokeConfigCommand } from "@aws-sdk/client-lambda";
-import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand, PutBucketLifecycleConfigurationCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand, PutPublicAccessBlockCommand, S3Client,
+  type LifecycleRule as S3LifecycleRule,
+} from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { deterministicZip } from "../function/build";
 import { bootstrapPermissionsPolicy, bootstrapTrustPolicy } from "../stacks/bootstrap-stack";
@@ -19,7 +22,7 @@ import type { AppConfig } from "../stacks/config";
 import { APPENDED_PATTERN, monitoringNames, TARGET_DIMENSION } from "../stacks/constructs/alarms";
 import { alertKeyPolicy, alertTopicPolicy } from "../stacks/constructs/alert-topic";
 import { failureQueuePolicy, sendFailedInvocationsPolicy } from "../stacks/constructs/failure-destination";
-import { tlsOnlyBucketPolicy } from "../stacks/constructs/report-bucket";
+import { bucketGuard, PUBLIC_ACCESS_BLOCK, reportBucketLifecycleRules, reportBucketPolicy, VERSIONING_STATUS } from "../stacks/constructs/report-bucket";
 import { deadLetterQueuePolicy } from "../stacks/constructs/schedule";
 import { accessTrustPolicy, assumeAccessRolePolicy, lambdaTrustPolicy, logWritingPolicy, objectAccessPolicy } from "../stacks/constructs/trust-chain";
 import { resourceNames } from "../stacks/iss-tracker-stack";
@@ -44,6 +47,12 @@ export interface Breakage {
   readonly withoutObjectPolicy?: boolean;
   /** Overrides of the function's environment. */
   readonly environment?: Record<string, string>;
+  /** A principal added to the access role's trust statement beside the execution role. */
+  readonly extraTrustPrincipal?: string;
+  /** Drift of the bucket's protections after the deploy: versioning suspended, a public access block setting off, a rule expiring current versions. */
+  readonly versioning?: "Suspended";
+  readonly publicAccessOff?: keyof typeof PUBLIC_ACCESS_BLOCK;
+  readonly expirationDays?: number;
   /** An extra bucket policy statement. */
   readonly extraBucketStatement?: (accessArn: string, bucketArn: string) => PolicyDocument["Statement"][number];
   readonly withoutBootstrapRole?: boolean;
@@ -53,7 +62,7 @@ export interface Breakage {
   /** Write the log object first. */
   readonly withLog?: string;
   /**
-   * Deploy as npm start does (local mode): no TLS-only bucket policy. moto applies a bucket
+   * Deploy as npm start does (local mode): no bucket policy. moto applies a bucket
    * policy's Deny to every object call whatever its condition, so reading the object needs this.
    */
   readonly localMode?: boolean;
@@ -128,23 +137,38 @@ export async function deploy(endpoint: string, config: AppConfig, broken: Breaka
   }
   await put(iamA, names.executionRoleName, "write-own-logs", logWritingPolicy(`arn:aws:logs:${REGION}:${ACCOUNT_A}:log-group:/aws/lambda/${names.functionName}`));
   const principal = broken.trustPrincipal ? broken.trustPrincipal(execArn) : execArn;
-  await iamB.send(new CreateRoleCommand({ RoleName: names.accessRoleName, MaxSessionDuration: 3600, AssumeRolePolicyDocument: JSON.stringify(accessTrustPolicy(principal, broken.trustExternalId ?? config.externalId)) }));
+  const trust = accessTrustPolicy(principal, broken.trustExternalId ?? config.externalId);
+  const trustDocument = broken.extraTrustPrincipal
+    ? { ...trust, Statement: trust.Statement.map((st) => ({ ...st, Principal: { AWS: [principal, broken.extraTrustPrincipal!] } })) } : trust;
+  await iamB.send(new CreateRoleCommand({ RoleName: names.accessRoleName, MaxSessionDuration: 3600, AssumeRolePolicyDocument: JSON.stringify(trustDocument) }));
   const bucketArn = `arn:aws:s3:::${config.bucketName}`;
   if (!broken.withoutObjectPolicy) {
     await put(iamB, names.accessRoleName, "read-write-report-object", objectAccessPolicy(bucketArn, config.objectKey));
   }
 
-  // The bucket (B): TLS-only policy as deployed outside local mode, plus any extra statement.
+  // The bucket (B) with the stack's protections, its policy last (outside local mode), plus any extra statement.
   const s3 = client(S3Client, adminB, { forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: config.bucketName }));
+  const Bucket = config.bucketName;
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  const block = Object.fromEntries(Object.entries(PUBLIC_ACCESS_BLOCK).map(([k, v]) => [k[0].toUpperCase() + k.slice(1), k === broken.publicAccessOff ? false : v]));
+  await s3.send(new PutPublicAccessBlockCommand({ Bucket, PublicAccessBlockConfiguration: block }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: VERSIONING_STATUS } }));
+  const rules: S3LifecycleRule[] = reportBucketLifecycleRules(config).map((r) => ({
+    ID: r.id, Status: "Enabled", Filter: {},
+    ...(r.noncurrentVersionExpiration ? { NoncurrentVersionExpiration: { NoncurrentDays: r.noncurrentVersionExpiration.noncurrentDays, NewerNoncurrentVersions: r.noncurrentVersionExpiration.newerNoncurrentVersions } } : {}),
+    ...(r.abortIncompleteMultipartUpload ? { AbortIncompleteMultipartUpload: { DaysAfterInitiation: r.abortIncompleteMultipartUpload.daysAfterInitiation } } : {}),
+  }));
+  if (broken.expirationDays !== undefined) rules.push({ ID: "expire-everything", Status: "Enabled", Filter: {}, Expiration: { Days: broken.expirationDays } });
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: rules } }));
   if (broken.withLog !== undefined) {
-    await s3.send(new PutObjectCommand({ Bucket: config.bucketName, Key: config.objectKey, Body: broken.withLog }));
+    await s3.send(new PutObjectCommand({ Bucket, Key: config.objectKey, Body: broken.withLog }));
   }
-  const bucketPolicy = tlsOnlyBucketPolicy(bucketArn);
+  const bucketPolicy = reportBucketPolicy(bucketArn, bucketGuard("aws", B, derivedArns(config)));
   const statements = broken.extraBucketStatement ? [...bucketPolicy.Statement, broken.extraBucketStatement(accessArn, bucketArn)] : bucketPolicy.Statement;
   if (!broken.localMode) {
-    await s3.send(new PutBucketPolicyCommand({ Bucket: config.bucketName, Policy: JSON.stringify({ ...bucketPolicy, Statement: statements }) }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify({ ...bucketPolicy, Statement: statements }) }));
   }
+  if (broken.versioning) await s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: broken.versioning } }));
 
   // The function (A), with the environment the stack gives it.
   if (!broken.withoutFunction) {

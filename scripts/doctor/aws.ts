@@ -30,6 +30,8 @@ export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set([
   "GetFunctionEventInvokeConfigCommand", "GetQueueUrlCommand", "GetQueueAttributesCommand",
   "GetTopicAttributesCommand", "ListSubscriptionsByTopicCommand", "GetKeyPolicyCommand",
   "DescribeAlarmsCommand", "DescribeMetricFiltersCommand",
+  // Drift of the bucket's protections.
+  "GetBucketVersioningCommand", "GetBucketLifecycleConfigurationCommand", "GetPublicAccessBlockCommand",
 ]);
 
 /** Operations sent by doctor's clients in this process (for the tests' read-only assertion). */

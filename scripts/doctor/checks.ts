@@ -11,6 +11,9 @@
  *   a restrictive bucket policy                        -> bucket-policy, object-read
  *   (and: wrong credentials/accounts, missing function or roles, an environment that points elsewhere)
  *
+ * Drift (./drift-checks.ts): the access role's trust, the bucket policy, the public access block,
+ * versioning and the lifecycle rules, each against what the stack synthesizes for the configuration.
+ *
  * Day two (./monitoring.ts): the on-failure destination, what waits in the failure queue and the
  * schedule's dead-letter queue, the alert topic and its subscription, and each alarm's state.
  *
@@ -24,7 +27,7 @@
  *
  * What doctor reads: STS GetCallerIdentity and AssumeRole, IAM Get/List on the roles, Lambda
  * GetFunctionConfiguration and GetFunctionEventInvokeConfig, S3 HeadBucket/GetBucketLocation/
- * GetBucketPolicy, SQS GetQueueUrl/GetQueueAttributes, SNS
+ * GetBucketPolicy/GetBucketVersioning/GetPublicAccessBlock/GetBucketLifecycleConfiguration, SQS GetQueueUrl/GetQueueAttributes, SNS
  * GetTopicAttributes/ListSubscriptionsByTopic, KMS GetKeyPolicy, CloudWatch DescribeAlarms and
  * CloudWatch Logs DescribeMetricFilters, S3 GetObject of the log (see ./aws.ts: its clients refuse
  * anything else). Whether a deployed policy allows an action is decided by the IAM evaluator
@@ -34,6 +37,7 @@
 import type { AppConfig } from "../../stacks/config";
 import type { Credentials } from "../shared/aws";
 import { DoctorContext, Skip } from "./context";
+import { DRIFT_CHECKS } from "./drift-checks";
 import { IDENTITY_CHECKS } from "./identity-checks";
 import { MONITORING_CHECKS } from "./monitoring";
 
@@ -74,7 +78,7 @@ export interface Check {
 }
 
 /** Every check, in the order doctor runs them. */
-export const CHECKS: readonly Check[] = [...IDENTITY_CHECKS, ...MONITORING_CHECKS];
+export const CHECKS: readonly Check[] = [...IDENTITY_CHECKS, ...DRIFT_CHECKS, ...MONITORING_CHECKS];
 export const CHECK_IDS = CHECKS.map((c) => c.id);
 export type CheckId = string;
 

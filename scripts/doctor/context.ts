@@ -5,7 +5,10 @@
  * the reason; the check that owns the fact reports the failure itself.
  */
 import { GetFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
-import { GetBucketLocationCommand, GetBucketPolicyCommand, HeadBucketCommand } from "@aws-sdk/client-s3";
+import {
+  GetBucketLifecycleConfigurationCommand, GetBucketLocationCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, HeadBucketCommand,
+  type LifecycleRule as S3LifecycleRule, type PublicAccessBlockConfiguration,
+} from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { PolicyDocument } from "../../stacks/policy";
 import { assumeRole, errorText, isAccessDenied, isNotFound, parsePolicy, readRole, type Credentials } from "../shared/aws";
@@ -71,6 +74,13 @@ export interface BootstrapTrust {
 export interface BucketView {
   readonly region: string;
   readonly policy?: PolicyDocument;
+}
+
+export interface BucketProtections {
+  /** Versioning's status (undefined: never enabled). */
+  readonly versioning?: string;
+  readonly publicAccessBlock: PublicAccessBlockConfiguration;
+  readonly lifecycleRules: readonly S3LifecycleRule[];
 }
 
 export class DoctorContext {
@@ -248,6 +258,29 @@ export class DoctorContext {
     if (!read?.ok) throw new Skip("the bucket could not be read");
     return read.value;
   }
+
+  /**
+   * The bucket's protections as S3 holds them (versioning, public access block, lifecycle rules);
+   * a configuration S3 says was never set reads as empty. Skip when the bucket could not be read.
+   */
+  readonly protections = once(async (): Promise<Read<BucketProtections>> => {
+    await this.bucket();
+    const b = await this.b();
+    const Bucket = this.expected.bucketName;
+    const orNone = async <T>(read: () => Promise<T>, none: T): Promise<T> => {
+      try {
+        return await read();
+      } catch (error) {
+        if (isNotFound(error)) return none;
+        throw error;
+      }
+    };
+    return attempt(async () => ({
+      versioning: (await b.s3.send(new GetBucketVersioningCommand({ Bucket }))).Status,
+      publicAccessBlock: await orNone(async () => (await b.s3.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration ?? {}, {}),
+      lifecycleRules: await orNone(async () => (await b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules ?? [], [] as S3LifecycleRule[]),
+    }));
+  });
 
   /** A session's clients in B for other credentials (the access role's). */
   clientsInB(credentials: Credentials): AccountClients {

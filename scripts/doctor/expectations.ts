@@ -5,7 +5,10 @@
  */
 import type { AppConfig } from "../../stacks/config";
 import { APPENDED_PATTERN, monitoringNames } from "../../stacks/constructs/alarms";
+import { bucketGuard, PUBLIC_ACCESS_BLOCK, reportBucketLifecycleRules, reportBucketPolicy, VERSIONING_STATUS, type LifecycleRule } from "../../stacks/constructs/report-bucket";
+import { accessTrustPolicy } from "../../stacks/constructs/trust-chain";
 import { derivedArns, resourceNames, targetSuffix } from "../../stacks/names";
+import type { PolicyDocument } from "../../stacks/policy";
 import { formatDuration } from "../../stacks/schedule-period";
 
 export interface Expectations {
@@ -35,6 +38,13 @@ export interface Expectations {
   /** How long the log may go without an entry before its alarm fires, in words. */
   readonly stalledAfter: string;
   readonly alarmMissedRuns: number;
+  /** The bucket policy the stack writes (outside local mode), from its own policy function. */
+  readonly bucketPolicy: PolicyDocument;
+  /** The access role's trust policy the stack writes, naming the execution role as deployed. */
+  readonly accessTrust: (executionRoleArn: string) => PolicyDocument;
+  readonly publicAccessBlock: typeof PUBLIC_ACCESS_BLOCK;
+  readonly versioningStatus: string;
+  readonly lifecycleRules: readonly LifecycleRule[];
 }
 
 
@@ -79,6 +89,11 @@ export function expectationsOf(appConfig: AppConfig, targetIndex = 0): Expectati
     appendedPattern: APPENDED_PATTERN,
     stalledAfter: formatDuration(config.alarmMissedRuns * config.schedulePeriodSeconds),
     alarmMissedRuns: config.alarmMissedRuns,
+    bucketPolicy: reportBucketPolicy(arns.bucketArn, bucketGuard(config.partition, config.accountBId, arns)),
+    accessTrust: (executionRoleArn) => accessTrustPolicy(executionRoleArn, config.externalId),
+    publicAccessBlock: PUBLIC_ACCESS_BLOCK,
+    versioningStatus: VERSIONING_STATUS,
+    lifecycleRules: reportBucketLifecycleRules(config),
   };
 }
 

@@ -68,6 +68,39 @@ export interface BucketGuard {
   readonly bootstrapRoleArn: string;
 }
 
+/** The guard of target account `accountId`'s bucket: its access role, its root, its bootstrap role. */
+export function bucketGuard(partition: string, accountId: string, arns: { readonly accessRoleArn: string; readonly bootstrapRoleArn: string }): BucketGuard {
+  return { accessRoleArn: arns.accessRoleArn, ownerRootArn: `arn:${partition}:iam::${accountId}:root`, bootstrapRoleArn: arns.bootstrapRoleArn };
+}
+
+/** The bucket's public access block: all four on. */
+export const PUBLIC_ACCESS_BLOCK = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true } as const;
+
+/** The bucket's versioning: every append keeps the version it replaced. */
+export const VERSIONING_STATUS = "Enabled";
+
+/** One lifecycle rule of the bucket, applying to every object (an empty filter). */
+export interface LifecycleRule {
+  readonly id: string;
+  readonly noncurrentVersionExpiration?: { readonly noncurrentDays: number; readonly newerNoncurrentVersions?: number };
+  readonly abortIncompleteMultipartUpload?: { readonly daysAfterInitiation: number };
+}
+
+/** The bucket's lifecycle rules (all enabled): noncurrent versions expire, abandoned uploads are aborted; no current version ever expires. */
+export function reportBucketLifecycleRules(settings: { readonly noncurrentVersionDays?: number; readonly newerNoncurrentVersions?: number; readonly abortIncompleteUploadDays?: number } = {}): LifecycleRule[] {
+  const newer = settings.newerNoncurrentVersions ?? SETTINGS.newerNoncurrentVersions.default;
+  return [
+    {
+      id: "expire-noncurrent-versions",
+      noncurrentVersionExpiration: {
+        noncurrentDays: settings.noncurrentVersionDays ?? SETTINGS.noncurrentVersionDays.default,
+        ...(newer > 0 ? { newerNoncurrentVersions: newer } : {}),
+      },
+    },
+    { id: "abort-incomplete-multipart-uploads", abortIncompleteMultipartUpload: { daysAfterInitiation: settings.abortIncompleteUploadDays ?? 1 } },
+  ];
+}
+
 /**
  * What the bootstrap role may no longer do once the bucket policy exists: every change that would
  * open, expire, stop keeping or erase the log. Terraform creates these once (the policy last);
@@ -161,7 +194,6 @@ export class ReportBucket extends Construct {
     super(scope, id);
     const provider = props.provider;
     const allowDestroy = props.allowDestroy ?? SETTINGS.allowBucketDestroy.default;
-    const newerNoncurrentVersions = props.newerNoncurrentVersions ?? SETTINGS.newerNoncurrentVersions.default;
     this.bucket = new S3Bucket(this, "bucket", {
       provider,
       bucket: props.bucketName,
@@ -181,14 +213,7 @@ export class ReportBucket extends Construct {
       }
     }
 
-    const publicAccessBlock = new S3BucketPublicAccessBlock(this, "public-access-block", {
-      provider,
-      bucket,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
+    const publicAccessBlock = new S3BucketPublicAccessBlock(this, "public-access-block", { provider, bucket, ...PUBLIC_ACCESS_BLOCK });
     const ownership = new S3BucketOwnershipControls(this, "ownership", {
       provider,
       bucket,
@@ -202,29 +227,19 @@ export class ReportBucket extends Construct {
     const versioning = new S3BucketVersioningA(this, "versioning", {
       provider,
       bucket,
-      versioningConfiguration: { status: "Enabled" },
+      versioningConfiguration: { status: VERSIONING_STATUS },
     });
     const lifecycle = new S3BucketLifecycleConfiguration(this, "lifecycle", {
       provider,
       bucket,
       dependsOn: [versioning],
-      rule: [
-        {
-          id: "expire-noncurrent-versions",
-          status: "Enabled",
-          filter: [{}],
-          noncurrentVersionExpiration: [{
-            noncurrentDays: props.noncurrentVersionDays ?? SETTINGS.noncurrentVersionDays.default,
-            newerNoncurrentVersions: newerNoncurrentVersions > 0 ? newerNoncurrentVersions : undefined,
-          }],
-        },
-        {
-          id: "abort-incomplete-multipart-uploads",
-          status: "Enabled",
-          filter: [{}],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: props.abortIncompleteUploadDays ?? 1 }],
-        },
-      ],
+      rule: reportBucketLifecycleRules(props).map((rule) => ({
+        id: rule.id,
+        status: "Enabled",
+        filter: [{}],
+        ...(rule.noncurrentVersionExpiration ? { noncurrentVersionExpiration: [rule.noncurrentVersionExpiration] } : {}),
+        ...(rule.abortIncompleteMultipartUpload ? { abortIncompleteMultipartUpload: [rule.abortIncompleteMultipartUpload] } : {}),
+      })),
     });
     if (props.denyInsecureTransport ?? true) {
       new S3BucketPolicy(this, "policy", {
