@@ -242,7 +242,7 @@ function terraformBlock(w: Writer, content: Json): void {
   w.line("", "}");
 }
 
-const TOP_LEVEL = ["//", "terraform", "provider", "variable", "locals", "data", "resource", "output"];
+const TOP_LEVEL = ["//", "terraform", "provider", "variable", "locals", "data", "resource", "output", "removed"];
 
 /** Native HCL with the meaning of a Terraform JSON configuration (`cdk.tf.json`); unformatted: see formatHcl. */
 export function renderHcl(config: Json, schema: ProviderBlocks, header: readonly string[] = []): string {
@@ -285,6 +285,20 @@ export function renderHcl(config: Json, schema: ProviderBlocks, header: readonly
   }
   for (const [name, content] of entriesOf(config.output)) {
     block(w, "", `output ${JSON.stringify(name)}`, content, CONDITIONS, `output.${name}`, { depends_on: META.depends_on });
+    w.blank();
+  }
+  // A retired target's bucket: resources Terraform forgets (stacks/constructs/forget.ts).
+  for (const removed of asList(config.removed ?? [])) {
+    const { from, lifecycle, ...rest } = removed as { from: string; lifecycle?: { destroy?: boolean } };
+    if (Object.keys(rest).length > 0 || !/^[a-z0-9_]+\.[\w-]+$/.test(from)) throw new Error(`removed block ${JSON.stringify(removed)} is not supported by the review renderer (scripts/review/hcl.ts)`);
+    w.line("", "removed {");
+    w.line(INDENT, `from = ${from}`);
+    if (lifecycle) {
+      w.line(INDENT, "lifecycle {");
+      w.line(INDENT + INDENT, `destroy = ${lifecycle.destroy === false ? "false" : "true"}`);
+      w.line(INDENT, "}");
+    }
+    w.line("", "}");
     w.blank();
   }
   while (w.lines[w.lines.length - 1] === "") w.lines.pop();

@@ -115,6 +115,12 @@ describe("renderHcl", () => {
     ].join("\n"));
   });
 
+  it("renders a retired target's removed blocks (forget, never destroy) with the address as a reference", () => {
+    const hcl = renderHcl({ removed: [{ from: "aws_s3_bucket.report-bucket-333333333333_bucket_569A5FC4", lifecycle: { destroy: false } }] }, SCHEMA);
+    expect(hcl).toContain(["removed {", "  from = aws_s3_bucket.report-bucket-333333333333_bucket_569A5FC4", "  lifecycle {", "    destroy = false", "  }", "}"].join("\n"));
+    expect(() => renderHcl({ removed: [{ from: "aws_s3_bucket.x", provisioner: [] }] }, SCHEMA)).toThrow(/removed block .* is not supported by the review renderer/);
+  });
+
   it("refuses what it does not render instead of guessing", () => {
     expect(() => renderHcl({ module: { m: { source: "./m" } } }, SCHEMA)).toThrow(/module is not supported by the review renderer/);
     expect(() => renderHcl({ resource: { aws_nothing: { x: {} } } }, SCHEMA)).toThrow(/resource type aws_nothing is not in hashicorp\/aws's schema/);
