@@ -403,13 +403,10 @@ export const SETTINGS = {
   pipelineRepository: setting({
     env: "PIPELINE_REPOSITORY", context: "pipelineRepository",
     description: "GitHub repository (`owner/repo`) whose workflows deploy: adds the `pipeline` stack (GitHub's OIDC provider, a read-only plan role for its pull requests, a deploy role for its deployment environment) and makes the bootstrap role trust that deploy role. Needs ACCOUNT_A_ID. Not GITHUB_REPOSITORY, which every Actions run sets.",
-    parse: (text) => {
-      if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/.test(text) || /\/\.\.?$/.test(text)) {
-        throw new Invalid("is not a GitHub repository in owner/repo form (it becomes the OIDC subject the roles trust, matched exactly)",
-          "give the repository as shown in its URL, e.g. PIPELINE_REPOSITORY=octo-org/iss-tracker (no wildcard, no https://github.com/ prefix)");
-      }
-      return text;
-    },
+    // The repository part may not be "." or "..".
+    parse: matching(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/,
+      "is not a GitHub repository in owner/repo form (it becomes the OIDC subject the roles trust, matched exactly)",
+      "give the repository as shown in its URL, e.g. PIPELINE_REPOSITORY=octo-org/iss-tracker (no wildcard, no https://github.com/ prefix)"),
     defaultDoc: "no pipeline stack",
   }),
   pipelineEnvironment: setting({
