@@ -36,6 +36,7 @@
  */
 import type { AppConfig } from "../../stacks/config";
 import type { Credentials } from "../shared/aws";
+import { alignColumns } from "../shared/cli";
 import { DoctorContext, Skip } from "./context";
 import { DRIFT_CHECKS } from "./drift-checks";
 import { IDENTITY_CHECKS } from "./identity-checks";
@@ -131,6 +132,5 @@ export function formatTargetTable(reports: ReadonlyArray<{ readonly target: stri
     target, count(results, "pass"), count(results, "fail"), count(results, "skip"), count(results, "warn"),
     results.filter((r) => r.status === "fail").map((r) => r.id).join(", ") || "-",
   ])];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+  return alignColumns(rows);
 }

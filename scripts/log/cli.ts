@@ -16,7 +16,7 @@
 import { parseLog } from "../../function/core";
 import { ConfigError, loadConfig, type AppConfig } from "../../stacks/config";
 import type { TargetConfig } from "../../stacks/config";
-import { ACCOUNT_OPTIONS, accountFlags, parseCommandLine, runCommand, selectTargets, TARGET_OPTION, usageError, type AccountFlags } from "../shared/cli";
+import { ACCOUNT_OPTIONS, accountFlags, alignColumns, parseCommandLine, runCommand, selectTargets, TARGET_OPTION, usageError, type AccountFlags } from "../shared/cli";
 import { targetArns } from "../../stacks/names";
 import type { Credentials } from "../shared/aws";
 import { writeTrackMap, type WrittenMap } from "./map";
@@ -146,8 +146,7 @@ export function formatTargetTable(results: readonly TargetLogResult[]): string {
   const rows = [["target", "entries", "bytes", "last entry", "status"], ...results.map((r) => [
     r.target, String(r.entries), r.bytes === undefined ? "-" : String(r.bytes), r.ageSeconds === undefined ? "-" : `${formatAge(r.ageSeconds)} ago`, r.status,
   ])];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+  return alignColumns(rows);
 }
 
 const formatAge = (seconds: number) => (seconds < 120 ? `${seconds} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`);

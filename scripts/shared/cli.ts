@@ -91,3 +91,9 @@ export function selectTargets(config: Pick<AppConfig, "targets">, target: string
   }
   return found;
 }
+
+/** Rows of cells as aligned columns, two spaces apart (the tools' per-target tables). */
+export function alignColumns(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
