@@ -75,6 +75,18 @@ export interface AccessModel {
   readonly logGroupArn: string;
 }
 
+/**
+ * Replaces every Terraform interpolation (`${aws_iam_role.X.arn}`, `${var.y}`) in a synthesized
+ * text by the value `refs` gives it; a reference it does not know is an error, never left in place.
+ */
+export function referenceResolver(refs: ReadonlyMap<string, string>): (text: string) => string {
+  return (text) => text.replace(/\$\{([^}]+)\}/g, (_match, ref: string) => {
+    const value = refs.get(ref.trim());
+    if (value === undefined) throw new Error(`unresolved reference \${${ref}} in a synthesized policy`);
+    return value;
+  });
+}
+
 function only(json: Json, type: string, provider?: string): [string, Json] {
   const entries = Object.entries<Json>(json.resource?.[type] ?? {}).filter(([, r]) => provider === undefined || r.provider === provider);
   if (entries.length !== 1) throw new Error(`expected exactly one ${type}${provider ? ` of provider ${provider}` : ""} in the synthesized stack, found ${entries.length}`);
@@ -154,12 +166,7 @@ export function accessModelFrom(config: AppConfig, stacks: SynthesizedStacks, ta
   refs.set(`aws_lambda_function.${fnId}.arn`, functionArn);
   refs.set("var.deployer_principal_arn", deployerArn);
 
-  const resolve = (text: string): string =>
-    text.replace(/\$\{([^}]+)\}/g, (_match, ref: string) => {
-      const value = refs.get(ref.trim());
-      if (value === undefined) throw new Error(`unresolved reference \${${ref}} in a synthesized policy`);
-      return value;
-    });
+  const resolve = referenceResolver(refs);
   const doc = (text: string): PolicyDocument => JSON.parse(resolve(text));
   const managedPolicies: Record<string, PolicyDocument> = Object.fromEntries(policyArns.map(([arn, managed]) => [arn, doc(managed.policy)]));
 

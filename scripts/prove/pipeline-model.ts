@@ -7,6 +7,7 @@
 import type { AppConfig } from "../../stacks/config";
 import { environmentSubject, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, pipelineArns, pipelineRoleNames, planRoleNameInB, pullRequestSubject } from "../../stacks/pipeline-names";
 import type { PolicyDocument } from "../../stacks/policy";
+import { referenceResolver } from "./access-model";
 import { evaluate, evaluateWebIdentity, sessionOf, type AccessRequest, type Decision, type NamedPolicy } from "../shared/iam";
 import { EXAMPLE_ACCOUNT_A, reviewConfig, synthesizeStacks, type Json, type SynthesizedStacks } from "../shared/synth";
 
@@ -53,11 +54,7 @@ export function pipelineModelFrom(config: AppConfig, stacks: SynthesizedStacks):
   const names = pipelineRoleNames(config.namePrefix);
   const refs = new Map<string, string>([["var.deployer_principal_arn", stacks.bootstrap.variable.deployer_principal_arn.default]]);
   for (const id of Object.keys(stacks.pipeline.resource?.aws_iam_openid_connect_provider ?? {})) refs.set(`aws_iam_openid_connect_provider.${id}.arn`, arns.oidcProviderArn);
-  const resolve = (text: string) => text.replace(/\$\{([^}]+)\}/g, (_m, ref: string) => {
-    const value = refs.get(ref.trim());
-    if (value === undefined) throw new Error(`unresolved reference \${${ref}} in a synthesized policy`);
-    return value;
-  });
+  const resolve = referenceResolver(refs);
   const roleOf = (json: Json, name: string, account: string): Role => {
     const entry = Object.entries<Json>(json.resource?.aws_iam_role ?? {}).find(([, r]) => r.name === name);
     if (!entry) throw new Error(`the synthesized stacks have no role ${name}`);
